@@ -1,0 +1,20 @@
+"""Archivio's search engine: import, store, analyse, index and query Italian news."""
+
+from .archive import Archive, ImportReport
+from .article import Article
+from .dates import DateError
+from .indexer import IndexMissing
+from .locking import WriterBusy
+from .queryparse import QueryError
+from .searching import SearchResult
+
+__all__ = [
+    "Archive",
+    "Article",
+    "DateError",
+    "ImportReport",
+    "IndexMissing",
+    "QueryError",
+    "SearchResult",
+    "WriterBusy",
+]

@@ -1,0 +1,244 @@
+"""Italian text analysis: a whoosh pipeline composed from small filters.
+
+The same chain runs at index and query time, so every normalisation below
+(elision, lower case, accent folding, stop words, stemming) is applied to
+both sides identically. Tokens keep their character offsets into the
+original text, which is what lets snippets show the reader's own words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+from unidecode import unidecode
+from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer
+from whoosh.lang import stemmer_for_language, stopwords_for_language
+
+# A word is a run of letters/digits; internal apostrophes (both kinds) keep
+# an elided article attached so ElisionFilter can split it off; dotted
+# acronyms (U.S.A.) and decimal numbers (2,5 / 1.200) stay one token.
+TOKEN_PATTERN = re.compile(
+    r"""
+    (?:\w\.){2,}(?!\w)                # acronyms with dots: U.S.A.
+  | \d+(?:[.,]\d+)+                   # numbers with separators: 2,5  1.200
+  | \w+(?:['’`]\w+)*                  # words, with elisions kept attached
+    """,
+    re.VERBOSE | re.UNICODE,
+)
+
+APOSTROPHES = "'’`"
+
+# Articles, prepositions and adverbs that elide before a vowel in Italian.
+ELIDED_PREFIXES = frozenset(
+    [
+        "l",
+        "d",
+        "un",
+        "dell",
+        "all",
+        "nell",
+        "dall",
+        "sull",
+        "coll",
+        "pell",
+        "quest",
+        "quell",
+        "c",
+        "s",
+        "m",
+        "t",
+        "v",
+        "n",
+        "sant",
+        "bell",
+        "nessun",
+        "buon",
+        "tutt",
+        "senz",
+        "com",
+        "dov",
+        "anch",
+        "mezz",
+        "grand",
+        "ciascun",
+        "alcun",
+        "qualcun",
+        "ch",
+        "gl",
+    ]
+)
+
+
+class ItalianTokenizer(Tokenizer):
+    """Splits text into word tokens with positions and character offsets."""
+
+    def __call__(  # noqa: PLR0913 - whoosh's tokenizer signature
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.original = token.text = value
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar = start_char
+                token.endchar = start_char + len(value)
+            yield token
+            return
+        pos = start_pos
+        for match in TOKEN_PATTERN.finditer(value):
+            text = match.group()
+            if text[-1] == "." and text.count(".") >= 2 and not text[0].isdigit():
+                text = text.replace(".", "")  # U.S.A. -> USA
+            token.text = text
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = text
+            if positions:
+                token.pos = pos
+                pos += 1
+            if chars:
+                token.startchar = start_char + match.start()
+                token.endchar = start_char + match.end()
+            yield token
+
+
+class ElisionFilter(Filter):
+    """Drops elided articles: l'Ucraina -> Ucraina, dell’Europa -> Europa.
+
+    An apostrophe joining two words that is not a known elision (O'Neill)
+    splits them into two tokens, so either half can be searched.
+    """
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            text = t.text
+            if not any(a in text for a in APOSTROPHES):
+                yield t
+                continue
+            parts = re.split(r"['’`]", text)
+            offset = 0
+            chars = t.chars
+            start = t.startchar if chars else 0
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                if not last and part.lower() in ELIDED_PREFIXES:
+                    offset += len(part) + 1
+                    continue
+                if part:
+                    t.text = part
+                    if chars:
+                        t.startchar = start + offset
+                        t.endchar = start + offset + len(part)
+                    yield t
+                offset += len(part) + 1
+
+
+@lru_cache(maxsize=200_000)
+def fold(text: str) -> str:
+    """Accent folding: città -> citta, perché -> perche; cached per word."""
+    if text.isascii():
+        return text
+    return unidecode(text).lower()
+
+
+class AccentFoldFilter(Filter):
+    """Folds accents and other diacritics to ASCII (after lower-casing)."""
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        for t in tokens:
+            t.text = fold(t.text)
+            if t.text:
+                yield t
+
+
+def italian_stopwords() -> frozenset[str]:
+    """whoosh's Italian stop list, folded the way tokens are folded."""
+    return frozenset(fold(w) for w in stopwords_for_language("it"))
+
+
+STOPWORDS = italian_stopwords()
+
+
+class ItalianStopFilter(Filter):
+    """Removes Italian stop words, keeping position gaps for phrase queries."""
+
+    def __init__(self, stoplist: frozenset[str] = STOPWORDS) -> None:
+        self.stoplist = stoplist
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        stoplist = self.stoplist
+        for t in tokens:
+            if t.text in stoplist:
+                if not t.removestops:
+                    t.stopped = True
+                    yield t
+                continue
+            t.stopped = False
+            yield t
+
+
+_snowball_it = stemmer_for_language("it")
+
+
+@lru_cache(maxsize=500_000)
+def stem(word: str) -> str:
+    """Snowball Italian stem of an already folded, lower-case word."""
+    if word.isdigit() or len(word) < 4:
+        return word
+    return _snowball_it(word)
+
+
+class ItalianStemFilter(Filter):
+    """Snowball Italian stemming: elezione, elezioni -> elezion."""
+
+    is_morph = True
+
+    def __init__(self, stemfn=stem) -> None:
+        self.stemfn = stemfn
+
+    def __call__(self, tokens: Iterable[Token]) -> Iterator[Token]:
+        stemfn = self.stemfn
+        for t in tokens:
+            if not t.stopped:
+                t.text = stemfn(t.text)
+            yield t
+
+
+def stemming_analyzer():
+    """Analyzer of the stemmed full-text fields (title, subtitle, body)."""
+    return (
+        ItalianTokenizer()
+        | ElisionFilter()
+        | LowercaseFilter()
+        | AccentFoldFilter()
+        | ItalianStopFilter()
+        | ItalianStemFilter()
+    )
+
+
+def exact_analyzer():
+    """Analyzer of the unstemmed twin: folded words, stop words kept, so
+    phrases like "stato di diritto" and exact word forms still match."""
+    return ItalianTokenizer() | ElisionFilter() | LowercaseFilter() | AccentFoldFilter()
+
+
+def normalize_key(value: str | None) -> str:
+    """Key for keyword filters: case-, accent- and spacing-insensitive."""
+    if not value:
+        return ""
+    return " ".join(fold(value.lower()).split())

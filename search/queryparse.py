@@ -1,0 +1,341 @@
+"""From the reader's query text to whoosh queries.
+
+whoosh's parser reads the syntax (quotes, OR, NOT, -word, word*, fields)
+on the unstemmed `exact` field; a rewrite pass then maps each plain word to
+the stemmed fields, adds synonyms and typo corrections, and builds the
+graded fallback and the proximity boost used by the searcher.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+from whoosh.qparser import QueryParser, plugins
+from whoosh.reading import IndexReader
+
+from .analysis import STOPWORDS, fold, normalize_key, stem
+from .ranking import Ranking
+from .schema import build_schema
+from .synonyms import Synonyms
+
+MAX_QUERY_CHARS = 1000
+MAX_WORDS = 40
+MIN_PREFIX = 2
+MAX_EXPANSION = 200
+
+FIELD_ALIASES = {"title": ["titolo"], "author_key": ["autore"], "category_key": ["categoria"]}
+KEY_FIELDS = ("author_key", "category_key")
+
+
+class QueryError(ValueError):
+    """A query the engine cannot run; the message is for the reader (Italian)."""
+
+
+@dataclass
+class Highlight:
+    """What to mark in a text: stems of words, exact words, and prefixes."""
+
+    stems: set[str] = field(default_factory=set)
+    words: set[str] = field(default_factory=set)
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass
+class ParsedQuery:
+    text: str
+    strict: wq.Query
+    loose: wq.Query | None
+    proximity: wq.Query | None
+    highlight: Highlight
+    suggestion: str | None = None
+
+
+def _parser() -> QueryParser:
+    parser = QueryParser("exact", build_schema())
+    # Apostrophes are elisions in Italian, never quotes; ranges are not offered.
+    parser.remove_plugin_class(plugins.SingleQuotePlugin)
+    parser.remove_plugin_class(plugins.RangePlugin)
+    # A minus only negates at the start of a word, so Covid-19 stays one term.
+    parser.add_plugin(
+        plugins.PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|^)\+(?=\w)", minusexpr=r"(?:(?<=\s)|^)-(?=[\w\"])")
+    )
+    parser.add_plugin(plugins.FieldAliasPlugin(FIELD_ALIASES))
+    return parser
+
+
+_PARSER = _parser()
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def max_typos(word: str) -> int:
+    """Edits tolerated by word length, as typo-tolerant engines do."""
+    if word.isdigit() or len(word) < 5:
+        return 0
+    return 1 if len(word) < 9 else 2
+
+
+class QueryBuilder:
+    """Builds a ParsedQuery against one index reader."""
+
+    def __init__(self, reader: IndexReader, synonyms: Synonyms, ranking: Ranking) -> None:
+        self.reader = reader
+        self.synonyms = synonyms
+        self.ranking = ranking
+        self.highlight = Highlight()
+        self.corrections: dict[str, str] = {}
+        self.plain_stems: list[str] = []
+
+    def build(self, text: str) -> ParsedQuery:
+        text = text.strip()
+        if not text:
+            raise QueryError("Scrivi almeno una parola da cercare.")
+        if len(text) > MAX_QUERY_CHARS:
+            raise QueryError(f"La ricerca è troppo lunga: al massimo {MAX_QUERY_CHARS} caratteri.")
+        if len(text.split()) > MAX_WORDS:
+            raise QueryError(f"La ricerca ha troppe parole: al massimo {MAX_WORDS}.")
+        try:
+            parsed = _PARSER.parse(text)
+        except Exception as e:  # whoosh's parser has no single error type
+            raise QueryError(f"Ricerca non comprensibile: {e}") from None
+        strict = self.rewrite(parsed, top=True)
+        strict = strict.normalize() if strict is not None else wq.NullQuery
+        if strict is wq.NullQuery or not _has_positive(strict):
+            raise QueryError(
+                "La ricerca non contiene parole utili (solo parole comuni come «il», «di», «che», "
+                "o solo esclusioni). Aggiungi almeno una parola significativa."
+            )
+        return ParsedQuery(
+            text=text,
+            strict=strict,
+            loose=self.loosen(strict),
+            proximity=self.proximity(),
+            highlight=self.highlight,
+            suggestion=self.suggest(text),
+        )
+
+    # -- rewriting the parsed tree -------------------------------------------------
+
+    def rewrite(self, q: wq.Query, top: bool = False, negated: bool = False) -> wq.Query | None:
+        if isinstance(q, wq.Not):
+            child = self.rewrite(q.query, negated=not negated)
+            return wq.Not(child) if child is not None else None
+        if isinstance(q, wq.AndNot):
+            positive = self.rewrite(q.a, top=top, negated=negated)
+            negative = self.rewrite(q.b, negated=not negated)
+            if positive is None:
+                return None
+            return wq.AndNot(positive, negative) if negative is not None else positive
+        if isinstance(q, wq.And):
+            children = self.rewrite_sequence(q.subqueries, top=top, negated=negated)
+            return wq.And(children) if children else None
+        if isinstance(q, wq.CompoundQuery):
+            children = [c for c in (self.rewrite(s, negated=negated) for s in q.subqueries) if c is not None]
+            return q.__class__(children) if children else None
+        if isinstance(q, wq.Term):
+            if q.fieldname == "exact":
+                return self.word_clause(q.text, negated, top=top)
+            if q.fieldname in KEY_FIELDS:
+                return self.key_clause(q.fieldname, str(q.text))
+            if not negated and q.fieldname == "title":
+                self.highlight.stems.add(q.text)
+            return q
+        if isinstance(q, wq.Phrase):
+            if q.fieldname in KEY_FIELDS:
+                return self.key_clause(q.fieldname, " ".join(q.words))
+            if not negated:
+                self.highlight.words.update(q.words)
+            return q
+        if isinstance(q, (wq.Prefix, wq.Wildcard)):
+            return self.expand_pattern(q, negated)
+        if q is wq.NullQuery:
+            return None
+        return q
+
+    def rewrite_sequence(self, subqueries: list[wq.Query], top: bool, negated: bool) -> list[wq.Query]:
+        """Rewrites an AND sequence, replacing multi-word synonyms first."""
+        out: list[wq.Query] = []
+        i = 0
+        while i < len(subqueries):
+            q = subqueries[i]
+            run = _word_run(subqueries, i)
+            n, variants = self.synonyms.match(run, 0) if run else (0, [])
+            if n > 1 and not negated:
+                words = run[:n]
+                out.append(self.synonym_group(tuple(words), variants))
+                i += n
+                continue
+            clause = self.rewrite(q, top=top, negated=negated)
+            if clause is not None:
+                out.append(clause)
+            i += 1
+        return out
+
+    def word_clause(self, word: str, negated: bool, top: bool = False) -> wq.Query | None:
+        """A plain word: its stem in text and title, plus synonyms or typo fixes."""
+        if word in STOPWORDS:
+            return None
+        if negated:
+            return wq.Term("text", stem(word))
+        _, variants = self.synonyms.match([word], 0)
+        alternatives = [self.stem_clause(word)]
+        self.highlight.stems.add(stem(word))
+        if top:
+            self.plain_stems.append(stem(word))
+        for variant in variants:
+            alternatives.append(self.variant_clause(variant))
+        if not variants:
+            for candidate in self.typo_candidates(word):
+                alternatives.append(self.stem_clause(candidate, boost=self.ranking.typo_boost))
+                self.highlight.stems.add(stem(candidate))
+        return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+
+    def stem_clause(self, word: str, boost: float = 1.0) -> wq.Query:
+        s = stem(word)
+        return wq.Or(
+            [
+                wq.Term("text", s, boost=boost),
+                wq.Term("title", s, boost=boost * self.ranking.title_boost),
+            ]
+        )
+
+    def variant_clause(self, words: tuple[str, ...]) -> wq.Query:
+        if len(words) == 1:
+            self.highlight.stems.add(stem(words[0]))
+            return self.stem_clause(words[0])
+        self.highlight.words.update(words)
+        return wq.Phrase("exact", list(words))
+
+    def synonym_group(self, words: tuple[str, ...], variants: list[tuple[str, ...]]) -> wq.Query:
+        return wq.Or([self.variant_clause(words)] + [self.variant_clause(v) for v in variants])
+
+    def typo_candidates(self, word: str) -> list[str]:
+        """Close spellings of a word the index doesn't know, most common first."""
+        maxdist = max_typos(word)
+        if not maxdist or self.reader.doc_frequency("exact", word) > 0:
+            return []
+        found = []
+        for candidate in self.reader.terms_within("exact", word, maxdist, prefix=1):
+            if candidate in STOPWORDS or candidate == word:
+                continue
+            distance = edit_distance(word, candidate)
+            if distance <= maxdist:
+                found.append((distance, -self.reader.doc_frequency("exact", candidate), candidate))
+        found.sort()
+        best = [c for _, _, c in found[: self.ranking.max_typo_candidates]]
+        if best:
+            self.corrections[word] = best[0]
+        return best
+
+    def key_clause(self, fieldname: str, value: str) -> wq.Query:
+        """autore:/categoria: match the normalized key, or keys containing the words."""
+        key = normalize_key(value)
+        if self.reader.doc_frequency(fieldname, key):
+            return wq.Term(fieldname, key)
+        words = key.split()
+        keys = [k.decode() if isinstance(k, bytes) else k for k in self.reader.lexicon(fieldname)]
+        matching = [k for k in keys if all(w in k.split() for w in words)]
+        if not matching:
+            return wq.Term(fieldname, key)  # matches nothing, honestly
+        return wq.Or([wq.Term(fieldname, k) for k in matching[:MAX_EXPANSION]])
+
+    def expand_pattern(self, q: wq.Query, negated: bool) -> wq.Query | None:
+        """word* and wild?cards, with bounded expansion over the vocabulary."""
+        text = q.text + "*" if isinstance(q, wq.Prefix) else q.text
+        literal = re.match(r"[^*?]*", text).group()
+        if len(literal) < MIN_PREFIX:
+            raise QueryError(
+                f"«{text}»: metti almeno {MIN_PREFIX} lettere prima di * o ? "
+                "(le ricerche che iniziano con un carattere jolly non sono supportate)."
+            )
+        pattern = re.compile(re.escape(text).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+        terms = []
+        for term in self.reader.expand_prefix(q.fieldname, literal):
+            term = term.decode() if isinstance(term, bytes) else term
+            if pattern.match(term):
+                terms.append(term)
+            if len(terms) >= MAX_EXPANSION * 5:
+                break
+        terms.sort(key=lambda t: -self.reader.doc_frequency(q.fieldname, t))
+        terms = terms[:MAX_EXPANSION]
+        if not negated and q.fieldname == "exact":
+            self.highlight.prefixes += (literal,)
+        if not terms:
+            return wq.Term(q.fieldname, literal)
+        return wq.Or([wq.Term(q.fieldname, t) for t in terms])
+
+    # -- derived queries ---------------------------------------------------------------
+
+    def loosen(self, strict: wq.Query) -> wq.Query | None:
+        """The graded fallback: any term may match; more matching terms rank higher."""
+        if isinstance(strict, wq.AndNot):
+            loose = self.loosen(strict.a)
+            return wq.AndNot(loose, strict.b) if loose is not None else None
+        if isinstance(strict, wq.And):
+            positives = [c for c in strict.subqueries if not isinstance(c, wq.Not)]
+            negatives = [c.query for c in strict.subqueries if isinstance(c, wq.Not)]
+            if len(positives) < 2:
+                return None
+            loose = wq.Or(positives, scale=self.ranking.coord_scale)
+            return wq.AndNot(loose, wq.Or(negatives)) if negatives else loose
+        return None
+
+    def proximity(self) -> wq.Query | None:
+        """Optional bonus when the words appear close together, or as a title phrase."""
+        stems = self.plain_stems
+        if len(stems) < 2 or not self.ranking.proximity_boost:
+            return None
+        return wq.Or(
+            [
+                wq.Phrase(
+                    "text", stems, slop=self.ranking.proximity_slop, boost=self.ranking.proximity_boost
+                ),
+                wq.Phrase("title", stems, slop=2, boost=self.ranking.proximity_boost),
+            ]
+        )
+
+    def suggest(self, text: str) -> str | None:
+        """ "Forse cercavi": the query with unknown words replaced by close ones."""
+        if not self.corrections:
+            return None
+
+        def replace(m: re.Match) -> str:
+            return self.corrections.get(fold(m.group().lower()), m.group())
+
+        suggestion = re.sub(r"\w+", replace, text)
+        return suggestion if suggestion != text else None
+
+
+def _word_run(subqueries: list[wq.Query], start: int) -> list[str]:
+    """The plain words (exact terms) starting at `start`, for synonym matching."""
+    words = []
+    for q in subqueries[start:]:
+        if isinstance(q, wq.Term) and q.fieldname == "exact":
+            words.append(q.text)
+        else:
+            break
+    return words
+
+
+def _has_positive(q: wq.Query) -> bool:
+    if isinstance(q, wq.Not):
+        return False
+    if isinstance(q, wq.AndNot):
+        return _has_positive(q.a)
+    if isinstance(q, wq.CompoundQuery):
+        return any(_has_positive(c) for c in q.subqueries)
+    return q is not wq.NullQuery

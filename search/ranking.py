@@ -1,0 +1,24 @@
+"""Ranking knobs in one place, so the relevance harness can compare them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Ranking:
+    # Extra weight of a match in the title over the same match in the text.
+    title_boost: float = 1.0
+    # Bonus for documents where the query words appear close together.
+    proximity_boost: float = 1.0
+    proximity_slop: int = 4
+    # Weight of a typo-corrected word relative to a typed one.
+    typo_boost: float = 0.8
+    max_typo_candidates: int = 3
+    # Coordination bonus of the fallback: more matching words rank higher.
+    coord_scale: float = 0.9
+    # Fall back to any-term matching when all terms find nothing.
+    fallback: bool = True
+    # BM25 parameters.
+    k1: float = 1.2
+    b: float = 0.75

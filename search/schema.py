@@ -1,0 +1,53 @@
+"""The whoosh schema: which article parts are indexed, and how."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
+
+from .analysis import exact_analyzer, stemming_analyzer
+from .article import Article
+
+
+def build_schema() -> Schema:
+    stem = stemming_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        # Stemmed full text: title + subtitle + body scored as one field,
+        # plus the title alone so a title match can outrank a body match.
+        text=TEXT(analyzer=stem, phrase=True),
+        title=TEXT(analyzer=stem, phrase=True),
+        # Unstemmed, accent-folded twin with stop words kept: exact phrases,
+        # prefixes, and the vocabulary for typo correction.
+        exact=TEXT(analyzer=exact_analyzer(), phrase=True, multitoken_query="phrase"),
+        # Filters and facets read columns, not stored fields.
+        author_key=ID(sortable=True),
+        category_key=ID(sortable=True),
+        date=DATETIME(sortable=True),
+        year=NUMERIC(sortable=True, bits=16, signed=False),
+        author=STORED,
+        category=STORED,
+    )
+
+
+def document(article: Article) -> dict:
+    """The whoosh document of an article."""
+    full_text = "\n".join(p for p in (article.title, article.subtitle, article.body) if p)
+    doc = {
+        "id": article.id,
+        "text": full_text,
+        "title": article.title,
+        "exact": full_text,
+        "author": article.author or "",
+        "category": article.category or "",
+    }
+    # Empty keys are left out so they never show up as a facet value.
+    if article.author_key:
+        doc["author_key"] = article.author_key
+    if article.category_key:
+        doc["category_key"] = article.category_key
+    if article.date:
+        doc["date"] = datetime.combine(article.date, time())
+        doc["year"] = article.date.year
+    return doc
