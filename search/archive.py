@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from .article import Article
-from .dates import parse_query_date
+from .dates import DateError, parse_query_date
 from .importers import Rejection, read_paths
 from .indexer import IndexManager, IndexMissing
 from .locking import WriterLock
@@ -203,12 +203,15 @@ class Archive:
         """Searches the archive. Raises QueryError (Italian message) for bad input
         and IndexMissing when there is no usable index."""
         categories = [category] if isinstance(category, str) else list(category or [])
-        filters = Filters(
-            author=author or None,
-            categories=[c for c in categories if c],
-            since=parse_query_date(since, "iniziale"),
-            until=parse_query_date(until, "finale"),
-        )
+        try:
+            filters = Filters(
+                author=author or None,
+                categories=[c for c in categories if c],
+                since=parse_query_date(since, "iniziale"),
+                until=parse_query_date(until, "finale"),
+            )
+        except DateError as e:
+            raise QueryError(str(e)) from None
         if filters.since and filters.until and filters.since > filters.until:
             raise QueryError("La data iniziale è successiva a quella finale.")
         check_paging(page, per_page, sort)

@@ -1,0 +1,109 @@
+"""The Italian analysis chain, one filter at a time, then end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.analysis import (
+    AccentFoldFilter,
+    ElisionFilter,
+    ItalianStemFilter,
+    ItalianStopFilter,
+    ItalianTokenizer,
+    exact_analyzer,
+    normalize_key,
+    stemming_analyzer,
+)
+
+
+def texts(tokens) -> list[str]:
+    return [t.text for t in tokens]
+
+
+def test_tokenizer_keeps_elisions_acronyms_and_numbers_whole():
+    tokens = texts(ItalianTokenizer()("l'Ucraina dell’Europa U.S.A. 2,5% 1.200 euro Covid-19"))
+    assert tokens == ["l'Ucraina", "dell’Europa", "USA", "2,5", "1.200", "euro", "Covid", "19"]
+
+
+def test_tokenizer_offsets_point_into_the_original_text():
+    text = "Il piano dell’Europa"
+    spans = [(t.startchar, t.endchar) for t in ItalianTokenizer()(text, chars=True)]
+    assert [text[s:e] for s, e in spans] == ["Il", "piano", "dell’Europa"]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("l'Ucraina", ["Ucraina"]),
+        ("dell’Europa", ["Europa"]),
+        ("all'ONU", ["ONU"]),
+        ("quest'anno", ["anno"]),
+        ("c'è", ["è"]),
+        ("un'altra", ["altra"]),
+        ("sant'Antonio", ["Antonio"]),
+        ("d'Angelillo", ["Angelillo"]),
+        ("O'Neill", ["O", "Neill"]),
+    ],
+)
+def test_elision_filter_drops_the_article(text, expected):
+    assert texts(ElisionFilter()(ItalianTokenizer()(text))) == expected
+
+
+def test_elision_filter_moves_the_offset_to_the_word():
+    text = "dell’Europa"
+    (token,) = ElisionFilter()(ItalianTokenizer()(text, chars=True))
+    assert text[token.startchar : token.endchar] == "Europa"
+
+
+@pytest.mark.parametrize(
+    "word, folded",
+    [("città", "citta"), ("perché", "perche"), ("è", "e"), ("Più", "piu"), ("naïve", "naive")],
+)
+def test_accent_fold_filter(word, folded):
+    assert texts(AccentFoldFilter()(ItalianTokenizer()(word.lower()))) == [folded]
+
+
+def test_stop_filter_removes_folded_stop_words_but_can_keep_positions():
+    # whoosh reuses one Token object: read each one as it streams by.
+    tokens = [
+        (t.text, t.pos)
+        for t in ItalianStopFilter()(ItalianTokenizer()("stato di diritto perche", positions=True))
+    ]
+    assert tokens == [("stato", 0), ("diritto", 2)]  # the gap keeps phrase distances
+
+
+def test_stem_filter_conflates_singular_and_plural():
+    stems = texts(ItalianStemFilter()(ItalianTokenizer()("elezione elezioni arrestato arrestati")))
+    assert stems[0] == stems[1]
+    assert stems[2] == stems[3]
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("l'Ucraina", "Ucraina"),
+        ("città", "citta"),
+        ("elezione", "elezioni"),
+        ("dell’Europa", "europa"),
+        ("perché", "perche'"),
+        ("È", "E'"),
+        ("positività", "positivita"),
+        ("U.S.A.", "usa"),
+    ],
+)
+def test_index_and_query_forms_meet(a, b):
+    analyzer = stemming_analyzer()
+    assert texts(analyzer(a, removestops=False)) == texts(analyzer(b, removestops=False))
+
+
+def test_stemming_analyzer_drops_stop_words():
+    assert texts(stemming_analyzer()("il piano di pace per l'Ucraina")) == ["pian", "pac", "ucrain"]
+
+
+def test_exact_analyzer_keeps_words_unstemmed_and_stop_words():
+    assert texts(exact_analyzer()("Stato di Diritto, città")) == ["stato", "di", "diritto", "citta"]
+
+
+def test_normalize_key_ignores_case_accents_and_spacing():
+    assert normalize_key("  Notizie di  PRIMA pagina ") == "notizie di prima pagina"
+    assert normalize_key("ATTUALITÀ") == normalize_key("attualita")
