@@ -9,7 +9,8 @@ original text, which is what lets snippets show the reader's own words.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
 from unidecode import unidecode
@@ -219,22 +220,59 @@ class ItalianStemFilter(Filter):
             yield t
 
 
-def stemming_analyzer():
+_LIGHT_VOWELS = str.maketrans("àáâèéêìíîòóôùúû", "aaaeeeiiiooouuu")
+
+
+@lru_cache(maxsize=500_000)
+def light_stem(word: str) -> str:
+    """The Lucene/Savoy Italian light stemmer: strips one final vowel (two
+    after i or h). Kept for comparison in the relevance harness."""
+    if len(word) < 6:
+        return word
+    word = word.translate(_LIGHT_VOWELS)
+    last, before = word[-1], word[-2]
+    if last in "ei" and before in "ih" or last in "ao" and before == "i":
+        return word[:-2]
+    return word[:-1] if last in "aeio" else word
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Analysis choices; the defaults are what the relevance harness chose."""
+
+    stemmer: str = "snowball"  # "snowball", "light" or "none"
+    fold_accents: bool = True
+    elision: bool = True
+
+    def stem_function(self) -> Callable[[str], str] | None:
+        return {"snowball": stem, "light": light_stem, "none": None}[self.stemmer]
+
+
+DEFAULT_ANALYSIS = AnalysisConfig()
+_RAW_STOPWORDS = frozenset(stopwords_for_language("it"))
+
+
+def _base_chain(config: AnalysisConfig):
+    chain = ItalianTokenizer()
+    if config.elision:
+        chain = chain | ElisionFilter()
+    chain = chain | LowercaseFilter()
+    if config.fold_accents:
+        chain = chain | AccentFoldFilter()
+    return chain
+
+
+def stemming_analyzer(config: AnalysisConfig = DEFAULT_ANALYSIS):
     """Analyzer of the stemmed full-text fields (title, subtitle, body)."""
-    return (
-        ItalianTokenizer()
-        | ElisionFilter()
-        | LowercaseFilter()
-        | AccentFoldFilter()
-        | ItalianStopFilter()
-        | ItalianStemFilter()
-    )
+    chain = _base_chain(config) | ItalianStopFilter(STOPWORDS if config.fold_accents else _RAW_STOPWORDS)
+    stemfn = config.stem_function()
+    return chain | ItalianStemFilter(stemfn) if stemfn else chain
 
 
-def exact_analyzer():
+def exact_analyzer(config: AnalysisConfig = DEFAULT_ANALYSIS):
     """Analyzer of the unstemmed twin: folded words, stop words kept, so
     phrases like "stato di diritto" and exact word forms still match."""
-    return ItalianTokenizer() | ElisionFilter() | LowercaseFilter() | AccentFoldFilter()
+    return _base_chain(config)
 
 
 def normalize_key(value: str | None) -> str:

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .dates import DateError, parse_query_date
 from .importers import Rejection, read_paths
 from .indexer import IndexManager, IndexMissing
 from .locking import WriterLock
-from .queryparse import QueryBuilder, QueryError
+from .queryparse import Highlight, QueryBuilder, QueryError
 from .ranking import Ranking
 from .searching import Filters, SearchResult, check_paging, run, weighting
 from .store import ADDED, DUPLICATE, UNCHANGED, UPDATED, Store
@@ -74,12 +75,13 @@ class Archive:
         ranking: Ranking | None = None,
         synonyms: Synonyms | None = None,
         lock_timeout: float = 10.0,
+        analysis: AnalysisConfig = DEFAULT_ANALYSIS,
     ) -> None:
         self.data_dir, self.index_dir = default_dirs(data_dir, index_dir)
         self.ranking = ranking or Ranking()
         self._synonyms = synonyms
         self.lock_timeout = lock_timeout
-        self.index = IndexManager(self.index_dir, weighting(self.ranking))
+        self.index = IndexManager(self.index_dir, weighting(self.ranking), analysis)
         self._local = threading.local()
 
     @property
@@ -250,6 +252,30 @@ class Archive:
             "missing_from_index": sorted(missing)[:20] if missing else [],
             "missing_from_store": sorted(extra)[:20] if extra else [],
         }
+
+    # -- for the web page: autocomplete, related articles, article highlights -----
+    # (the logic lives in search/suggest.py and search/related.py)
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]:
+        """Autocomplete suggestions for the text typed so far. Raises IndexMissing."""
+        from .suggest import suggest
+
+        return suggest(self.index.searcher(), self.store, prefix, limit)
+
+    def related(self, article_id: str, limit: int = 5) -> list[Article]:
+        """Articles most like `article_id` (more-like-this). Raises IndexMissing."""
+        from .related import related
+
+        return related(self.index.searcher(), self.store, article_id, limit)
+
+    def highlight_terms(self, query_text: str) -> Highlight:
+        """What to mark in an article reached from a search; empty for a bad query."""
+        builder = QueryBuilder(self.index.searcher().reader(), self.synonyms, self.ranking)
+        try:
+            parsed = builder.build(query_text)
+        except QueryError:
+            return Highlight()
+        return parsed.highlight
 
 
 __all__ = ["Archive", "ImportReport"]

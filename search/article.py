@@ -27,6 +27,7 @@ class Article:
     origin: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.author = clean_author(self.author)
         if not self.id:
             self.id = derive_id(self)
 
@@ -53,6 +54,23 @@ class Article:
         d.pop("origin")
         d["date"] = self.date.isoformat() if self.date else None
         return {k: d[k] for k in FIELDS}
+
+
+_BYLINE_PREFIX = re.compile(r"^(?:a\s+cura\s+di|di|by|da)\s+", re.I)
+
+
+def clean_author(value: str | None) -> str | None:
+    """A byline as a name: "di JACOPO RICCA" -> "Jacopo Ricca"."""
+    if not value:
+        return None
+    name = " ".join(value.split())
+    stripped = _BYLINE_PREFIX.sub("", name)
+    # "Di Maio" is a surname; "di Luigi Di Maio" is a byline.
+    if stripped != name and len(stripped.split()) >= 2:
+        name = stripped
+    if name.isupper():
+        name = name.title()
+    return name or None
 
 
 def _normalize_url(url: str) -> str:

@@ -27,6 +27,7 @@ from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
+from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .schema import build_schema, document
 
@@ -41,9 +42,16 @@ class IndexMissing(RuntimeError):
 
 
 class IndexManager:
-    def __init__(self, index_dir: str | Path, weighting: WeightingModel | None = None) -> None:
+    def __init__(
+        self,
+        index_dir: str | Path,
+        weighting: WeightingModel | None = None,
+        analysis: AnalysisConfig = DEFAULT_ANALYSIS,
+    ) -> None:
         self.dir = Path(index_dir)
         self.weighting = weighting
+        # Used for new generations only; an index keeps the schema it was built with.
+        self.analysis = analysis
         self._local = threading.local()
 
     # -- locating ------------------------------------------------------------
@@ -117,7 +125,7 @@ class IndexManager:
         name = self._next_generation_name()
         building = self.dir / (name + BUILDING)
         building.mkdir()
-        ix = whoosh_index.create_in(str(building), build_schema())
+        ix = whoosh_index.create_in(str(building), build_schema(self.analysis))
         if procs > 1:
             writer = ix.writer(procs=procs, limitmb=limitmb, multisegment=True)
         else:

@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
+from whoosh.fields import Schema
 from whoosh.qparser import QueryParser, plugins
 from whoosh.reading import IndexReader
 
-from .analysis import STOPWORDS, fold, normalize_key, stem
+from .analysis import fold, normalize_key
 from .ranking import Ranking
-from .schema import build_schema
 from .synonyms import Synonyms
 
 MAX_QUERY_CHARS = 1000
@@ -52,8 +52,8 @@ class ParsedQuery:
     suggestion: str | None = None
 
 
-def _parser() -> QueryParser:
-    parser = QueryParser("exact", build_schema())
+def _parser(schema: Schema) -> QueryParser:
+    parser = QueryParser("exact", schema)
     # Apostrophes are elisions in Italian, never quotes; ranges are not offered.
     parser.remove_plugin_class(plugins.SingleQuotePlugin)
     parser.remove_plugin_class(plugins.RangePlugin)
@@ -65,7 +65,17 @@ def _parser() -> QueryParser:
     return parser
 
 
-_PARSER = _parser()
+_PARSERS: dict[int, tuple[Schema, QueryParser]] = {}
+
+
+def parser_for(schema: Schema) -> QueryParser:
+    """One parser per open index schema (schemas are unhashable: key by id)."""
+    entry = _PARSERS.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        if len(_PARSERS) > 16:
+            _PARSERS.clear()
+        entry = _PARSERS[id(schema)] = (schema, _parser(schema))
+    return entry[1]
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -99,6 +109,17 @@ class QueryBuilder:
         self.highlight = Highlight()
         self.corrections: dict[str, str] = {}
         self.plain_stems: list[str] = []
+        # Query words go through the index's own analyzer, so an index built
+        # with other analysis choices (see the relevance harness) still works.
+        self._stem_analyzer = reader.schema["text"].analyzer
+        self._stems: dict[str, str | None] = {}
+
+    def stem(self, word: str) -> str | None:
+        """The indexed form of a (folded) word; None for a stop word."""
+        if word not in self._stems:
+            tokens = [t.text for t in self._stem_analyzer(word)]
+            self._stems[word] = tokens[0] if len(tokens) == 1 else (None if not tokens else word)
+        return self._stems[word]
 
     def build(self, text: str) -> ParsedQuery:
         text = text.strip()
@@ -109,7 +130,7 @@ class QueryBuilder:
         if len(text.split()) > MAX_WORDS:
             raise QueryError(f"La ricerca ha troppe parole: al massimo {MAX_WORDS}.")
         try:
-            parsed = _PARSER.parse(text)
+            parsed = parser_for(self.reader.schema).parse(text)
         except Exception as e:  # whoosh's parser has no single error type
             raise QueryError(f"Ricerca non comprensibile: {e}") from None
         strict = self.rewrite(parsed, top=True)
@@ -187,25 +208,28 @@ class QueryBuilder:
 
     def word_clause(self, word: str, negated: bool, top: bool = False) -> wq.Query | None:
         """A plain word: its stem in text and title, plus synonyms or typo fixes."""
-        if word in STOPWORDS:
+        stemmed = self.stem(word)
+        if stemmed is None:
             return None
         if negated:
-            return wq.Term("text", stem(word))
+            return wq.Term("text", stemmed)
         _, variants = self.synonyms.match([word], 0)
         alternatives = [self.stem_clause(word)]
-        self.highlight.stems.add(stem(word))
+        self.highlight.stems.add(stemmed)
         if top:
-            self.plain_stems.append(stem(word))
+            self.plain_stems.append(stemmed)
         for variant in variants:
             alternatives.append(self.variant_clause(variant))
         if not variants:
             for candidate in self.typo_candidates(word):
                 alternatives.append(self.stem_clause(candidate, boost=self.ranking.typo_boost))
-                self.highlight.stems.add(stem(candidate))
+                self.highlight.stems.add(self.stem(candidate))
         return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
 
     def stem_clause(self, word: str, boost: float = 1.0) -> wq.Query:
-        s = stem(word)
+        s = self.stem(word) or word
+        if not self.ranking.title_boost:
+            return wq.Term("text", s, boost=boost)
         return wq.Or(
             [
                 wq.Term("text", s, boost=boost),
@@ -215,7 +239,7 @@ class QueryBuilder:
 
     def variant_clause(self, words: tuple[str, ...]) -> wq.Query:
         if len(words) == 1:
-            self.highlight.stems.add(stem(words[0]))
+            self.highlight.stems.add(self.stem(words[0]) or words[0])
             return self.stem_clause(words[0])
         self.highlight.words.update(words)
         return wq.Phrase("exact", list(words))
@@ -230,7 +254,7 @@ class QueryBuilder:
             return []
         found = []
         for candidate in self.reader.terms_within("exact", word, maxdist, prefix=1):
-            if candidate in STOPWORDS or candidate == word:
+            if candidate == word or self.stem(candidate) is None:
                 continue
             distance = edit_distance(word, candidate)
             if distance <= maxdist:
@@ -242,16 +266,7 @@ class QueryBuilder:
         return best
 
     def key_clause(self, fieldname: str, value: str) -> wq.Query:
-        """autore:/categoria: match the normalized key, or keys containing the words."""
-        key = normalize_key(value)
-        if self.reader.doc_frequency(fieldname, key):
-            return wq.Term(fieldname, key)
-        words = key.split()
-        keys = [k.decode() if isinstance(k, bytes) else k for k in self.reader.lexicon(fieldname)]
-        matching = [k for k in keys if all(w in k.split() for w in words)]
-        if not matching:
-            return wq.Term(fieldname, key)  # matches nothing, honestly
-        return wq.Or([wq.Term(fieldname, k) for k in matching[:MAX_EXPANSION]])
+        return key_query(self.reader, fieldname, value)
 
     def expand_pattern(self, q: wq.Query, negated: bool) -> wq.Query | None:
         """word* and wild?cards, with bounded expansion over the vocabulary."""
@@ -318,6 +333,20 @@ class QueryBuilder:
 
         suggestion = re.sub(r"\w+", replace, text)
         return suggestion if suggestion != text else None
+
+
+def key_query(reader: IndexReader, fieldname: str, value: str) -> wq.Query:
+    """A keyword field (author_key, category_key) matching `value`: its
+    normalized key if present, else every key holding all its words."""
+    key = normalize_key(value)
+    if reader.doc_frequency(fieldname, key):
+        return wq.Term(fieldname, key)
+    words = key.split()
+    keys = (k.decode() if isinstance(k, bytes) else k for k in reader.lexicon(fieldname))
+    matching = [k for k in keys if words and all(w in k.split() for w in words)]
+    if not matching:
+        return wq.Term(fieldname, key)  # matches nothing, honestly
+    return wq.Or([wq.Term(fieldname, k) for k in matching[:MAX_EXPANSION]])
 
 
 def _word_run(subqueries: list[wq.Query], start: int) -> list[str]:

@@ -6,12 +6,12 @@ from datetime import datetime, time
 
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
 
-from .analysis import exact_analyzer, stemming_analyzer
+from .analysis import DEFAULT_ANALYSIS, AnalysisConfig, exact_analyzer, stemming_analyzer
 from .article import Article
 
 
-def build_schema() -> Schema:
-    stem = stemming_analyzer()
+def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS) -> Schema:
+    stem = stemming_analyzer(config)
     return Schema(
         id=ID(stored=True, unique=True),
         # Stemmed full text: title + subtitle + body scored as one field,
@@ -20,7 +20,7 @@ def build_schema() -> Schema:
         title=TEXT(analyzer=stem, phrase=True),
         # Unstemmed, accent-folded twin with stop words kept: exact phrases,
         # prefixes, and the vocabulary for typo correction.
-        exact=TEXT(analyzer=exact_analyzer(), phrase=True, multitoken_query="phrase"),
+        exact=TEXT(analyzer=exact_analyzer(config), phrase=True, multitoken_query="phrase"),
         # Filters and facets read columns, not stored fields.
         author_key=ID(sortable=True),
         category_key=ID(sortable=True),

@@ -9,11 +9,12 @@ from datetime import time as dtime
 
 from whoosh import query as wq
 from whoosh import scoring, sorting
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from .analysis import normalize_key
 from .article import Article
-from .queryparse import ParsedQuery, QueryError
+from .queryparse import ParsedQuery, QueryError, key_query
 from .ranking import Ranking
 from .snippets import Segment, snippet, to_html
 from .store import Store
@@ -32,10 +33,11 @@ class Filters:
     since: date | None = None
     until: date | None = None
 
-    def query(self) -> wq.Query | None:
+    def query(self, reader: IndexReader) -> wq.Query | None:
         parts: list[wq.Query] = []
         if self.author:
-            parts.append(wq.Term("author_key", normalize_key(self.author)))
+            # "Piccirillo" finds "Mario Piccirillo", in any case, with or without accents.
+            parts.append(key_query(reader, "author_key", self.author))
         if self.categories:
             parts.append(wq.Or([wq.Term("category_key", normalize_key(c)) for c in self.categories]))
         if self.since or self.until:
@@ -79,6 +81,8 @@ class SearchResult:
     hits: list[Hit]
     facets: dict[str, list[dict]]
     suggestion: str | None = None
+    # How many articles contain every term (the rest match only some).
+    exact_total: int = 0
     elapsed: float = 0.0
     parsed: ParsedQuery | None = None
 
@@ -97,6 +101,7 @@ class SearchResult:
             "results": [h.to_dict() for h in self.hits],
             "facets": self.facets,
             "suggestion": self.suggestion,
+            "exact_total": self.exact_total,
         }
 
 
@@ -129,39 +134,86 @@ def run(
     per_page: int = 10,
     facets: bool = True,
 ) -> SearchResult:
+    """All terms first; if they fill less than the page, partial matches follow.
+
+    Articles with every term always rank above those with only some, so the
+    precision of all-terms matching is kept; the graded fallback (more and
+    rarer terms first) only adds what the strict query could not find.
+    """
     started = time.perf_counter()
     check_paging(page, per_page, sort)
-    filter_q = filters.query()
-    results = _search(searcher, parsed.strict, parsed, filter_q, sort, page, per_page, facets)
-    fallback = False
-    if results.is_empty() and ranking.fallback and parsed.loose is not None:
-        results = _search(searcher, parsed.loose, parsed, filter_q, sort, page, per_page, facets)
-        fallback = True
-    total = len(results)
-    first = (page - 1) * per_page
-    # Sorted by date, whoosh's "score" is the sort key: report no score.
-    page_hits = [
-        (hit["id"], hit.score if sort == "relevance" else None) for hit in results[first : first + per_page]
-    ]
+    wanted = page * per_page
+    allowed = filter_docs(searcher, filters)
+    if allowed is not None and not allowed:
+        strict = loose = None  # the filters exclude every article
+    else:
+        strict = _search(searcher, parsed.strict, parsed, allowed, sort, wanted, facets)
+        loose = None
+        # With a date sort, mixing partial matches in would hide which is which:
+        # partial matches then appear only when nothing matches every term.
+        may_fill = sort == "relevance" or strict.is_empty()
+        if ranking.fallback and parsed.loose is not None and may_fill and len(strict) < wanted:
+            loose = _search(searcher, parsed.loose, parsed, allowed, sort, wanted + len(strict), facets)
+    ranked = _merge(strict, loose, sort)
+    page_hits = ranked[(page - 1) * per_page : wanted]
     articles = store.get_many([i for i, _ in page_hits])
     hits = [
         Hit(articles[i], score, snippet(_snippet_source(articles[i]), parsed.highlight))
         for i, score in page_hits
         if i in articles
     ]
-    facet_counts = _facets(results, store) if facets else {}
+    counted = loose if loose is not None else strict
+    exact_total = len(strict) if strict is not None else 0
     return SearchResult(
         query=parsed.text,
-        total=total,
+        total=len(counted) if counted is not None else 0,
+        exact_total=exact_total,
         page=page,
         per_page=per_page,
-        fallback=fallback,
+        fallback=exact_total == 0 and loose is not None and not loose.is_empty(),
         hits=hits,
-        facets=facet_counts,
+        facets=_facets(counted, store) if facets else {},
         suggestion=parsed.suggestion,
         elapsed=time.perf_counter() - started,
         parsed=parsed,
     )
+
+
+def _merge(strict, loose, sort: str) -> list[tuple[str, float | None]]:
+    """Strict hits, then partial ones not already listed, as (id, score)."""
+
+    def pairs(results):
+        if results is None:
+            return []
+        # Sorted by date, whoosh's "score" is the sort key: report no score.
+        return [(hit["id"], hit.score if sort == "relevance" else None) for hit in results]
+
+    ranked = pairs(strict)
+    seen = {i for i, _ in ranked}
+    ranked += [(i, score) for i, score in pairs(loose) if i not in seen]
+    return ranked
+
+
+_FILTER_CACHE: dict[tuple[int, str], set[int]] = {}
+
+
+def filter_docs(searcher: Searcher, filters: Filters) -> set[int] | None:
+    """The documents the filters allow (None: no filters).
+
+    Computed here rather than handed to whoosh as a query: whoosh treats a
+    filter that matches nothing as no filter at all. Cached per searcher,
+    since the same filters come back page after page.
+    """
+    q = filters.query(searcher.reader())
+    if q is None:
+        return None
+    key = (id(searcher), repr(q))
+    docs = _FILTER_CACHE.get(key)
+    if docs is None:
+        if len(_FILTER_CACHE) > 256:
+            _FILTER_CACHE.clear()
+        docs = _FILTER_CACHE[key] = set(q.docs(searcher))
+    return docs
 
 
 def _snippet_source(article: Article) -> str:
@@ -169,7 +221,7 @@ def _snippet_source(article: Article) -> str:
     return f"{article.subtitle}\n\n{article.body}" if article.subtitle else article.body
 
 
-def _search(searcher, q, parsed, filter_q, sort, page, per_page, facets):
+def _search(searcher, q, parsed, allowed, sort, limit, facets):
     if parsed.proximity is not None and sort == "relevance":
         q = wq.AndMaybe(q, parsed.proximity)
     kwargs = {}
@@ -182,11 +234,13 @@ def _search(searcher, q, parsed, filter_q, sort, page, per_page, facets):
             "year": sorting.FieldFacet("year"),
         }
         kwargs["maptype"] = sorting.Count
-    return searcher.search(q, limit=page * per_page, filter=filter_q, terms=False, **kwargs)
+    return searcher.search(q, limit=limit, filter=allowed, terms=False, **kwargs)
 
 
 def _facets(results, store: Store) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
+    out: dict[str, list[dict]] = {"author": [], "category": [], "year": []}
+    if results is None:
+        return out
     for name, column in (("author", "author_key"), ("category", "category_key")):
         counts = {k: n for k, n in results.groups(name).items() if k}
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_SIZE]

@@ -50,10 +50,15 @@ def test_filters_include_or_exclude_the_seed(demo_archive, seed_path, filters, f
     assert (SEED_TITLE in titles(result)) is found
 
 
-def test_all_terms_must_match_by_default(demo_archive):
+def test_all_terms_first_then_partial_matches(demo_archive):
     result = demo_archive.search("tram bologna")
-    assert result.total == 1
-    assert titles(result) == ["Bologna, via libera alla nuova linea del tram verso Corticella"]
+    assert result.exact_total == 1 and not result.fallback
+    assert titles(result)[0] == "Bologna, via libera alla nuova linea del tram verso Corticella"
+    # The other Bologna article contains only one of the words: it follows.
+    assert result.total == 2
+    assert titles(result)[1] == "L'ITALIA FA I CONTI CON IL CARO PANE: PREZZI SU DEL 9%, INFLAZIONE AL 2,5%"
+    # Sorted by date, only articles with every word are listed.
+    assert demo_archive.search("tram bologna", sort="newest").total == 1
 
 
 def test_fallback_ranks_partial_matches_and_says_so(demo_archive):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,26 +33,157 @@ class RecordError(ValueError):
 
 
 def read_text(path: Path) -> str:
-    """Decodes a file as UTF-8 (with or without BOM), else Windows-1252."""
+    """Decodes a file: see `decode_bytes`."""
     raw = path.read_bytes()
     return decode_bytes(raw)
 
 
+# UTF-8 read as Windows-1252: "città" becomes "cittÃ\xa0", "è" "Ã¨", "’" "â€™", "«" "Â«".
+# Lead bytes C2/C3 (Latin-1 letters and signs) and E2 80/82 (punctuation, euro)
+# followed by a continuation byte shown as a cp1252 character. None of these
+# pairs occurs in real Italian text.
+_CONTINUATION = (
+    "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201a\u201c-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
+)
+_MOJIBAKE = re.compile(f"[\u00c2\u00c3][{_CONTINUATION}]|\u00e2[\u20ac\u201a][{_CONTINUATION}]")
+
+
 def decode_bytes(raw: bytes) -> str:
+    """Decodes text whose encoding nobody declared reliably.
+
+    UTF-8 (with or without BOM) first, UTF-16 when it starts with a BOM, else
+    Windows-1252 (which reads Latin-1 text the same way). Raises RecordError
+    with the reason for binary data, bytes valid in neither encoding, and
+    files mixing UTF-8 with a legacy encoding: those would come out as
+    mojibake ("cittÃ ") whichever single encoding was picked.
+    """
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    elif raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return _check_not_binary(raw.decode("utf-16"))
+        except UnicodeDecodeError:
+            raise RecordError("codifica UTF-16 non valida") from None
     try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+        return _check_not_binary(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        first_bad = e.start
     try:
         text = raw.decode("cp1252")
-    except UnicodeDecodeError:
-        raise RecordError("codifica non riconosciuta (né UTF-8 né Windows-1252)") from None
+    except UnicodeDecodeError as e:
+        raise RecordError(
+            f"codifica non riconosciuta: né UTF-8 né Windows-1252/Latin-1 "
+            f"(byte 0x{raw[e.start]:02X}{_line_of(raw, e.start)})"
+        ) from None
     # Control characters mean binary data, not legacy text.
     if any(ord(c) < 32 and c not in "\t\n\r\f" for c in text):
         raise RecordError("il file non è testo (contiene byte binari)")
+    if _MOJIBAKE.search(text):
+        raise RecordError(
+            "codifica mista: il testo è in parte UTF-8 e in parte Windows-1252/Latin-1 "
+            f"(primo byte non UTF-8{_line_of(raw, first_bad)}); salvalo interamente in UTF-8"
+        )
     return text
+
+
+def _line_of(raw: bytes, offset: int) -> str:
+    if b"\n" not in raw:
+        return ""
+    line = raw.count(b"\n", 0, offset) + 1
+    return f" alla riga {line}"
+
+
+def _check_not_binary(text: str) -> str:
+    if "\x00" in text:
+        raise RecordError("il file non è testo (contiene byte nulli)")
+    return text
+
+
+def looks_like_mojibake(text: str) -> bool:
+    return bool(_MOJIBAKE.search(text))
+
+
+def repair_mojibake(text: str, what: str = "testo") -> str:
+    """Undoes UTF-8 that was decoded as Windows-1252 and encoded again.
+
+    Text without the telltale pairs comes back unchanged. Text whose every
+    character round-trips is repaired ("cittÃ\xa0" -> "città"); anything
+    else (mojibake mixed with correct accents) raises RecordError: it is
+    never imported as mojibake.
+    """
+    match = _MOJIBAKE.search(text)
+    if match is None:
+        return text
+    fixed = _undo_double_utf8(text)
+    if fixed is None or _MOJIBAKE.search(fixed):
+        start = max(match.start() - 20, 0)
+        sample = " ".join(text[start : match.end() + 20].split())
+        raise RecordError(
+            f"{what} con caratteri corrotti (mojibake: «{sample}»): "
+            "il testo è stato convertito due volte con codifiche diverse"
+        )
+    return fixed
+
+
+def _undo_double_utf8(text: str) -> str | None:
+    try:
+        raw = text.encode("cp1252")
+    except UnicodeEncodeError:
+        # Bytes 81, 8D, 8F, 90, 9D have no cp1252 character: a Latin-1 reading
+        # keeps them as C1 control characters.
+        out = bytearray()
+        for ch in text:
+            try:
+                out += ch.encode("cp1252")
+            except UnicodeEncodeError:
+                if 0x80 <= ord(ch) <= 0x9F:
+                    out.append(ord(ch))
+                else:
+                    return None
+        raw = bytes(out)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A record deliberately left out (a draft, a page...), with where and why."""
+
+    path: str
+    location: str
+    reason: str  # "bozza", "pagina", "allegato"...
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.location}" if self.location else self.path
+        return f"{where}: {self.reason}"
+
+
+class Skip:
+    """What a parser yields for a record it leaves out on purpose."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Skip({self.reason!r})"
+
+
+def scoped_id(scope: str, key: str) -> str:
+    """A stable id from a format's own identity for an article (a feed item's
+    guid, a page's canonical url). The scope keeps it apart from the ids that
+    other formats give the same article, so that importing it again from
+    another format finds the stored twin (same url, or same title, date and
+    text) and reports a duplicate instead of overwriting it."""
+    return "a-" + hashlib.sha1(f"{scope}\x00{key}".encode()).hexdigest()[:16]
+
+
+def normalize_paragraphs(text: str) -> str:
+    """Paragraphs one per non-blank line, separated by one blank line."""
+    lines = (" ".join(line.split()) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+    return "\n\n".join(line for line in lines if line)
 
 
 def _optional_str(record: dict, key: str) -> str | None:
@@ -60,7 +193,7 @@ def _optional_str(record: dict, key: str) -> str | None:
     if not isinstance(value, str):
         raise RecordError(f"il campo {key!r} deve essere un testo, non {type(value).__name__}")
     value = value.strip()
-    return value or None
+    return repair_mojibake(value, f"il campo {key!r}") if value else None
 
 
 def check_date(value: date | None, today: date | None = None) -> date | None:
