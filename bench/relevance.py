@@ -40,7 +40,7 @@ CONFIGS: dict[str, tuple[AnalysisConfig, Ranking, bool]] = {
     "no-fold": (AnalysisConfig(fold_accents=False), DEFAULT_RANKING, True),
     "no-elision": (AnalysisConfig(elision=False), DEFAULT_RANKING, True),
     "no-fallback": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, fallback=False), True),
-    "no-proximity": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, proximity_boost=0.0), True),
+    "prox1": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, proximity_boost=1.0), True),
     "no-typo": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, max_typo_candidates=0), True),
     "no-synonyms": (DEFAULT_ANALYSIS, DEFAULT_RANKING, False),
     "title1": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, title_boost=1.0), True),

@@ -45,3 +45,16 @@ def empty_archive(tmp_path) -> Archive:
     archive = Archive(tmp_path / "data", tmp_path / "index")
     yield archive
     archive.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_archive(tmp_path_factory) -> Archive:
+    """The 19,902-article dev corpus, imported once per test session."""
+    needs(CORPUS)
+    base = tmp_path_factory.mktemp("corpus")
+    archive = Archive(base / "data", base / "index")
+    report = archive.import_paths([CORPUS], index=False)
+    assert report.ok, report.rejected[:5]
+    archive.rebuild(procs=2)
+    yield archive
+    archive.close()
