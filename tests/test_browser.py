@@ -1,0 +1,227 @@
+"""The search site in a real headless Chromium, against `cli.py serve`.
+
+Uses Debian's chromium and chromium-driver (installed by .ci/run; never a
+browser download) through Selenium. The server is the production one
+(waitress), started by the test on 127.0.0.1 on a free port.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from search import Archive
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path(shutil.which("chromedriver") or "/usr/bin/chromedriver")
+FIXTURE = Path(__file__).parent / "fixtures" / "web_articles.json"
+
+if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+    pytest.skip(
+        "headless Chromium needs Debian's chromium and chromium-driver "
+        "(apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')"
+)
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> str:
+    """`cli.py serve` on the demo archive plus the test fixtures; yields its base URL."""
+    base = tmp_path_factory.mktemp("browser")
+    data, index = base / "data", base / "index"
+    archive = Archive(data, index)
+    report = archive.import_paths([ROOT / "demo" / "articoli", FIXTURE])
+    archive.close()
+    assert report.ok, report.rejected
+    port = _free_port()
+    log = (base / "server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "cli.py",
+            "--data-dir",
+            str(data),
+            "--index-dir",
+            str(index),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {(base / 'server.log').read_text()}")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--lang=it-IT",
+        "--window-size=1280,1000",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, seconds: float = 10) -> WebDriverWait:
+    return WebDriverWait(driver, seconds)
+
+
+def _results(driver) -> list:
+    return driver.find_elements(By.CSS_SELECTOR, "li.result")
+
+
+def _total(driver) -> int:
+    heading = driver.find_element(By.CSS_SELECTOR, "h1.results-title").text
+    return int(heading.split()[0].replace(".", ""))
+
+
+def test_search_filter_open_article(server, browser, tmp_path):
+    browser.get(server + "/")
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "it"
+    box = browser.find_element(By.ID, "q")
+
+    # Autocomplete (JavaScript): suggestions from /api/suggest as the user types.
+    box.send_keys("filat")
+    _wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#suggerimenti li")))
+    suggestions = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#suggerimenti li")]
+    assert suggestions[0] == "filatelia"
+    assert box.get_attribute("aria-expanded") == "true"
+    box.send_keys(Keys.ESCAPE)
+    assert not browser.find_element(By.ID, "suggerimenti").is_displayed()
+
+    # Type a query and submit it.
+    box.clear()
+    box.send_keys("oltre")
+    browser.find_element(By.CSS_SELECTOR, "#ricerca button[type=submit]").click()
+    _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "h1.results-title")))
+    assert parse_qs(urlsplit(browser.current_url).query) == {"q": ["oltre"]}  # empty fields left out
+    before = _total(browser)
+    assert before > 3
+    categories_before = {r.find_element(By.CSS_SELECTOR, ".meta-category").text for r in _results(browser)}
+    assert len(categories_before) > 1
+    assert browser.find_element(By.CSS_SELECTOR, ".snippet mark").text.lower() == "oltre"
+
+    # Click a category facet: the list changes to that category only.
+    link = browser.find_element(
+        By.XPATH,
+        "//section[contains(@class,'facet-category')]//a[.//span[@class='facet-value' and text()='CULTURA']]",
+    )
+    expected = int(link.find_element(By.CSS_SELECTOR, ".facet-count").text)
+    link.click()
+    _wait(browser).until(ec.url_contains("categoria=CULTURA"))
+    _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "a.chip")))
+    after = _total(browser)
+    assert after == expected < before
+    assert len(_results(browser)) == min(after, 10)
+    assert {r.find_element(By.CSS_SELECTOR, ".meta-category").text for r in _results(browser)} == {"CULTURA"}
+    assert "Categoria: CULTURA" in browser.find_element(By.CSS_SELECTOR, "a.chip").text
+
+    # A screenshot of the results page.
+    shot = tmp_path / "risultati.png"
+    assert browser.save_screenshot(str(shot))
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+
+    # Open the first article: the query terms are highlighted.
+    first = _results(browser)[0].find_element(By.CSS_SELECTOR, ".result-title a")
+    title = first.text
+    first.click()
+    _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "article.article")))
+    assert browser.find_element(By.CSS_SELECTOR, "h1.article-title").text == title
+    marks = browser.find_elements(By.CSS_SELECTOR, ".article-body mark")
+    assert marks and {m.text.lower() for m in marks} == {"oltre"}
+    assert browser.find_elements(By.CSS_SELECTOR, ".related-list a")
+
+    # No Content-Security-Policy violations or script errors in the console.
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+
+
+def test_keyboard_choice_of_a_suggestion(server, browser):
+    browser.get(server + "/")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("mostra di filat")
+    _wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#suggerimenti li")))
+    box.send_keys(Keys.ARROW_DOWN)
+    assert box.get_attribute("value") == "mostra di filatelia"
+    assert box.get_attribute("aria-activedescendant") == "suggerimento-0"
+    box.send_keys(Keys.ENTER)
+    _wait(browser).until(ec.url_contains("q=mostra+di+filatelia"))
+    assert _total(browser) == 12
+
+
+def test_sort_select_applies_itself_and_pages_work(server, browser):
+    browser.get(server + "/?q=filatelia")
+    browser.find_element(By.CSS_SELECTOR, "#ordina option[value=recenti]").click()
+    _wait(browser).until(ec.url_contains("ordina=recenti"))
+    dates = [t.get_attribute("datetime") for t in browser.find_elements(By.CSS_SELECTOR, "li.result time")]
+    assert dates == sorted(dates, reverse=True)
+    browser.find_element(By.CSS_SELECTOR, "a.page-next").click()
+    _wait(browser).until(ec.url_contains("pagina=2"))
+    assert len(_results(browser)) == 2
+    current = browser.find_element(By.CSS_SELECTOR, ".pagination [aria-current=page]")
+    assert current.text.endswith("2")

@@ -1,0 +1,105 @@
+"""Archivio's search site: a Flask app over `search.Archive`.
+
+    flask --app web run          development server
+    python cli.py serve          production (waitress)
+
+The app holds no search logic: every answer comes from the one shared
+`Archive` (it keeps a whoosh searcher and a SQLite connection per thread).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, url_for
+
+from search import Archive
+
+from .views import bp, register_error_handlers
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+# No inline script or style anywhere: everything comes from /static.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    # Search queries travel in URLs: never hand them to other sites.
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(archive: Archive | None = None, config: Mapping[str, Any] | None = None) -> Flask:
+    """The search site. Without `archive`, one is opened from ARCHIVIO_DATA /
+    ARCHIVIO_INDEX in `config`, else the environment, else ./data and ./index."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        ARCHIVIO_DATA=None,
+        ARCHIVIO_INDEX=None,
+        # Results per page on the search page (the API accepts per_pagina).
+        ARCHIVIO_PER_PAGE=10,
+        # Requests using the index at once, and how long one waits for its
+        # turn before the server answers 503 (see views.engine_slot).
+        ARCHIVIO_SEARCH_CONCURRENCY=int(os.environ.get("ARCHIVIO_SEARCH_CONCURRENCY", 1)),
+        ARCHIVIO_SEARCH_WAIT=float(os.environ.get("ARCHIVIO_SEARCH_WAIT", 15)),
+        # Static files carry a content hash in their URL, so they can be cached.
+        SEND_FILE_MAX_AGE_DEFAULT=86_400,
+    )
+    if config:
+        app.config.from_mapping(config)
+    if archive is None:
+        archive = Archive(app.config["ARCHIVIO_DATA"], app.config["ARCHIVIO_INDEX"])
+    app.extensions["archivio"] = archive
+    app.extensions["archivio_slots"] = threading.BoundedSemaphore(
+        max(1, int(app.config["ARCHIVIO_SEARCH_CONCURRENCY"]))
+    )
+    # /api/search returns exactly `cli.py query --json`: same key order, real accents.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    versions = _static_versions()
+
+    def static_url(filename: str) -> str:
+        return url_for("static", filename=filename, v=versions.get(filename))
+
+    app.jinja_env.globals["static_url"] = static_url
+    app.register_blueprint(bp)
+    register_error_handlers(app)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+def _static_versions() -> dict[str, str]:
+    """A short content hash per static file, for cache-busting URLs."""
+    return {
+        p.name: hashlib.sha1(p.read_bytes()).hexdigest()[:10] for p in STATIC_DIR.iterdir() if p.is_file()
+    }
+
+
+__all__ = ["create_app"]

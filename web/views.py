@@ -1,0 +1,676 @@
+"""Routes: the search page, article pages, the JSON API, OpenSearch, health.
+
+Every parameter lives in the URL (q, autore, categoria, da, a, ordina,
+pagina), so any page of results can be bookmarked and shared. Bad
+parameters give an Italian message (status 400), a missing index a
+maintenance page (503); nothing a reader types can produce a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date
+from urllib.parse import urlencode, urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+
+from search import Archive, Article, DateError, IndexMissing, QueryError, SearchResult
+from search.analysis import normalize_key
+from search.dates import format_italian, parse_query_date
+from search.snippets import highlight_all, to_html
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("web", __name__)
+
+# URL value -> engine sort, and the labels the page shows.
+SORTS = {"rilevanza": "relevance", "recenti": "newest", "meno-recenti": "oldest"}
+SORT_LABELS = {"rilevanza": "Rilevanza", "recenti": "Più recenti", "meno-recenti": "Meno recenti"}
+DEFAULT_SORT = "rilevanza"
+MAX_CATEGORIES = 20
+MAX_PARAM_CHARS = 1000
+MAX_ID_CHARS = 200
+SUGGESTIONS = 8
+RELATED = 5
+STATS_TTL = 60.0
+
+
+class BadParameter(ValueError):
+    """A URL parameter the page cannot use; the message is for the reader."""
+
+
+class PageBeyondEnd(BadParameter):
+    """A page number past the last page of results."""
+
+    def __init__(self, message: str, last_page: int) -> None:
+        super().__init__(message)
+        self.last_page = last_page
+
+
+class Busy(RuntimeError):
+    """No search slot freed up in time: the server is overloaded."""
+
+
+def archive() -> Archive:
+    return current_app.extensions["archivio"]
+
+
+@contextmanager
+def engine_slot() -> Iterator[None]:
+    """Index work runs a few requests at a time (ARCHIVIO_SEARCH_CONCURRENCY).
+
+    Searching is CPU-bound Python: threads only interleave under the GIL,
+    so running them one by one costs no throughput, keeps each search's
+    own time short (the engine's time budget measures wall-clock time) and
+    turns overload into a quick 503 instead of ever longer waits.
+    """
+    slots = current_app.extensions["archivio_slots"]
+    if not slots.acquire(timeout=float(current_app.config["ARCHIVIO_SEARCH_WAIT"])):
+        raise Busy("Il servizio è molto occupato in questo momento: riprova tra qualche secondo.")
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+# -- parameters ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Params:
+    """The search state, exactly as it appears in the URL."""
+
+    q: str = ""
+    autore: str = ""
+    categorie: tuple[str, ...] = ()
+    da: str = ""
+    a: str = ""
+    ordina: str = DEFAULT_SORT
+    pagina: int = 1
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.autore or self.categorie or self.da or self.a)
+
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """URL parameters, leaving out empty values and defaults."""
+        pairs = [("q", self.q)] if self.q else []
+        if self.autore:
+            pairs.append(("autore", self.autore))
+        pairs += [("categoria", c) for c in self.categorie]
+        if self.da:
+            pairs.append(("da", self.da))
+        if self.a:
+            pairs.append(("a", self.a))
+        if self.ordina != DEFAULT_SORT:
+            pairs.append(("ordina", self.ordina))
+        if self.pagina != 1:
+            pairs.append(("pagina", str(self.pagina)))
+        return pairs
+
+    def url(self, **changes: object) -> str:
+        """This search with some parameters changed; any change but `pagina` resets to page 1."""
+        if "pagina" not in changes:
+            changes["pagina"] = 1
+        target = replace(self, **changes)
+        pairs = target.query_pairs()
+        return "/" + ("?" + urlencode(pairs) if pairs else "")
+
+    def without_filters(self) -> Params:
+        return Params(q=self.q, ordina=self.ordina)
+
+
+def _text(args: MultiDict, name: str) -> str:
+    # The query keeps its inner spacing, so the JSON echoes it as the CLI does.
+    raw = args.get(name, "")
+    value = raw.strip() if name == "q" else " ".join(raw.split())
+    if len(value) > MAX_PARAM_CHARS:
+        raise BadParameter(f"Il parametro «{name}» è troppo lungo.")
+    return value
+
+
+def read_params(args: MultiDict) -> Params:
+    """Reads the URL parameters; raises BadParameter with an Italian message."""
+    categories: list[str] = []
+    for raw in args.getlist("categoria"):
+        value = " ".join(raw.split())
+        if value and normalize_key(value) not in {normalize_key(c) for c in categories}:
+            categories.append(value[:MAX_PARAM_CHARS])
+    if len(categories) > MAX_CATEGORIES:
+        raise BadParameter(f"Troppe categorie selezionate: al massimo {MAX_CATEGORIES}.")
+    sort = args.get("ordina", "").strip() or DEFAULT_SORT
+    if sort not in SORTS:
+        # The engine's own names are accepted too (handy for API clients).
+        italian = {v: k for k, v in SORTS.items()}.get(sort)
+        if italian is None:
+            raise BadParameter(
+                f"Ordinamento sconosciuto: «{sort[:40]}». Usa rilevanza, recenti o meno-recenti."
+            )
+        sort = italian
+    raw_page = args.get("pagina", "").strip() or "1"
+    if not raw_page.isdigit() or len(raw_page) > 6 or int(raw_page) < 1:
+        raise BadParameter(f"Numero di pagina non valido: «{raw_page[:20]}». Le pagine partono da 1.")
+    return Params(
+        q=_text(args, "q"),
+        autore=_text(args, "autore"),
+        categorie=tuple(categories),
+        da=_text(args, "da"),
+        a=_text(args, "a"),
+        ordina=sort,
+        pagina=int(raw_page),
+    )
+
+
+def run_search(params: Params, per_page: int) -> SearchResult:
+    """The engine's search for these parameters; a page past the end is an error."""
+    with engine_slot():
+        result = _engine_search(params, per_page)
+    if params.pagina > result.pages:
+        raise PageBeyondEnd(
+            f"La pagina {params.pagina} non esiste: "
+            + (
+                "la ricerca non ha trovato articoli."
+                if not result.total
+                else f"i risultati occupano {_pages_text(result.pages)}."
+            ),
+            result.pages,
+        )
+    return result
+
+
+def _engine_search(params: Params, per_page: int) -> SearchResult:
+    return archive().search(
+        params.q,
+        author=params.autore or None,
+        category=list(params.categorie),
+        since=params.da or None,
+        until=params.a or None,
+        sort=SORTS[params.ordina],
+        page=params.pagina,
+        per_page=per_page,
+    )
+
+
+def _pages_text(pages: int) -> str:
+    return "una sola pagina" if pages == 1 else f"{pages} pagine"
+
+
+# -- the search page -----------------------------------------------------------------------
+
+
+@dataclass
+class FacetItem:
+    value: str
+    count: int
+    active: bool
+    url: str
+    bar: int = 0  # histogram bar width, in steps of 5%
+
+
+@dataclass
+class Chip:
+    label: str
+    url: str
+
+
+@dataclass
+class PageLink:
+    number: int | None  # None: an ellipsis
+    url: str = ""
+    current: bool = False
+
+
+@dataclass
+class SearchPage:
+    params: Params
+    result: SearchResult | None = None
+    error: str | None = None
+    error_link: tuple[str, str] | None = None  # (url, label)
+    categories: list[FacetItem] = field(default_factory=list)
+    authors: list[FacetItem] = field(default_factory=list)
+    years: list[FacetItem] = field(default_factory=list)
+    chips: list[Chip] = field(default_factory=list)
+    pages: list[PageLink] = field(default_factory=list)
+    prev_url: str | None = None
+    next_url: str | None = None
+    unfiltered_total: int | None = None
+    # Hits of this page with every word, then those with only some.
+    exact_hits: list = field(default_factory=list)
+    partial_hits: list = field(default_factory=list)
+
+
+@bp.get("/")
+def search() -> ResponseReturnValue:
+    per_page = int(current_app.config["ARCHIVIO_PER_PAGE"])
+    try:
+        params = read_params(request.args)
+    except BadParameter as e:
+        params = _lenient_params(request.args)
+        return _render_search(SearchPage(params, error=str(e)), 400)
+    page = SearchPage(params, chips=_chips(params))
+    if not params.q:
+        return _render_search(page, 200, stats=_cached_stats())
+    try:
+        result = run_search(params, per_page)
+    except (QueryError, DateError, BadParameter) as e:
+        page.error = str(e)
+        if isinstance(e, PageBeyondEnd) and e.last_page:
+            page.error_link = (params.url(pagina=e.last_page), "Vai all'ultima pagina dei risultati")
+        return _render_search(page, 400)
+    page.result = result
+    # The engine lists articles with every word first; partial matches follow.
+    first = (result.page - 1) * result.per_page
+    exact_here = max(0, min(len(result.hits), result.exact_total - first))
+    page.exact_hits, page.partial_hits = result.hits[:exact_here], result.hits[exact_here:]
+    _fill_facets(page, result)
+    _fill_pagination(page, result)
+    if not result.total and params.has_filters:
+        # The empty state says how many articles the query finds without filters.
+        try:
+            with engine_slot():
+                page.unfiltered_total = archive().search(params.q, per_page=1, facets=False).total
+        except (QueryError, DateError):
+            page.unfiltered_total = None
+    return _render_search(page, 200)
+
+
+def _render_search(page: SearchPage, status: int, stats: dict | None = None) -> ResponseReturnValue:
+    html = render_template(
+        "search.html",
+        page=page,
+        p=page.params,
+        stats=stats,
+        sort_labels=SORT_LABELS,
+        search_q=page.params.q,
+        show_aside=bool(page.params.q or page.error),
+    )
+    return html, status
+
+
+def _lenient_params(args: MultiDict) -> Params:
+    """What can be kept of bad parameters, to refill the form next to the error."""
+    return Params(
+        q=" ".join(args.get("q", "").split())[:MAX_PARAM_CHARS],
+        autore=" ".join(args.get("autore", "").split())[:MAX_PARAM_CHARS],
+        categorie=tuple(c for c in args.getlist("categoria")[:MAX_CATEGORIES] if c.strip()),
+        da=args.get("da", "")[:40],
+        a=args.get("a", "")[:40],
+    )
+
+
+def _chips(params: Params) -> list[Chip]:
+    chips: list[Chip] = []
+    if params.autore:
+        chips.append(Chip(f"Autore: {params.autore}", params.url(autore="")))
+    for c in params.categorie:
+        rest = tuple(x for x in params.categorie if x != c)
+        chips.append(Chip(f"Categoria: {c}", params.url(categorie=rest)))
+    for name, label in (("da", "Dal"), ("a", "Al")):
+        value = getattr(params, name)
+        if value:
+            chips.append(Chip(f"{label} {_date_label(value)}", params.url(**{name: ""})))
+    return chips
+
+
+def _date_label(value: str) -> str:
+    try:
+        return format_italian(parse_query_date(value, "")) or value
+    except DateError:
+        return value
+
+
+def _fill_facets(page: SearchPage, result: SearchResult) -> None:
+    params = page.params
+    facets = result.facets
+    category_facet = facets.get("category", [])
+    if params.categorie:
+        # Categories combine with OR: list them as if none were chosen,
+        # so another one can be added (a second, facet-only search).
+        try:
+            with engine_slot():
+                unfiltered = archive().search(
+                    params.q,
+                    author=params.autore or None,
+                    since=params.da or None,
+                    until=params.a or None,
+                    per_page=1,
+                )
+            category_facet = unfiltered.facets.get("category", category_facet)
+        except (QueryError, DateError):
+            pass
+    chosen = {normalize_key(c) for c in params.categorie}
+    listed = set()
+    for f in category_facet:
+        key = normalize_key(f["value"])
+        listed.add(key)
+        active = key in chosen
+        rest = tuple(c for c in params.categorie if normalize_key(c) != key)
+        target = rest if active else (*params.categorie, f["value"])
+        page.categories.append(FacetItem(f["value"], f["count"], active, params.url(categorie=target)))
+    # A chosen category with no results still shows, so it can be removed.
+    for c in params.categorie:
+        if normalize_key(c) not in listed:
+            rest = tuple(x for x in params.categorie if x != c)
+            page.categories.append(FacetItem(c, 0, True, params.url(categorie=rest)))
+
+    author_key = normalize_key(params.autore)
+    for f in facets.get("author", []):
+        active = normalize_key(f["value"]) == author_key
+        page.authors.append(
+            FacetItem(f["value"], f["count"], active, params.url(autore="" if active else f["value"]))
+        )
+    if params.autore and not any(a.active for a in page.authors):
+        page.authors.insert(0, FacetItem(params.autore, 0, True, params.url(autore="")))
+
+    years = facets.get("year", [])
+    top = max((y["count"] for y in years), default=0)
+    for y in years:
+        since, until = f"{y['value']}-01-01", f"{y['value']}-12-31"
+        active = params.da == since and params.a == until
+        url = params.url(da="", a="") if active else params.url(da=since, a=until)
+        bar = max(1, math.ceil(20 * y["count"] / top)) * 5 if top else 0
+        page.years.append(FacetItem(str(y["value"]), y["count"], active, url, bar))
+
+
+def _fill_pagination(page: SearchPage, result: SearchResult) -> None:
+    params, pages, current = page.params, result.pages, result.page
+    if pages <= 1:
+        return
+    if current > 1:
+        page.prev_url = params.url(pagina=current - 1)
+    if current < pages:
+        page.next_url = params.url(pagina=current + 1)
+    shown = sorted({1, pages, *range(max(1, current - 2), min(pages, current + 2) + 1)})
+    previous = 0
+    for n in shown:
+        if n - previous > 1:
+            page.pages.append(PageLink(None))
+        page.pages.append(PageLink(n, params.url(pagina=n), n == current))
+        previous = n
+
+
+def _cached_stats() -> dict | None:
+    """Archive statistics for the home page, refreshed every minute."""
+    now = time.monotonic()
+    cached = current_app.extensions.get("archivio_stats")
+    if cached and now - cached[0] < STATS_TTL:
+        return cached[1]
+    try:
+        stats = archive().stats()
+    except Exception:  # the home page must render even with a broken store
+        log.exception("stats unavailable")
+        return None
+    if stats.get("indexed") is None:
+        raise IndexMissing("Indice non disponibile.")
+    current_app.extensions["archivio_stats"] = (now, stats)
+    return stats
+
+
+# -- template filters ---------------------------------------------------------------------
+
+
+@bp.app_template_filter("numero")
+def number_filter(n: int) -> str:
+    """Thousands with a dot, as Italian writes them: 19.902."""
+    return f"{n:,}".replace(",", ".")
+
+
+@bp.app_template_filter("durata")
+def duration_filter(seconds: float) -> str:
+    ms = seconds * 1000
+    if ms < 1:
+        return "meno di 1 ms"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    return f"{seconds:.2f} s".replace(".", ",")
+
+
+@bp.app_template_filter("data_it")
+def date_filter(value: date | str | None) -> str:
+    """19 novembre 2025 (from a date or an ISO string)."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_italian(value)
+
+
+@bp.app_template_filter("data_iso")
+def iso_date_filter(value: str) -> str:
+    """A filter date as the native date input wants it (AAAA-MM-GG), or ''."""
+    try:
+        parsed = parse_query_date(value, "")
+    except DateError:
+        return ""
+    return parsed.isoformat() if parsed else ""
+
+
+@bp.app_template_filter("snippet")
+def snippet_filter(segments: list[tuple[str, bool]]) -> Markup:
+    """Escaped text with <mark> around the matches."""
+    return Markup(to_html(segments))
+
+
+# -- article pages -----------------------------------------------------------------------------
+
+
+def find_article(article_id: str) -> Article | None:
+    """Looks the id up in the store only (it is never used as a path)."""
+    if not article_id or len(article_id) > MAX_ID_CHARS:
+        return None
+    return archive().get(article_id)
+
+
+def safe_link(url: str | None) -> str | None:
+    """Only absolute http(s) URLs become links: never javascript: or data:."""
+    if not url or any(c.isspace() or ord(c) < 32 for c in url.strip()):
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def shown_url(url: str | None) -> str | None:
+    """A source address to print as text: a bare one (www.dire.it), never another scheme."""
+    if not url or safe_link(url):
+        return None
+    url = url.strip()
+    return url if not urlsplit(url).scheme and not url.startswith(("/", "\\")) else None
+
+
+def paragraphs(text: str) -> list[str]:
+    """Body paragraphs: separated by blank lines; single line breaks are spaces."""
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+
+
+@bp.get("/articolo/<article_id>")
+def article(article_id: str) -> ResponseReturnValue:
+    found = find_article(article_id)
+    if found is None:
+        return _not_found(f"Nessun articolo con identificativo «{article_id[:80]}».")
+    q = " ".join(request.args.get("q", "").split())[:MAX_PARAM_CHARS]
+    highlight = None
+    related: list[Article] = []
+    try:
+        with engine_slot():
+            if q:
+                highlight = archive().highlight_terms(q)
+            related = archive().related(found.id, RELATED)
+    except (IndexMissing, Busy):
+        pass  # the article comes from the store; only extras need the index
+
+    def marked(text: str | None) -> Markup | None:
+        if text is None:
+            return None
+        if highlight is None:
+            return Markup.escape(text)
+        return Markup(to_html(highlight_all(text, highlight)))
+
+    return render_template(
+        "article.html",
+        article=found,
+        q=q,
+        title=marked(found.title),
+        subtitle=marked(found.subtitle),
+        body=[marked(p) for p in paragraphs(found.body)],
+        source_url=safe_link(found.url),
+        plain_url=shown_url(found.url),
+        related=related,
+        search_q=q,
+        back_url=Params(q=q).url() if q else None,
+    )
+
+
+# -- JSON API -------------------------------------------------------------------------------
+
+
+def _json_error(message: str, status: int) -> ResponseReturnValue:
+    return jsonify({"error": message}), status
+
+
+@bp.get("/api/search")
+def api_search() -> ResponseReturnValue:
+    """Exactly `cli.py query --json` for the same parameters."""
+    try:
+        params = read_params(request.args)
+        raw = request.args.get("per_pagina", "").strip() or "10"
+        if not raw.isdigit() or len(raw) > 3:
+            raise BadParameter(f"Risultati per pagina non validi: «{raw[:20]}».")
+        result = run_search(params, int(raw))
+    except (QueryError, DateError, BadParameter) as e:
+        return _json_error(str(e), 400)
+    return jsonify(result.to_dict())
+
+
+@bp.get("/api/article/<article_id>")
+def api_article(article_id: str) -> ResponseReturnValue:
+    found = find_article(article_id)
+    if found is None:
+        return _json_error("Articolo non trovato.", 404)
+    return jsonify(found.to_dict())
+
+
+@bp.get("/api/suggest")
+def api_suggest() -> ResponseReturnValue:
+    """OpenSearch suggestions: [query, [completions...]]."""
+    q = request.args.get("q", "")[:200]
+    suggestions: list[str] = []
+    if q.strip():
+        with engine_slot():
+            suggestions = archive().suggest(q, SUGGESTIONS)
+    response = jsonify([q, suggestions])
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+# -- OpenSearch, health -----------------------------------------------------------------------
+
+
+@bp.get("/opensearch.xml")
+def opensearch() -> ResponseReturnValue:
+    body = render_template("opensearch.xml")
+    return Response(body, mimetype="application/opensearchdescription+xml")
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """200 when the store and the index can be read, 503 otherwise."""
+    try:
+        indexed = archive().index.doc_count()
+        articles = archive().store.count()
+    except Exception as e:  # any failure to read means "not healthy"
+        return jsonify({"status": "error", "error": str(e)}), 503
+    return jsonify({"status": "ok", "articles": articles, "indexed": indexed})
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _not_found(message: str) -> ResponseReturnValue:
+    if _wants_json():
+        return _json_error(message, 404)
+    return render_template("error.html", code=404, title="Pagina non trovata", message=message), 404
+
+
+HTTP_ERRORS = {
+    400: ("Richiesta non valida", "La richiesta non è valida."),
+    405: ("Metodo non consentito", "Questa pagina si può solo leggere (GET)."),
+    413: ("Richiesta troppo grande", "La richiesta è troppo grande."),
+    414: ("Indirizzo troppo lungo", "L'indirizzo della pagina è troppo lungo."),
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(IndexMissing)
+    def index_missing(e: IndexMissing) -> ResponseReturnValue:
+        log.error("index missing: %s", e)
+        message = "L'archivio è in manutenzione: l'indice di ricerca non è disponibile. Riprova tra poco."
+        if _wants_json():
+            response = jsonify({"error": message})
+        else:
+            response = make_response(
+                render_template("error.html", code=503, title="Archivio in manutenzione", message=message)
+            )
+        response.status_code = 503
+        response.headers["Retry-After"] = "60"
+        return response
+
+    @app.errorhandler(Busy)
+    def busy(e: Busy) -> ResponseReturnValue:
+        log.warning("overloaded: %s", request.path)
+        if _wants_json():
+            response = jsonify({"error": str(e)})
+        else:
+            response = make_response(
+                render_template("error.html", code=503, title="Servizio occupato", message=str(e))
+            )
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(404)
+    def not_found(e: HTTPException) -> ResponseReturnValue:
+        return _not_found("La pagina richiesta non esiste.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException) -> ResponseReturnValue:
+        code = e.code or 500
+        title, message = HTTP_ERRORS.get(code, (e.name, e.description or ""))
+        if _wants_json():
+            return _json_error(message, code)
+        return render_template("error.html", code=code, title=title, message=message), code
+
+    @app.errorhandler(Exception)
+    def internal_error(e: Exception) -> ResponseReturnValue:
+        if isinstance(e, HTTPException):  # pragma: no cover - handled above
+            return http_error(e)
+        log.exception("unexpected error on %s", request.path)
+        message = "Si è verificato un errore imprevisto. Riprova più tardi."
+        if _wants_json():
+            return _json_error(message, 500)
+        return render_template("error.html", code=500, title="Errore interno", message=message), 500
