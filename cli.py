@@ -5,7 +5,11 @@ Every command mirrors one method of the Python API; messages are Italian.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -13,7 +17,7 @@ import click
 
 from search import Archive, DateError, IndexMissing, QueryError, WriterBusy
 from search.dates import format_italian
-from search.importers import FORMATS
+from search.importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
 from search.snippets import Segment
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo" / "articoli"
@@ -62,49 +66,171 @@ def main(ctx: click.Context, data_dir: str | None, index_dir: str | None) -> Non
     ctx.obj["archive_factory"] = lambda: Archive(data_dir, index_dir)
 
 
-def _progress(label: str, total: int | None = None):
-    """A progress callback drawing a bar on a terminal, silent otherwise."""
+def _progress(label: str, total: int | None = None, then: str | None = None):
+    """A progress callback drawing a bar on a terminal, silent otherwise.
+
+    With no total (an import) it shows the count so far; when the count
+    starts again from zero (the import's final indexing), a second bar
+    labelled `then` takes over.
+    """
     if not sys.stderr.isatty():
         return None, lambda: None
-    bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
-    bar.__enter__()
-    state = {"done": 0}
+
+    def new_bar(text: str):
+        options = {"label": text, "file": sys.stderr, "show_pos": True}
+        if total is None:
+            # An endless iterable has no length: click shows the count only.
+            bar = click.progressbar(iter(int, 1), bar_template="%(label)s: %(info)s articoli", **options)
+        else:
+            bar = click.progressbar(length=total, **options)
+        bar.__enter__()
+        return bar
+
+    state = {"done": 0, "bar": new_bar(label)}
 
     def update(count: int) -> None:
-        bar.update(count - state["done"])
+        if count < state["done"] and then:
+            state["bar"].__exit__(None, None, None)
+            state["bar"], state["done"] = new_bar(then), 0
+        state["bar"].update(count - state["done"])
         state["done"] = count
 
-    return update, lambda: bar.__exit__(None, None, None)
+    return update, lambda: state["bar"].__exit__(None, None, None)
+
+
+_FORMAT_NAMES = {
+    "text": "testo",
+    "json": "JSON",
+    "jsonl": "JSON Lines",
+    "html": "pagine HTML",
+    "rss": "feed RSS/Atom",
+    "wxr": "WordPress (WXR)",
+    "csv": "CSV",
+    UNKNOWN: "non riconosciuti",
+}
+
+
+def _csv_map_option(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    try:
+        return parse_csv_map(",".join(values))
+    except CsvMapError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+def _format_counts(counts, dry_run: bool) -> str:
+    labels = (
+        ("added", "da importare" if dry_run else "aggiunti"),
+        ("updated", "aggiornati"),
+        ("unchanged", "invariati"),
+        ("duplicates", "duplicati"),
+        ("rejected", "scartati"),
+        ("skipped", "saltati"),
+    )
+    parts = [f"{label} {getattr(counts, key)}" for key, label in labels if getattr(counts, key)]
+    return " · ".join(parts) or "nessun articolo"
 
 
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Forza il formato dei file.")
+@click.option(
+    "--map",
+    "csv_map",
+    multiple=True,
+    callback=_csv_map_option,
+    metavar="CAMPO=COLONNA,...",
+    help="Colonne del CSV per i campi, es. --map title=titolo,body=testo.",
+)
 @click.option("--dry-run", is_flag=True, help="Analizza e riporta, senza scrivere nulla.")
 @click.option("--no-index", is_flag=True, help="Salva solo nell'archivio (poi esegui `rebuild`).")
 @click.option("--json", "as_json", is_flag=True, help="Riepilogo in JSON.")
 @click.pass_context
-def import_cmd(ctx, paths, fmt, dry_run, no_index, as_json):
-    """Importa articoli da file e cartelle (testo, JSON, JSON Lines, anche .gz)."""
+def import_cmd(ctx, paths, fmt, csv_map, dry_run, no_index, as_json):
+    """Importa articoli da file e cartelle: testo, JSON, JSON Lines, pagine HTML,
+    feed RSS/Atom, export WordPress (WXR), CSV; anche compressi .gz."""
     archive = _archive(ctx)
-    update, done = _progress("Importazione")
+    update, done = _progress("Importazione", then="Indicizzazione")
     try:
-        report = archive.import_paths(paths, fmt=fmt, index=not no_index, dry_run=dry_run, progress=update)
+        report = archive.import_paths(
+            paths, fmt=fmt, index=not no_index, dry_run=dry_run, progress=update, csv_map=csv_map
+        )
     finally:
         done()
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         verb = "Da importare" if dry_run else "Aggiunti"
+        skipped = ""
+        if report.skipped:
+            reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(report.skipped_reasons().items()))
+            skipped = f" · saltati: {len(report.skipped)} ({reasons})"
         click.echo(
             f"{verb}: {report.added} · aggiornati: {report.updated} · invariati: {report.unchanged}"
-            f" · duplicati: {report.duplicates} · scartati: {len(report.rejected)}"
+            f" · duplicati: {report.duplicates} · scartati: {len(report.rejected)}{skipped}"
             f"  ({report.elapsed:.1f} s)"
         )
+        if report.repaired:
+            click.echo("L'indice non era allineato all'archivio (operazione interrotta): ricostruito.")
+        for name, counts in report.formats.items():
+            click.echo(f"  {_FORMAT_NAMES.get(name, name)}: {_format_counts(counts, dry_run)}")
         for r in report.rejected:
             click.secho(f"  scartato {r}", fg="yellow", err=True)
     if report.rejected:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.pass_context
+def remove(ctx, ids):
+    """Rimuove articoli (per id) dall'archivio e dall'indice."""
+    removed = set(_archive(ctx).remove(ids))
+    missing = [i for i in dict.fromkeys(ids) if i not in removed]
+    click.echo(f"Rimossi: {len(removed)}.")
+    for article_id in missing:
+        click.secho(f"  non trovato: {article_id}", fg="yellow", err=True)
+    if missing:
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="File da scrivere (default: standard output); con .gz viene compresso.",
+)
+@click.pass_context
+def export(ctx, output):
+    """Esporta tutto l'archivio in JSON Lines (id, title, subtitle, author, date,
+    category, body, url, source): si reimporta con `import`."""
+    archive = _archive(ctx)
+    if output is None:
+        stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+        try:
+            count = archive.export(stream)
+            stream.flush()
+        except BrokenPipeError:
+            # The reader went away (`export | head`): stop quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        finally:
+            with contextlib.suppress(BrokenPipeError, ValueError):
+                stream.detach()
+        click.echo(f"Esportati {count} articoli.", err=True)
+        return
+    path = Path(output)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(partial, "wt", encoding="utf-8", newline="\n") as stream:
+            count = archive.export(stream)
+        os.replace(partial, path)  # never a half-written export under the real name
+    except OSError as e:
+        _fail(f"Impossibile scrivere {output}: {e.strerror or e}")
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"Esportati {count} articoli in {output}.")
 
 
 @main.command()
@@ -235,15 +361,32 @@ def check(ctx, fix):
     if report["ok"]:
         click.echo("Archivio e indice coincidono.")
         return
+    if not report["integrity"]:
+        _fail(
+            "L'archivio SQLite è danneggiato (PRAGMA integrity_check): "
+            "ripristina una copia di sicurezza; ricostruire l'indice non basta."
+        )
     if report.get("error"):
         click.echo(report["error"])
-    if report["missing_from_index"]:
-        click.echo(f"Mancano nell'indice: {report['missing_from_index']}")
-    if report["missing_from_store"]:
-        click.echo(f"Nell'indice ma non nell'archivio: {report['missing_from_store']}")
+    else:
+        for key, label in (
+            ("missing_from_index", "Mancano nell'indice"),
+            ("missing_from_store", "Nell'indice ma non nell'archivio"),
+        ):
+            if report[key]:
+                more = " …" if len(report[key]) == 20 else ""
+                click.echo(f"{label}: {', '.join(report[key])}{more}")
+    if report["stale"]:
+        click.echo(
+            "Un'importazione o una rimozione è stata interrotta prima di aggiornare l'indice: "
+            "l'indice può contenere versioni vecchie degli articoli."
+        )
     if fix:
         count = archive.rebuild()
         click.echo(f"Indice ricostruito: {count} articoli.")
+        if not archive.check()["ok"]:
+            _fail("Archivio e indice non coincidono neppure dopo la ricostruzione.")
+        click.echo("Archivio e indice coincidono.")
         return
     _fail("Archivio e indice non coincidono: esegui `archivio rebuild` (o `check --fix`).")
 
@@ -260,6 +403,29 @@ def demo(ctx):
         return
     report = archive.import_paths([DEMO_DIR])
     click.echo(f"Archivio dimostrativo importato: {report.added} articoli.")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Indirizzo su cui ascoltare.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Porta.")
+@click.option(
+    "--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Richieste in parallelo."
+)
+@click.pass_context
+def serve(ctx, host, port, threads):
+    """Avvia il sito di ricerca con il server WSGI di produzione (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from web import create_app
+
+    archive = _archive(ctx)
+    if not archive.index.exists():
+        click.secho(
+            "Attenzione: indice non trovato, il sito risponde «in manutenzione».", fg="yellow", err=True
+        )
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Archivio: http://{shown}:{port}/  (Ctrl+C per fermare)")
+    waitress_serve(create_app(archive), host=host, port=port, threads=threads, ident="archivio")
 
 
 if __name__ == "__main__":

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
+import pickle
+import struct
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TextIO
 
 from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .dates import DateError, parse_query_date
-from .importers import Rejection, read_paths
-from .indexer import IndexManager, IndexMissing
+from .importers import UNKNOWN, Rejection, Skipped, scan_paths
+from .indexer import IndexManager, IndexMissing, damaged
 from .locking import WriterLock
 from .queryparse import Highlight, QueryBuilder, QueryError
 from .ranking import Ranking
@@ -27,6 +33,31 @@ DEFAULT_INDEX_DIR = "index"
 STORE_BATCH = 500
 # An import commits the index every this many changed articles.
 INDEX_BATCH = 5_000
+# In the index folder while the index may lag the store: written before an
+# import or a removal first changes the store, deleted once the index has
+# caught up. A writer killed in between leaves it behind; `check` reports
+# it, and the next import (or `rebuild`, `check --fix`) rebuilds the index.
+STALE_MARK = "STALE"
+# What reading a damaged index raises in the middle of a search.
+_DAMAGE = (EOFError, OSError, pickle.UnpicklingError, struct.error, zlib.error)
+
+
+_STATUS_KEYS = {ADDED: "added", UPDATED: "updated", UNCHANGED: "unchanged", DUPLICATE: "duplicates"}
+
+
+@dataclass
+class FormatCounts:
+    """What an import did with the records of one format."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    skipped: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
@@ -37,14 +68,35 @@ class ImportReport:
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     elapsed: float = 0.0
+    # Records left out on purpose (WordPress drafts, pages, attachments).
+    skipped: list[Skipped] = field(default_factory=list)
+    # The same counts per format ("html", "rss", "wxr"...), in the order met.
+    formats: dict[str, FormatCounts] = field(default_factory=dict)
+    # The index lagged the store (an interrupted writer) and was rebuilt.
+    repaired: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.rejected
 
-    def count(self, status: str) -> None:
-        key = {ADDED: "added", UPDATED: "updated", UNCHANGED: "unchanged", DUPLICATE: "duplicates"}[status]
+    def count(self, status: str, fmt: str | None = None) -> None:
+        key = _STATUS_KEYS[status]
         setattr(self, key, getattr(self, key) + 1)
+        if fmt is not None:
+            counts = self.formats.setdefault(fmt, FormatCounts())
+            setattr(counts, key, getattr(counts, key) + 1)
+
+    def reject(self, rejection: Rejection, fmt: str = UNKNOWN) -> None:
+        self.rejected.append(rejection)
+        self.formats.setdefault(fmt, FormatCounts()).rejected += 1
+
+    def skip(self, skipped: Skipped, fmt: str) -> None:
+        self.skipped.append(skipped)
+        self.formats.setdefault(fmt, FormatCounts()).skipped += 1
+
+    def skipped_reasons(self) -> dict[str, int]:
+        """How many records were skipped for each reason ("bozza": 2, "pagina": 1)."""
+        return dict(Counter(s.reason for s in self.skipped))
 
     def to_dict(self) -> dict:
         return {
@@ -53,6 +105,9 @@ class ImportReport:
             "unchanged": self.unchanged,
             "duplicates": self.duplicates,
             "rejected": [{"path": r.path, "location": r.location, "reason": r.reason} for r in self.rejected],
+            "skipped": len(self.skipped),
+            "skipped_reasons": self.skipped_reasons(),
+            "formats": {name: counts.to_dict() for name, counts in self.formats.items()},
         }
 
 
@@ -74,13 +129,16 @@ class Archive:
         index_dir: str | os.PathLike | None = None,
         ranking: Ranking | None = None,
         synonyms: Synonyms | None = None,
-        lock_timeout: float = 10.0,
+        lock_timeout: float | None = None,
         analysis: AnalysisConfig = DEFAULT_ANALYSIS,
     ) -> None:
         self.data_dir, self.index_dir = default_dirs(data_dir, index_dir)
         self.ranking = ranking or Ranking()
         self._synonyms = synonyms
-        self.lock_timeout = lock_timeout
+        # How long a writer waits for another one to finish before giving up.
+        self.lock_timeout = (
+            lock_timeout if lock_timeout is not None else float(os.environ.get("ARCHIVIO_LOCK_TIMEOUT", 10))
+        )
         self.index = IndexManager(self.index_dir, weighting(self.ranking), analysis)
         self._local = threading.local()
 
@@ -115,41 +173,60 @@ class Archive:
         index: bool = True,
         dry_run: bool = False,
         progress: Callable[[int], None] | None = None,
+        csv_map: Mapping[str, str] | None = None,
     ) -> ImportReport:
         """Imports files and folders; the store and the index stay in step.
 
         Articles are stored in batches (one transaction each); the changed
         ones are then indexed incrementally. When there is no index yet, one
         full rebuild at the end is faster than incremental updates.
+        `fmt` forces a format (see importers.FORMATS); `csv_map` names the
+        CSV column of each field ({"title": "titolo"}). A bad `fmt` or
+        `csv_map` raises ValueError before anything is read.
         """
         started = time.perf_counter()
         report = ImportReport()
+        items = scan_paths(paths, fmt, csv_map)
         if dry_run:
-            for item in read_paths(paths, fmt):
+            for item_fmt, item in items:
                 if isinstance(item, Rejection):
-                    report.rejected.append(item)
+                    report.reject(item, item_fmt)
+                elif isinstance(item, Skipped):
+                    report.skip(item, item_fmt)
                 else:
-                    report.added += 1
+                    report.count(ADDED, item_fmt)
             report.elapsed = time.perf_counter() - started
             return report
         with self._writer_lock():
-            incremental = index and self.index.exists()
+            # A writer that died between the store and the index left the mark:
+            # this import then ends with a full rebuild, back in step.
+            stale = self.index_stale()
+            incremental = index and not stale and self.index.exists()
+            if self.index.exists():
+                self._mark_stale()
             pending: list[Article] = []
             batch: list[Article] = []
+            batch_formats: list[str] = []
             seen = 0
 
             def flush_store() -> None:
-                for status, article in self.store.upsert_many(batch):
-                    report.count(status)
+                results = self.store.upsert_many(batch)
+                for (status, article), item_fmt in zip(results, batch_formats, strict=True):
+                    report.count(status, item_fmt)
                     if status in (ADDED, UPDATED) and incremental:
                         pending.append(article)
                 batch.clear()
+                batch_formats.clear()
 
-            for item in read_paths(paths, fmt):
+            for item_fmt, item in items:
                 if isinstance(item, Rejection):
-                    report.rejected.append(item)
+                    report.reject(item, item_fmt)
+                    continue
+                if isinstance(item, Skipped):
+                    report.skip(item, item_fmt)
                     continue
                 batch.append(item)
+                batch_formats.append(item_fmt)
                 seen += 1
                 if len(batch) >= STORE_BATCH:
                     flush_store()
@@ -163,8 +240,11 @@ class Archive:
                 progress(seen)
             if pending:
                 self.index.update(pending)
-            if index and not incremental and self.store.count():
-                self._rebuild_locked()
+            if index and not incremental and (stale or self.store.count()):
+                self._rebuild_locked(progress=progress)
+                report.repaired = stale
+            elif incremental or not (stale or report.added or report.updated):
+                self._clear_stale()
         report.elapsed = time.perf_counter() - started
         return report
 
@@ -174,16 +254,71 @@ class Archive:
             return self._rebuild_locked(procs, progress)
 
     def _rebuild_locked(self, procs: int = 1, progress: Callable[[int], None] | None = None) -> int:
-        return self.index.rebuild(self.store.iter_all(), procs=procs, progress=progress)
+        count = self.index.rebuild(self.store.iter_all(), procs=procs, progress=progress)
+        self._clear_stale()
+        return count
 
     def remove(self, ids: Iterable[str]) -> list[str]:
-        """Removes articles from the store and the index; returns those found."""
+        """Removes articles from the index, then the store; returns those found.
+
+        In that order a search running meanwhile never finds an article that
+        the store no longer has (a page with a hole in it).
+        """
         ids = list(ids)
         with self._writer_lock():
+            found = list(self.store.get_many(list(dict.fromkeys(ids))))
+            in_step = self.index.exists() and not self.index_stale()
+            if in_step and found:
+                self._mark_stale()
+                self.index.update([], delete_ids=found)
             removed = self.store.delete(ids)
-            if removed and self.index.exists():
-                self.index.update([], delete_ids=removed)
+            if in_step:
+                self._clear_stale()
             return removed
+
+    # -- the index-lags-store mark ------------------------------------------------
+
+    def index_stale(self) -> bool:
+        """True when a writer stopped between changing the store and the index."""
+        return (self.index_dir / STALE_MARK).exists()
+
+    def _mark_stale(self) -> None:
+        path = self.index_dir / STALE_MARK
+        if path.exists():
+            return
+        with open(path, "w") as f:
+            f.write(f"pid {os.getpid()}\n")
+            f.flush()
+            os.fsync(f.fileno())
+        fd = os.open(self.index_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _clear_stale(self) -> None:
+        (self.index_dir / STALE_MARK).unlink(missing_ok=True)
+
+    def export(self, stream: TextIO) -> int:
+        """Writes the whole archive to `stream` as JSON Lines in the corpus schema
+        (id, title, subtitle, author, date, category, body, url, source), in id
+        order; returns how many articles. Importing the output into an empty
+        archive gives the same articles.
+
+        Streams from the store a batch at a time, inside one read transaction:
+        a consistent snapshot even while an import writes (WAL lets it go on).
+        """
+        store = self.store
+        count = 0
+        store.db.execute("BEGIN")
+        try:
+            for article in store.iter_all():
+                stream.write(json.dumps(article.to_dict(), ensure_ascii=False))
+                stream.write("\n")
+                count += 1
+        finally:
+            store.db.execute("COMMIT")
+        return count
 
     # -- reading ---------------------------------------------------------------------
 
@@ -217,9 +352,22 @@ class Archive:
         if filters.since and filters.until and filters.since > filters.until:
             raise QueryError("La data iniziale è successiva a quella finale.")
         check_paging(page, per_page, sort)
-        searcher = self.index.searcher()
-        parsed = QueryBuilder(searcher.reader(), self.synonyms, self.ranking).build(text)
-        return run(searcher, self.store, parsed, filters, self.ranking, sort, page, per_page, facets)
+
+        def attempt() -> SearchResult:
+            searcher = self.index.searcher()
+            parsed = QueryBuilder(searcher.reader(), self.synonyms, self.ranking).build(text)
+            try:
+                return run(searcher, self.store, parsed, filters, self.ranking, sort, page, per_page, facets)
+            except _DAMAGE as e:  # a segment damaged where opening did not look
+                raise damaged(self.index.current_generation() or self.index_dir, e) from e
+
+        result = attempt()
+        if result.stale:
+            # This thread's searcher predates a removal (the index drops an
+            # article just before the store does): look again on a fresh one.
+            self.index.close()
+            result = attempt()
+        return result
 
     def stats(self) -> dict:
         stats = self.store.stats()
@@ -230,13 +378,19 @@ class Archive:
         return stats
 
     def check(self) -> dict:
-        """Store/index agreement: counts and the ids present on one side only."""
+        """Store/index agreement: counts, the ids present on one side only, the
+        store's own integrity, and whether a writer stopped half-way (`stale`:
+        the index may hold older versions of some articles)."""
+        integrity = self.store.integrity_ok()
         store_ids = self.store.ids()
+        stale = self.index_stale()
         try:
             index_ids = self.index.doc_ids()
         except IndexMissing as e:
             return {
                 "ok": False,
+                "integrity": integrity,
+                "stale": stale,
                 "store": len(store_ids),
                 "index": None,
                 "error": str(e),
@@ -246,7 +400,9 @@ class Archive:
         missing = store_ids - index_ids
         extra = index_ids - store_ids
         return {
-            "ok": not missing and not extra and self.store.integrity_ok(),
+            "ok": not missing and not extra and integrity and not stale,
+            "integrity": integrity,
+            "stale": stale,
             "store": len(store_ids),
             "index": len(index_ids),
             "missing_from_index": sorted(missing)[:20] if missing else [],

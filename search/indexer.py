@@ -15,6 +15,7 @@ never a half-built one; a killed rebuild leaves CURRENT untouched.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import time
@@ -22,6 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import Index
 from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
@@ -29,6 +31,8 @@ from whoosh.writing import IndexWriter
 
 from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
+from .builder import build
+from .formats import ArchivioCodec
 from .schema import build_schema, document
 
 CURRENT = "CURRENT"
@@ -58,11 +62,14 @@ class IndexManager:
 
     def current_generation(self) -> Path | None:
         try:
-            name = (self.dir / CURRENT).read_text().strip()
-        except FileNotFoundError:
+            name = (self.dir / CURRENT).read_bytes().decode("ascii").strip()
+        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            return None
+        # Anything but a generation name (garbage, "../elsewhere") is no index.
+        if not _GENERATION.fullmatch(name):
             return None
         path = self.dir / name
-        return path if name and path.is_dir() else None
+        return path if path.is_dir() else None
 
     def exists(self) -> bool:
         return self.current_generation() is not None
@@ -72,12 +79,28 @@ class IndexManager:
         if gen is None:
             raise IndexMissing(f"Indice non trovato in {self.dir}. Esegui `archivio rebuild` per crearlo.")
         try:
-            return whoosh_index.open_dir(str(gen))
+            # Without mmap: whoosh copies each mmapped segment file it opens into
+            # a BytesIO, so every searcher (one per server thread) would hold its
+            # own copy of the index in memory (270 MB each on the dev corpus),
+            # for no speed gain. Plain file reads go through the page cache.
+            return FileStorage(str(gen), supports_mmap=False).open_index()
         except Exception as e:  # whoosh raises several kinds for a damaged index
-            raise IndexMissing(
-                f"Indice danneggiato in {gen} ({e.__class__.__name__}). "
-                "Esegui `archivio rebuild` per ricostruirlo dall'archivio."
-            ) from e
+            raise damaged(gen, e) from e
+
+    def open_searcher(self, attempts: int = 3) -> Searcher:
+        """A searcher on the live index. Opening reads every segment, so a
+        truncated or missing segment file raises IndexMissing here, not in
+        the middle of a search. A failure is retried briefly first: a
+        concurrent commit can remove merged segments while they are opened."""
+        for attempt in range(attempts):
+            ix = self.open()
+            try:
+                return ix.searcher(weighting=self.weighting) if self.weighting else ix.searcher()
+            except Exception as e:  # EOFError, struct.error, UnpicklingError, OSError...
+                if attempt == attempts - 1:
+                    raise damaged(self.current_generation() or self.dir, e) from e
+                time.sleep(0.05)
+        raise AssertionError("unreachable")
 
     # -- reading ---------------------------------------------------------------
 
@@ -99,8 +122,7 @@ class IndexManager:
         if searcher is not None:
             searcher.close()
         local.searcher = None
-        ix = self.open()
-        fresh = ix.searcher(weighting=self.weighting) if self.weighting else ix.searcher()
+        fresh = self.open_searcher()
         local.searcher, local.generation, local.checked = fresh, gen, now
         return fresh
 
@@ -126,21 +148,9 @@ class IndexManager:
         building = self.dir / (name + BUILDING)
         building.mkdir()
         ix = whoosh_index.create_in(str(building), build_schema(self.analysis))
-        if procs > 1:
-            writer = ix.writer(procs=procs, limitmb=limitmb, multisegment=True)
-        else:
-            writer = ix.writer(limitmb=limitmb)
-        count = 0
-        try:
-            for article in articles:
-                writer.add_document(**document(article))
-                count += 1
-                if progress and count % 200 == 0:
-                    progress(count)
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
+        # search.builder: parallel analysis, postings written in bulk, one
+        # segment per `chunk` articles (bounded memory).
+        count = build(ix, (document(a) for a in articles), procs=procs, progress=progress)
         if progress:
             progress(count)
         ix.close()
@@ -148,12 +158,13 @@ class IndexManager:
         final = self.dir / name
         os.rename(building, final)
         self._switch_to(name)
+        self.close()  # this thread reads its own writes at once
         self._remove_old_generations(keep={name, self._previous})
         return count
 
     def writer(self) -> IndexWriter:
         """A writer on the live index (incremental import or removal)."""
-        return self.open().writer(timeout=WRITER_TIMEOUT)
+        return self.open().writer(timeout=WRITER_TIMEOUT, codec=ArchivioCodec())
 
     def update(self, articles: Iterable[Article], delete_ids: Iterable[str] = ()) -> None:
         writer = self.writer()
@@ -166,13 +177,17 @@ class IndexManager:
         except BaseException:
             writer.cancel()
             raise
+        self.close()  # this thread reads its own writes at once
 
     def doc_ids(self) -> set[str]:
-        with self.open().searcher() as s:
-            return {fields["id"] for fields in s.all_stored_fields()}
+        with self.open_searcher() as s:
+            try:
+                return {fields["id"] for fields in s.all_stored_fields()}
+            except Exception as e:  # a damaged stored-fields file
+                raise damaged(self.current_generation() or self.dir, e) from e
 
     def doc_count(self) -> int:
-        with self.open().searcher() as s:
+        with self.open_searcher() as s:
             return s.doc_count()
 
     # -- generations -------------------------------------------------------------
@@ -206,6 +221,16 @@ class IndexManager:
         for p in self.dir.glob("gen-*"):
             if p.name not in keep and not p.name.endswith(BUILDING):
                 shutil.rmtree(p, ignore_errors=True)
+
+
+_GENERATION = re.compile(r"gen-\d{6,}")
+
+
+def damaged(where: Path, error: BaseException) -> IndexMissing:
+    return IndexMissing(
+        f"Indice danneggiato in {where} ({error.__class__.__name__}). "
+        "Esegui `archivio rebuild` per ricostruirlo dall'archivio."
+    )
 
 
 def _fsync_dir(path: Path) -> None:

@@ -9,11 +9,13 @@ graded fallback and the proximity boost used by the searcher.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
 from whoosh.fields import Schema
 from whoosh.qparser import QueryParser, plugins
+from whoosh.query.compound import PreloadedOr
 from whoosh.reading import IndexReader
 
 from .analysis import fold, normalize_key
@@ -24,8 +26,26 @@ MAX_QUERY_CHARS = 1000
 MAX_WORDS = 40
 MIN_PREFIX = 2
 MAX_EXPANSION = 200
+# Bounds on the costliest parts of a query, so that no query text can keep
+# the searcher busy for long: wildcard patterns (each expands to many terms),
+# words inside quotes (phrase matching on very common words is slow), and
+# typo correction (a scan of the vocabulary per unknown word).
+MAX_PATTERNS = 4
+MAX_PHRASE_WORDS = 12
+MAX_SLOP = 10
+# Articles holding every word of the phrases (their rarest word bounds it):
+# each one needs a check of word positions, the slow part of a phrase.
+MAX_PHRASE_CANDIDATES = 25_000
+MAX_TYPO_WORDS = 4
+MAX_TYPO_CHARS = 30
 
-FIELD_ALIASES = {"title": ["titolo"], "author_key": ["autore"], "category_key": ["categoria"]}
+# The English names of the stored author and category fields ("author:") would
+# otherwise reach fields that are stored but not searchable.
+FIELD_ALIASES = {
+    "title": ["titolo"],
+    "author_key": ["autore", "author"],
+    "category_key": ["categoria", "category"],
+}
 KEY_FIELDS = ("author_key", "category_key")
 
 
@@ -109,10 +129,14 @@ class QueryBuilder:
         self.highlight = Highlight()
         self.corrections: dict[str, str] = {}
         self.plain_stems: list[str] = []
+        self.plain_words: list[str] = []
         # Query words go through the index's own analyzer, so an index built
         # with other analysis choices (see the relevance harness) still works.
         self._stem_analyzer = reader.schema["text"].analyzer
         self._stems: dict[str, str | None] = {}
+        self._typo_words = 0
+        self._expansion = MAX_EXPANSION
+        self._patterns = 0
 
     def stem(self, word: str) -> str | None:
         """The indexed form of a (folded) word; None for a stop word."""
@@ -122,7 +146,8 @@ class QueryBuilder:
         return self._stems[word]
 
     def build(self, text: str) -> ParsedQuery:
-        text = text.strip()
+        # Lone surrogates (undecodable bytes in a command-line argument) are not text.
+        text = _SURROGATES.sub(" ", text).strip()
         if not text:
             raise QueryError("Scrivi almeno una parola da cercare.")
         if len(text) > MAX_QUERY_CHARS:
@@ -131,8 +156,12 @@ class QueryBuilder:
             raise QueryError(f"La ricerca ha troppe parole: al massimo {MAX_WORDS}.")
         try:
             parsed = parser_for(self.reader.schema).parse(text)
-        except Exception as e:  # whoosh's parser has no single error type
-            raise QueryError(f"Ricerca non comprensibile: {e}") from None
+        except Exception:  # whoosh's parser has no single error type (nor Italian messages)
+            raise QueryError(
+                "Ricerca non comprensibile: controlla virgolette, parentesi e campi "
+                "(titolo:, autore:, categoria:)."
+            ) from None
+        self._check_costs(parsed)
         strict = self.rewrite(parsed, top=True)
         strict = strict.normalize() if strict is not None else wq.NullQuery
         if strict is wq.NullQuery or not _has_positive(strict):
@@ -149,6 +178,40 @@ class QueryBuilder:
             suggestion=self.suggest(text),
         )
 
+    def _check_costs(self, parsed: wq.Query) -> None:
+        """Refuses the query shapes whose cost has no useful bound."""
+        patterns = phrase_words = candidates = 0
+        for q in _walk(parsed):
+            if isinstance(q, wq.Every):
+                raise QueryError(
+                    "«*» da solo non è una ricerca: scrivi almeno una parola "
+                    "(le ricerche che iniziano con un carattere jolly non sono supportate)."
+                )
+            if isinstance(q, (wq.Prefix, wq.Wildcard)):
+                patterns += 1
+            elif isinstance(q, wq.Phrase):
+                phrase_words += len(q.words)
+                if q.slop > MAX_SLOP:
+                    raise QueryError(
+                        f"Distanza tra le parole della frase troppo grande (~{q.slop}): "
+                        f"al massimo ~{MAX_SLOP}."
+                    )
+                candidates += min((self.reader.doc_frequency(q.fieldname, w) for w in q.words), default=0)
+        if patterns > MAX_PATTERNS:
+            raise QueryError(f"Troppi caratteri jolly (* o ?): al massimo {MAX_PATTERNS} parole per ricerca.")
+        if phrase_words > MAX_PHRASE_WORDS:
+            raise QueryError(
+                f"Frase tra virgolette troppo lunga: al massimo {MAX_PHRASE_WORDS} parole "
+                "(scegli le più caratteristiche)."
+            )
+        if candidates > MAX_PHRASE_CANDIDATES:
+            raise QueryError(
+                "Frase tra virgolette fatta solo di parole molto comuni: "
+                "aggiungi almeno una parola più caratteristica."
+            )
+        self._patterns = patterns
+        self._expansion = MAX_EXPANSION // max(patterns, 1)
+
     # -- rewriting the parsed tree -------------------------------------------------
 
     def rewrite(self, q: wq.Query, top: bool = False, negated: bool = False) -> wq.Query | None:
@@ -161,6 +224,12 @@ class QueryBuilder:
             if positive is None:
                 return None
             return wq.AndNot(positive, negative) if negative is not None else positive
+        if isinstance(q, wq.BinaryQuery):  # AndMaybe (+word), Require, Otherwise
+            a = self.rewrite(q.a, top=top, negated=negated)
+            b = self.rewrite(q.b, negated=negated)
+            if a is None or b is None:
+                return a if b is None else b
+            return q.__class__(a, b)
         if isinstance(q, wq.And):
             children = self.rewrite_sequence(q.subqueries, top=top, negated=negated)
             return wq.And(children) if children else None
@@ -178,6 +247,9 @@ class QueryBuilder:
         if isinstance(q, wq.Phrase):
             if q.fieldname in KEY_FIELDS:
                 return self.key_clause(q.fieldname, " ".join(q.words))
+            if not _has_positions(self.reader, q.fieldname):
+                # `text:"..."` on an index whose `text` keeps no positions: all the words.
+                return wq.And([wq.Term(q.fieldname, w) for w in q.words])
             if not negated:
                 self.highlight.words.update(q.words)
             return q
@@ -218,6 +290,7 @@ class QueryBuilder:
         self.highlight.stems.add(stemmed)
         if top:
             self.plain_stems.append(stemmed)
+            self.plain_words.append(word)
         for variant in variants:
             alternatives.append(self.variant_clause(variant))
         if not variants:
@@ -250,14 +323,26 @@ class QueryBuilder:
     def typo_candidates(self, word: str) -> list[str]:
         """Close spellings of a word the index doesn't know, most common first."""
         maxdist = max_typos(word)
-        if not maxdist or self.reader.doc_frequency("exact", word) > 0:
+        if not maxdist or len(word) > MAX_TYPO_CHARS or self._typo_words >= MAX_TYPO_WORDS:
             return []
+        if self.reader.doc_frequency("exact", word) > 0:
+            return []
+        self._typo_words += 1
         found = []
-        for candidate in self.reader.terms_within("exact", word, maxdist, prefix=1):
-            if candidate == word or self.stem(candidate) is None:
+        letters = set(word)
+        # Words sharing the first letter, screened by two cheap necessary
+        # conditions (length, and letters gained or lost: at most 2 per edit)
+        # before the edit distance itself.
+        for term in self.reader.expand_prefix("exact", word[:1]):
+            candidate = term.decode() if isinstance(term, bytes) else term
+            if (
+                abs(len(candidate) - len(word)) > maxdist
+                or len(letters.symmetric_difference(candidate)) > 2 * maxdist
+                or candidate == word
+            ):
                 continue
             distance = edit_distance(word, candidate)
-            if distance <= maxdist:
+            if distance <= maxdist and self.stem(candidate) is not None:
                 found.append((distance, -self.reader.doc_frequency("exact", candidate), candidate))
         found.sort()
         best = [c for _, _, c in found[: self.ranking.max_typo_candidates]]
@@ -283,15 +368,15 @@ class QueryBuilder:
             term = term.decode() if isinstance(term, bytes) else term
             if pattern.match(term):
                 terms.append(term)
-            if len(terms) >= MAX_EXPANSION * 5:
+            if len(terms) >= self._expansion * 5:
                 break
         terms.sort(key=lambda t: -self.reader.doc_frequency(q.fieldname, t))
-        terms = terms[:MAX_EXPANSION]
+        terms = terms[: self._expansion]
         if not negated and q.fieldname == "exact":
             self.highlight.prefixes += (literal,)
         if not terms:
             return wq.Term(q.fieldname, literal)
-        return wq.Or([wq.Term(q.fieldname, t) for t in terms])
+        return PreloadedOr([wq.Term(q.fieldname, t) for t in terms])
 
     # -- derived queries ---------------------------------------------------------------
 
@@ -305,7 +390,10 @@ class QueryBuilder:
             negatives = [c.query for c in strict.subqueries if isinstance(c, wq.Not)]
             if len(positives) < 2:
                 return None
-            loose = wq.Or(positives, scale=self.ranking.coord_scale)
+            # The coordination bonus counts matching terms per document: with a
+            # wildcard's hundreds of expanded terms it costs much and means little.
+            scale = None if self._patterns else self.ranking.coord_scale
+            loose = wq.Or(positives, scale=scale)
             return wq.AndNot(loose, wq.Or(negatives)) if negatives else loose
         return None
 
@@ -314,11 +402,12 @@ class QueryBuilder:
         stems = self.plain_stems
         if len(stems) < 2 or not self.ranking.proximity_boost:
             return None
+        # Indexes built since `text` lost its positions measure distances
+        # between the words as typed, in `exact`.
+        near = ("text", stems) if _has_positions(self.reader, "text") else ("exact", self.plain_words)
         return wq.Or(
             [
-                wq.Phrase(
-                    "text", stems, slop=self.ranking.proximity_slop, boost=self.ranking.proximity_boost
-                ),
+                wq.Phrase(*near, slop=self.ranking.proximity_slop, boost=self.ranking.proximity_boost),
                 wq.Phrase("title", stems, slop=2, boost=self.ranking.proximity_boost),
             ]
         )
@@ -358,6 +447,22 @@ def _word_run(subqueries: list[wq.Query], start: int) -> list[str]:
         else:
             break
     return words
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _walk(q: wq.Query) -> Iterator[wq.Query]:
+    yield q
+    for child in q.children():
+        yield from _walk(child)
+
+
+def _has_positions(reader: IndexReader, fieldname: str) -> bool:
+    if fieldname not in reader.schema:  # whoosh's Schema has no .get()
+        return False
+    fmt = reader.schema[fieldname].format
+    return fmt is not None and fmt.supports("positions")
 
 
 def _has_positive(q: wq.Query) -> bool:

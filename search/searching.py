@@ -7,23 +7,30 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dtime
 
+from whoosh import collectors, scoring
 from whoosh import query as wq
-from whoosh import scoring, sorting
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from .analysis import normalize_key
 from .article import Article
+from .docsets import DocSets
 from .queryparse import ParsedQuery, QueryError, key_query
 from .ranking import Ranking
 from .snippets import Segment, snippet, to_html
 from .store import Store
+from .topk import Deadline, TimeUp, clock, docsets_for, loose_groups, top_partial, top_scored
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
 # Deepest result reachable by paging: bounds the work of a single request.
 MAX_DEPTH = 10_000
 FACET_SIZE = 20
+# Budget of the matching phase of one search (strict plus fallback), in
+# CPU seconds of the searching thread (see topk.clock): past it the fallback
+# is left out, and a query whose own matches take longer is refused. Query
+# parsing caps the other costs.
+TIME_LIMIT = 0.5
 
 
 @dataclass
@@ -85,6 +92,10 @@ class SearchResult:
     exact_total: int = 0
     elapsed: float = 0.0
     parsed: ParsedQuery | None = None
+    # The page has fewer hits than the total promises: the searcher's snapshot
+    # predates a removal, whose deletions it half sees, or whose articles are
+    # gone from the store (Archive.search then looks again on a fresh one).
+    stale: bool = False
 
     @property
     def pages(self) -> int:
@@ -139,81 +150,86 @@ def run(
     Articles with every term always rank above those with only some, so the
     precision of all-terms matching is kept; the graded fallback (more and
     rarer terms first) only adds what the strict query could not find.
+
+    Which articles match is worked out on bitmaps (search.docsets): counts
+    and facets need no scoring, and only the articles that can reach the
+    page are scored (search.topk).
     """
     started = time.perf_counter()
     check_paging(page, per_page, sort)
     wanted = page * per_page
+    deadline = clock() + TIME_LIMIT
+    ds = docsets_for(searcher)
     allowed = filter_docs(searcher, filters)
-    if allowed is not None and not allowed:
-        strict = loose = None  # the filters exclude every article
-    else:
-        strict = _search(searcher, parsed.strict, parsed, allowed, sort, wanted, facets)
-        loose = None
+    scope = ds.live if allowed is None else allowed
+    strict_bits = loose_bits = 0
+    loose_ran = False
+    ranked: list[tuple[int, float | None]] = []
+    if scope:
+        strict_bits = ds.query(parsed.strict) & scope
+        try:
+            q = _boosted(parsed.strict, parsed, sort)
+            ranked += _top(searcher, ds, q, strict_bits, sort, wanted, deadline)
+        except TimeUp:
+            raise QueryError(
+                "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
+                "oppure restringi con i filtri."
+            ) from None
         # With a date sort, mixing partial matches in would hide which is which:
         # partial matches then appear only when nothing matches every term.
-        may_fill = sort == "relevance" or strict.is_empty()
-        if ranking.fallback and parsed.loose is not None and may_fill and len(strict) < wanted:
-            loose = _search(searcher, parsed.loose, parsed, allowed, sort, wanted + len(strict), facets)
-    ranked = _merge(strict, loose, sort)
-    page_hits = ranked[(page - 1) * per_page : wanted]
+        may_fill = sort == "relevance" or not strict_bits
+        if ranking.fallback and parsed.loose is not None and may_fill and strict_bits.bit_count() < wanted:
+            loose_bits = ds.query(parsed.loose) & scope
+            partial = loose_bits & ~strict_bits
+            q = _boosted(parsed.loose, parsed, sort)
+            try:
+                if sort == "relevance":
+                    groups, scale = loose_groups(parsed.loose)
+                    need = wanted - len(ranked)
+                    ranked += top_partial(searcher, ds, q, groups, scale, partial, need, deadline)
+                else:
+                    ranked += _top(searcher, ds, q, partial, sort, wanted - len(ranked), deadline)
+                loose_ran = True
+            except TimeUp:
+                loose_bits = 0  # no time left for partial matches: all-terms matches only
+    shown = ranked[(page - 1) * per_page : wanted]
+    page_hits = [(searcher.stored_fields(d)["id"], score) for d, score in shown]
     articles = store.get_many([i for i, _ in page_hits])
     hits = [
         Hit(articles[i], score, snippet(_snippet_source(articles[i]), parsed.highlight))
         for i, score in page_hits
         if i in articles
     ]
-    counted = loose if loose is not None else strict
-    exact_total = len(strict) if strict is not None else 0
+    counted = loose_bits if loose_ran else strict_bits
+    exact_total = strict_bits.bit_count()
     return SearchResult(
         query=parsed.text,
-        total=len(counted) if counted is not None else 0,
+        total=counted.bit_count(),
         exact_total=exact_total,
         page=page,
         per_page=per_page,
-        fallback=exact_total == 0 and loose is not None and not loose.is_empty(),
+        fallback=exact_total == 0 and loose_ran and bool(loose_bits),
         hits=hits,
-        facets=_facets(counted, store) if facets else {},
+        facets=_facets(ds, counted, store) if facets else {},
         suggestion=parsed.suggestion,
         elapsed=time.perf_counter() - started,
         parsed=parsed,
+        stale=len(hits) < min(per_page, counted.bit_count() - (page - 1) * per_page),
     )
 
 
-def _merge(strict, loose, sort: str) -> list[tuple[str, float | None]]:
-    """Strict hits, then partial ones not already listed, as (id, score)."""
+def filter_docs(searcher: Searcher, filters: Filters) -> int | None:
+    """The documents the filters allow, as a bitmap (None: no filters).
 
-    def pairs(results):
-        if results is None:
-            return []
-        # Sorted by date, whoosh's "score" is the sort key: report no score.
-        return [(hit["id"], hit.score if sort == "relevance" else None) for hit in results]
-
-    ranked = pairs(strict)
-    seen = {i for i, _ in ranked}
-    ranked += [(i, score) for i, score in pairs(loose) if i not in seen]
-    return ranked
-
-
-_FILTER_CACHE: dict[tuple[int, str], set[int]] = {}
-
-
-def filter_docs(searcher: Searcher, filters: Filters) -> set[int] | None:
-    """The documents the filters allow (None: no filters).
-
-    Computed here rather than handed to whoosh as a query: whoosh treats a
-    filter that matches nothing as no filter at all. Cached per searcher,
-    since the same filters come back page after page.
+    Resolved here rather than handed to whoosh as a query: whoosh treats a
+    filter that matches nothing as no filter at all. The bitmaps of the
+    date ranges and keys are cached (search.docsets), since the same
+    filters come back page after page.
     """
     q = filters.query(searcher.reader())
     if q is None:
         return None
-    key = (id(searcher), repr(q))
-    docs = _FILTER_CACHE.get(key)
-    if docs is None:
-        if len(_FILTER_CACHE) > 256:
-            _FILTER_CACHE.clear()
-        docs = _FILTER_CACHE[key] = set(q.docs(searcher))
-    return docs
+    return docsets_for(searcher).query(q)
 
 
 def _snippet_source(article: Article) -> str:
@@ -221,31 +237,52 @@ def _snippet_source(article: Article) -> str:
     return f"{article.subtitle}\n\n{article.body}" if article.subtitle else article.body
 
 
-def _search(searcher, q, parsed, allowed, sort, limit, facets):
+def _boosted(q: wq.Query, parsed: ParsedQuery, sort: str) -> wq.Query:
     if parsed.proximity is not None and sort == "relevance":
-        q = wq.AndMaybe(q, parsed.proximity)
-    kwargs = {}
-    if sort != "relevance":
-        kwargs = {"sortedby": "date", "reverse": sort == "newest"}
-    if facets:
-        kwargs["groupedby"] = {
-            "author": sorting.FieldFacet("author_key"),
-            "category": sorting.FieldFacet("category_key"),
-            "year": sorting.FieldFacet("year"),
-        }
-        kwargs["maptype"] = sorting.Count
-    return searcher.search(q, limit=limit, filter=allowed, terms=False, **kwargs)
+        return wq.AndMaybe(q, parsed.proximity)
+    return q
 
 
-def _facets(results, store: Store) -> dict[str, list[dict]]:
+def _top(
+    searcher: Searcher, ds: DocSets, q: wq.Query, bits: int, sort: str, limit: int, deadline: float
+) -> list[tuple[int, float | None]]:
+    """The first `limit` documents of `bits` by relevance or by date."""
+    if sort == "relevance":
+        return list(top_scored(searcher, ds, q, bits, limit, deadline))
+    if limit <= 0 or not bits:
+        return []
+    collector = searcher.collector(limit=limit, sortedby="date", reverse=sort == "newest", terms=False)
+    collector = collectors.FilterCollector(Deadline(collector, deadline), ds.filter(bits))
+    searcher.search_with_collector(q, collector)
+    # Sorted by date, whoosh's "score" is the sort key: report no score.
+    return [(hit.docnum, None) for hit in collector.results()]
+
+
+_NAMES: dict[tuple[str, str, str], str] = {}
+
+
+def _display_names(store: Store, column: str, keys: list[str]) -> dict[str, str]:
+    """store.display_names, remembered: the query behind it scans every article
+    with the key (a GROUP BY), and a key's display form hardly ever changes."""
+    path = str(store.path)
+    missing = [k for k in keys if (path, column, k) not in _NAMES]
+    if missing:
+        if len(_NAMES) > 100_000:
+            _NAMES.clear()
+        for k, v in store.display_names(column, missing).items():
+            _NAMES[path, column, k] = v
+    return {k: _NAMES[path, column, k] for k in keys if (path, column, k) in _NAMES}
+
+
+def _facets(ds: DocSets, bits: int, store: Store) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {"author": [], "category": [], "year": []}
-    if results is None:
+    if not bits:
         return out
     for name, column in (("author", "author_key"), ("category", "category_key")):
-        counts = {k: n for k, n in results.groups(name).items() if k}
+        counts = {k: n for k, n in ds.facet_counts(bits, column).items() if k}
         top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_SIZE]
-        names = store.display_names(column, [k for k, _ in top])
+        names = _display_names(store, column, [k for k, _ in top])
         out[name] = [{"value": names.get(k, k), "count": n} for k, n in top]
-    years = {k: n for k, n in results.groups("year").items() if k}
+    years = {k: n for k, n in ds.facet_counts(bits, "year").items() if k}
     out["year"] = [{"value": int(y), "count": n} for y, n in sorted(years.items())]
     return out

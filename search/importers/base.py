@@ -13,6 +13,10 @@ from ..dates import DateError, parse_date
 
 # Largest file an importer reads (a guard against runaway inputs).
 MAX_FILE_BYTES = 512 * 1024 * 1024
+# Longest article text, and longest other field (title, author...): far
+# beyond any real article, well short of what would stall the indexer.
+MAX_BODY_CHARS = 1_000_000
+MAX_FIELD_CHARS = 2_000
 
 
 @dataclass(frozen=True)
@@ -180,20 +184,41 @@ def scoped_id(scope: str, key: str) -> str:
     return "a-" + hashlib.sha1(f"{scope}\x00{key}".encode()).hexdigest()[:16]
 
 
+def url_identity(url: str) -> str:
+    """A page address as an identity: scheme, "www.", fragment and final slash
+    do not make another page (as the store's url_key)."""
+    u = url.strip().lower().split("#")[0]
+    for prefix in ("https://", "http://"):
+        u = u.removeprefix(prefix)
+    return u.removeprefix("www.").rstrip("/")
+
+
 def normalize_paragraphs(text: str) -> str:
     """Paragraphs one per non-blank line, separated by one blank line."""
     lines = (" ".join(line.split()) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     return "\n\n".join(line for line in lines if line)
 
 
-def _optional_str(record: dict, key: str) -> str | None:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _optional_str(record: dict, key: str, limit: int = MAX_FIELD_CHARS) -> str | None:
     value = record.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise RecordError(f"il campo {key!r} deve essere un testo, non {type(value).__name__}")
+    check_length(value, key, limit)
+    # JSON can escape half a UTF-16 pair ("\ud800"): no text, and no valid UTF-8 either.
+    if _SURROGATE.search(value):
+        raise RecordError(f"il campo {key!r} contiene caratteri non validi (surrogati UTF-16 isolati)")
     value = value.strip()
     return repair_mojibake(value, f"il campo {key!r}") if value else None
+
+
+def check_length(value: str, key: str, limit: int) -> None:
+    if len(value) > limit:
+        raise RecordError(f"il campo {key!r} è troppo lungo ({len(value):,} caratteri, al massimo {limit:,})")
 
 
 def check_date(value: date | None, today: date | None = None) -> date | None:
@@ -213,7 +238,7 @@ def article_from_record(record: object) -> Article:
     if not isinstance(record, dict):
         raise RecordError(f"atteso un oggetto JSON, trovato {type(record).__name__}")
     title = _optional_str(record, "title")
-    body = _optional_str(record, "body")
+    body = _optional_str(record, "body", MAX_BODY_CHARS)
     if not title:
         raise RecordError("manca il titolo")
     if not body:
@@ -223,12 +248,13 @@ def article_from_record(record: object) -> Article:
     if raw_date not in (None, ""):
         if not isinstance(raw_date, str):
             raise RecordError(f"il campo 'date' deve essere un testo, non {type(raw_date).__name__}")
+        check_length(raw_date, "date", 100)
         try:
             when = parse_date(raw_date)
         except DateError as e:
             raise RecordError(str(e)) from None
     given_id = record.get("id")
-    if given_id is not None and not isinstance(given_id, (str, int)):
+    if given_id is not None and (not isinstance(given_id, (str, int)) or isinstance(given_id, bool)):
         raise RecordError("il campo 'id' deve essere un testo")
     return Article(
         id=sanitize_id(str(given_id)) if given_id not in (None, "") else "",

@@ -15,7 +15,7 @@ import re
 
 from ..article import Article
 from ..dates import DateError, parse_date
-from .base import RecordError, check_date
+from .base import MAX_BODY_CHARS, MAX_FIELD_CHARS, RecordError, check_date, check_length
 
 _PUBLISHED = re.compile(r"^\*?\s*Pubblicato\s+il\s+(.+?)(?:\s+di\s+(.+?))?\s*\*?$", re.I)
 _CATEGORY = re.compile(r"^Categori[ae]\s*:\s*(.+)$", re.I)
@@ -84,13 +84,18 @@ def parse_article_text(text: str) -> Article:
     paragraphs = join_split_paragraphs([p for p in paragraphs if p])
     if not paragraphs:
         raise RecordError("manca il testo dell'articolo")
+    body = "\n\n".join(paragraphs)
+    check_length(body, "testo", MAX_BODY_CHARS)
+    fields = {"titolo": title, "sottotitolo": subtitle, "autore": author, "categoria": category}
+    for key, value in fields.items():
+        check_length(value or "", key, MAX_FIELD_CHARS)
     return Article(
         title=title,
         subtitle=subtitle,
         author=author,
         date=check_date(when),
         category=category,
-        body="\n\n".join(paragraphs),
+        body=body,
         source=source,
         url=url,
     )

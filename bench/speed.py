@@ -1,0 +1,685 @@
+"""Speed benchmark: Archivio side by side with SQLite FTS5 and plain whoosh.
+
+    python -m bench.speed                              # the dev corpus (19,902 articles)
+    python -m bench.speed --scale 100000               # dev corpus, then 100,000 articles
+    python -m bench.speed --sizes 20k,100k,1m --runs 3 --build-runs 1   # 1M: about an hour
+    python -m bench.speed --sizes 20k --skip-web --skip-baselines       # quick look
+
+For every size it writes the corpus (replicated with new ids, urls and
+dates shifted back by 397 days per copy) to a work directory, imports it into an
+Archivio store, then measures, each figure the median of --runs runs:
+
+- full rebuild (`cli.py rebuild --procs N`, a subprocess): seconds, articles/s,
+  peak RSS of the whole process tree (sampled from /proc), index size on disk;
+  the baselines build the same records in a subprocess of their own;
+- incremental import of 1,000 new articles into the existing index
+  (`cli.py import`, a subprocess; the FTS5 and whoosh equivalents likewise);
+- warm query latency p50/p95/p99 in-process over the dev queries, four
+  flavours: plain; category + date-range filter; facet counts (author,
+  category, year); and "page" = filter + facets, the search page's request.
+  Archivio's result cache is off for these;
+- the web server (`cli.py serve`): requests/s, p95 and errors with
+  `wrk -t2 -c8 -d20s` on `/?q=...` cycling through the dev queries, plus
+  the server's peak RSS, with the result cache off and on.
+
+Ratios are Archivio / baseline; for times lower is better, for rates
+(articles/s, requests/s) higher is better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench.data import SHIFT_DAYS, corpus_path, load_corpus, load_queries
+from bench.metrics import percentiles
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = ROOT / "cli.py"
+DEV_SIZE = "20k"
+INCREMENT = 1_000
+FACET_SIZE = 20
+FLAVOURS = ("plain", "filter", "facets", "page")
+NA = float("nan")
+
+
+# -- corpus at scale -------------------------------------------------------------------------
+
+
+def parse_size(text: str) -> int | None:
+    """'20k' / 'dev' is the dev corpus as it is (None); '100k', '1m', '250000' are counts."""
+    t = text.strip().lower()
+    if t in ("dev", DEV_SIZE):
+        return None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([km]?)", t)
+    if not m:
+        raise argparse.ArgumentTypeError(f"bad size {text!r}")
+    return int(float(m.group(1)) * {"": 1, "k": 1_000, "m": 1_000_000}[m.group(2)])
+
+
+def copy_of(rec: dict, k: int) -> dict | None:
+    """Copy k of a record: new id, url and date. None when it could not be told
+    apart from the original (no date: the store would see a duplicate)."""
+    if k == 0:
+        return rec
+    if not rec.get("date"):
+        return None
+    copy = dict(rec, id=f"{rec['id']}-r{k}")
+    # Backwards: the importer rejects dates in the future.
+    copy["date"] = (date.fromisoformat(rec["date"]) - timedelta(days=k * SHIFT_DAYS)).isoformat()
+    if rec.get("url"):
+        # The store treats a known url as the same article: make each copy's unique.
+        sep = "&" if "?" in rec["url"] else "?"
+        copy["url"] = f"{rec['url']}{sep}copia={k}"
+    return copy
+
+
+def scaled_records(n: int | None, first_copy: int = 0) -> Iterator[dict]:
+    """n records: the dev corpus, then whole copies of it (copy-major, so every
+    original is present at every size), truncated to n. Streams."""
+    k = first_copy
+    produced = 0
+    while True:
+        for rec in load_corpus():
+            if n is not None and produced >= n:
+                return
+            copy = copy_of(rec, k)
+            if copy is not None:
+                produced += 1
+                yield copy
+        if n is None:
+            return
+        k += 1
+
+
+def write_jsonl(records: Iterator[dict], path: Path) -> tuple[int, int]:
+    """Writes records; returns (count, raw text bytes of title+subtitle+body)."""
+    count = raw = 0
+    with open(path, "w", encoding="utf-8") as f:
+        for rec in records:
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            count += 1
+            raw += sum(len((rec.get(k) or "").encode()) for k in ("title", "subtitle", "body"))
+    return count, raw
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                yield json.loads(line)
+
+
+# -- processes: wall time and peak RSS of a process tree ---------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_kib(pid: int) -> int:
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += _rss_kib(p)
+        todo += _children(p)
+    return total
+
+
+def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Runs a command; returns (seconds, peak RSS in MiB summed over its process tree)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, tree_rss_kib(proc.pid))
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    elapsed = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out.decode()[-3000:]}")
+    return elapsed, peak / 1024
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, str(CLI), *args]
+
+
+def worker(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bench.speed", "_worker", *args]
+
+
+# -- baselines built and updated in a subprocess (`_worker`) --------------------------------
+
+
+def worker_main(argv: list[str]) -> None:
+    """`python -m bench.speed _worker {build|add} {fts5|whoosh} CORPUS DIR`."""
+    from bench.baselines import Fts5Baseline, WhooshBaseline, body_text, norm
+
+    action, system, corpus, target = argv
+    records = read_jsonl(Path(corpus))
+    if system == "fts5":
+        db = Path(target) / "fts.db"
+        if action == "build":
+            Fts5Baseline(db, mode="any").build(records)
+            return
+        conn = Fts5Baseline(db).conn
+        with conn:
+            start = conn.execute("SELECT coalesce(max(rowid), 0) FROM docs").fetchone()[0]
+            for i, r in enumerate(records, start + 1):
+                conn.execute(
+                    "INSERT INTO docs VALUES (?, ?, ?, ?, ?)",
+                    (i, r["id"], norm(r.get("category")), r.get("date"), norm(r.get("author"))),
+                )
+                conn.execute(
+                    "INSERT INTO fts (rowid, title, body) VALUES (?, ?, ?)",
+                    (i, r.get("title") or "", body_text(r)),
+                )
+        return
+    path = Path(target) / "whoosh"
+    if action == "build":
+        WhooshBaseline(path).build(records)
+        return
+    from whoosh import index
+
+    writer = index.open_dir(str(path)).writer()  # default writer and merge policy
+    for r in records:
+        doc = {"id": r["id"], "title": r.get("title") or "", "body": body_text(r)}
+        for field, value in (
+            ("category", norm(r.get("category"))),
+            ("date", r.get("date")),
+            ("author", norm(r.get("author"))),
+        ):
+            if value:
+                doc[field] = value
+        writer.add_document(**doc)
+    writer.commit()
+
+
+# -- query latency --------------------------------------------------------------------------
+
+
+def query_filters(queries: list[dict], data_dir: Path) -> dict[str, dict]:
+    """The filter of the "filter" flavour, per query: the category of the article
+    sought (else the most common one) and the year around its date."""
+    import sqlite3
+
+    db = sqlite3.connect(data_dir / "archive.sqlite")
+    common = db.execute(
+        "SELECT category FROM articles WHERE category_key != '' GROUP BY category_key "
+        "ORDER BY count(*) DESC LIMIT 1"
+    ).fetchone()[0]
+    out = {}
+    for q in queries:
+        row = db.execute("SELECT category, date FROM articles WHERE id = ?", (q["relevant"][0],)).fetchone()
+        category = (row[0] if row and row[0] else None) or (q.get("filters") or {}).get("category") or common
+        day = date.fromisoformat(row[1]) if row and row[1] else date(2021, 6, 1)
+        since, until = day - timedelta(days=183), day + timedelta(days=182)
+        out[q["qid"]] = {"category": category, "since": since.isoformat(), "until": until.isoformat()}
+    db.close()
+    return out
+
+
+def measure_latency(fn: Callable[[dict, str], object], queries: list[dict], runs: int) -> dict[str, dict]:
+    """Per flavour: the median over `runs` passes of each pass's p50/p95/p99 (ms)."""
+    for q in queries:  # warm: searcher, caches of posting lists, page cache
+        fn(q, "plain")
+    out = {}
+    for flavour in FLAVOURS:
+        fn(queries[0], flavour)
+        passes = []
+        for _ in range(runs):
+            lat = []
+            for q in queries:
+                started = time.perf_counter()
+                fn(q, flavour)
+                lat.append((time.perf_counter() - started) * 1000)
+            passes.append(percentiles(lat))
+        out[flavour] = {p: statistics.median(x[p] for x in passes) for p in (50, 95, 99)}
+    return out
+
+
+def archivio_query_fn(data_dir: Path, index_dir: Path, filters: dict[str, dict]):
+    from search import Archive, QueryError
+
+    archive = Archive(data_dir, index_dir)
+    if hasattr(archive, "result_cache"):
+        archive.result_cache = None  # latency is measured without the result cache
+
+    def fn(q: dict, flavour: str):
+        f = filters[q["qid"]] if flavour in ("filter", "page") else {}
+        try:
+            return archive.search(q["query"], facets=flavour in ("facets", "page"), **f)
+        except QueryError:
+            return None
+
+    return fn, archive
+
+
+def fts5_query_fn(db: Path, filters: dict[str, dict]):
+    """FTS5 any-term: the top 10, and for facets also the total and three GROUP BYs."""
+    from bench.baselines import Fts5Baseline, norm
+
+    fts = Fts5Baseline(db, mode="any")
+
+    def fn(q: dict, flavour: str):
+        f = filters[q["qid"]] if flavour in ("filter", "page") else {}
+        ids = fts.search(q["query"], f, limit=10)
+        if flavour in ("facets", "page"):
+            expr = fts.match_expression(q["query"])
+            if not expr:
+                return ids
+            where, args = "fts MATCH ?", [expr]
+            if f:
+                where += " AND d.category = ? AND d.date >= ? AND d.date <= ?"
+                args += [norm(f["category"]), f["since"], f["until"]]
+            base = f"FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE {where}"
+            fts.conn.execute(f"SELECT count(*) {base}", args).fetchone()
+            for col in ("d.author", "d.category", "substr(d.date, 1, 4)"):
+                fts.conn.execute(
+                    f"SELECT {col} AS v, count(*) AS n {base} AND {col} != '' "
+                    f"GROUP BY v ORDER BY n DESC LIMIT {FACET_SIZE}",
+                    args,
+                ).fetchall()
+        return ids
+
+    return fn, fts
+
+
+def whoosh_query_fn(path: Path, filters: dict[str, dict]):
+    """Plain whoosh, all terms; facets with whoosh's groupedby on its ID fields."""
+    from whoosh import index, sorting
+
+    from bench.baselines import WhooshBaseline
+
+    wb = WhooshBaseline(path, mode="all")
+    wb.ix = index.open_dir(str(path))
+    wb.searcher = wb.ix.searcher()
+    groups = {
+        "author": sorting.FieldFacet("author"),
+        "category": sorting.FieldFacet("category"),
+        "date": sorting.FieldFacet("date"),
+    }
+
+    def fn(q: dict, flavour: str):
+        f = filters[q["qid"]] if flavour in ("filter", "page") else {}
+        if flavour not in ("facets", "page"):
+            return wb.search(q["query"], f, limit=10)
+        parsed = wb.parse(q["query"])
+        if parsed is None:
+            return []
+        results = wb.searcher.search(
+            parsed, filter=wb.filter_query(f), limit=10, groupedby=groups, maptype=sorting.Count
+        )
+        years: dict[str, int] = {}
+        for day, n in results.groups("date").items():
+            years[day[:4]] = years.get(day[:4], 0) + n
+        results.groups("author")
+        results.groups("category")
+        return [hit["id"] for hit in results]
+
+    return fn, wb
+
+
+# -- web -----------------------------------------------------------------------------------
+
+WRK_SCRIPT = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT requests=%%d p50=%%d p95=%%d p99=%%d non2xx=%%d sockerr=%%d\\n",
+    summary.requests, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return NA
+
+
+def measure_web(
+    data_dir: Path, index_dir: Path, queries: list[dict], work: Path, seconds: int, cache: bool
+) -> dict:
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk not found (apt-get install wrk)")
+    port = free_port()
+    env = dict(os.environ, ARCHIVIO_RESULT_CACHE="256" if cache else "0")
+    server = subprocess.Popen(
+        cli("--data-dir", str(data_dir), "--index-dir", str(index_dir), "serve", "--port", str(port)),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        paths = ["/?" + urllib.parse.urlencode({"q": q["query"]}) for q in queries]
+        for p in paths:  # warm the server's searchers like the in-process warm-up
+            urllib.request.urlopen(base + p, timeout=60).read()
+        script = work / "wrk.lua"
+        script.write_text(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths))
+        out = subprocess.run(
+            ["wrk", "-t2", "-c8", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), base + "/"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        m = re.search(r"RESULT requests=(\d+) p50=(\d+) p95=(\d+) p99=(\d+) non2xx=(\d+) sockerr=(\d+)", out)
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        return {
+            "rps": rps,
+            "p50_ms": int(m.group(2)) / 1000,
+            "p95_ms": int(m.group(3)) / 1000,
+            "p99_ms": int(m.group(4)) / 1000,
+            "errors": int(m.group(5)) + int(m.group(6)),
+            "rss_mib": peak_rss_mib(server.pid),
+        }
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+# -- one size ------------------------------------------------------------------------------
+
+
+def median_of(runs: int, fn: Callable[[int], tuple[float, ...]]) -> tuple[float, ...]:
+    results = [fn(i) for i in range(runs)]
+    return tuple(statistics.median(r[i] for r in results) for i in range(len(results[0])))
+
+
+def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: list[dict]) -> dict:
+    label = "dev" if n is None else f"{n:,}"
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = work / "corpus.jsonl"
+    count, raw = write_jsonl(scaled_records(n), corpus)
+    print(f"\n[{label}] {count:,} articles, {raw / 1e6:.1f} MB of text  (work dir {work})", flush=True)
+    data, index = work / "data", work / "index"
+    r: dict = {"articles": count, "raw_mb": raw / 1e6}
+    # The store is filled once; every rebuild then streams from it.
+    if not (data / "archive.sqlite").exists():
+        started = time.perf_counter()
+        subprocess.run(
+            cli("--data-dir", str(data), "--index-dir", str(index), "import", "--no-index", str(corpus)),
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(f"  store import {time.perf_counter() - started:.1f} s", flush=True)
+    procs = str(args.procs)
+
+    def rebuild(_: int) -> tuple[float, float]:
+        return run_measured(
+            cli("--data-dir", str(data), "--index-dir", str(index), "rebuild", "--procs", procs)
+        )
+
+    r["build_s"], r["build_rss"] = median_of(args.build_runs, rebuild)
+    r["size_mb"] = dir_size(index) / 1e6
+    print(
+        f"  archivio rebuild {r['build_s']:.1f} s, {r['build_rss']:.0f} MiB, {r['size_mb']:.1f} MB",
+        flush=True,
+    )
+
+    # Incremental: a different 1,000 new articles each run, copies numbered past any
+    # used before (a counter in the work dir, so a reused store never sees them twice).
+    counter = work / "next-copy.txt"
+    first = int(counter.read_text()) if counter.exists() else (count // 19_902) + 10
+    counter.write_text(str(first + args.runs))
+    inc_files = []
+    for i in range(args.runs):
+        path = work / f"new-{i}.jsonl"
+        write_jsonl(
+            (rec for _, rec in zip(range(INCREMENT), scaled_records(None, first + i), strict=False)), path
+        )
+        inc_files.append(path)
+
+    def incremental(i: int) -> tuple[float]:
+        return (
+            run_measured(
+                cli("--data-dir", str(data), "--index-dir", str(index), "import", str(inc_files[i]))
+            )[0],
+        )
+
+    (r["inc_s"],) = median_of(args.runs, incremental)
+    print(f"  archivio incremental {r['inc_s']:.2f} s", flush=True)
+
+    filters = query_filters(queries, data)
+    fn, archive = archivio_query_fn(data, index, filters)
+    r["latency"] = measure_latency(fn, queries, args.runs)
+    archive.close()
+    print("  archivio latency " + json.dumps(r["latency"]), flush=True)
+
+    out = {"archivio": r}
+    if not args.skip_baselines:
+        for system in ("fts5", "whoosh"):
+            b: dict = {}
+            target = work / system
+            if system == "whoosh" and args.skip_whoosh_build_above and count > args.skip_whoosh_build_above:
+                continue
+
+            def build(_: int, system: str = system, target: Path = target) -> tuple[float, float]:
+                shutil.rmtree(target, ignore_errors=True)
+                target.mkdir()
+                return run_measured(worker("build", system, str(corpus), str(target)))
+
+            b["build_s"], b["build_rss"] = median_of(args.build_runs, build)
+            b["size_mb"] = dir_size(target) / 1e6
+
+            def add(i: int, system: str = system, target: Path = target) -> tuple[float]:
+                return (run_measured(worker("add", system, str(inc_files[i]), str(target)))[0],)
+
+            (b["inc_s"],) = median_of(args.runs, add)
+            if system == "fts5":
+                fn, handle = fts5_query_fn(target / "fts.db", filters)
+            else:
+                fn, handle = whoosh_query_fn(target / "whoosh", filters)
+            b["latency"] = measure_latency(fn, queries, args.runs)
+            handle.close()
+            print(
+                f"  {system}: build {b['build_s']:.1f} s, inc {b['inc_s']:.2f} s, "
+                f"latency {json.dumps(b['latency'])}",
+                flush=True,
+            )
+            out[system] = b
+    if not args.skip_web:
+        for cache in (False, True):
+            key = "web_cached" if cache else "web"
+            runs = [
+                measure_web(data, index, queries, work, args.web_seconds, cache) for _ in range(args.web_runs)
+            ]
+            r[key] = {k: statistics.median(x[k] for x in runs) for k in runs[0]}
+            print(f"  web (cache {'on' if cache else 'off'}): {json.dumps(r[key])}", flush=True)
+    return out
+
+
+# -- the table -----------------------------------------------------------------------------
+
+
+def _fmt(v: float, unit: str) -> str:
+    if v != v:  # NaN
+        return "—"
+    if unit == "int":
+        return f"{v:,.0f}"
+    return f"{v:,.2f}" if v < 10 else f"{v:,.1f}"
+
+
+def _ratio(ours: float, base: float) -> str:
+    if ours != ours or base != base or not base:
+        return "—"
+    return f"{ours / base:.2f}"
+
+
+def print_table(label: str, res: dict) -> None:
+    a, f, w = res["archivio"], res.get("fts5", {}), res.get("whoosh", {})
+    n = a["articles"]
+
+    def get(d: dict, *path: object) -> float:
+        for p in path:
+            if not isinstance(d, dict) or p not in d:
+                return NA
+            d = d[p]
+        return float(d)
+
+    rows: list[tuple[str, str, tuple]] = [
+        ("rebuild time (s)", "s", ("build_s",)),
+        ("rebuild articles/s", "int", ("rate",)),
+        ("rebuild peak RSS (MiB)", "int", ("build_rss",)),
+        ("index size (MB)", "s", ("size_mb",)),
+        ("index size / raw text", "s", ("size_ratio",)),
+        ("incremental +1,000 (s)", "s", ("inc_s",)),
+    ]
+    for d in (a, f, w):
+        if "build_s" in d:
+            d["rate"] = n / d["build_s"]
+            d["size_ratio"] = d["size_mb"] / a["raw_mb"]
+    for flavour in FLAVOURS:
+        for p in (50, 95, 99):
+            rows.append((f"query {flavour} p{p} (ms)", "s", ("latency", flavour, p)))
+    print(f"\n### {label}: {n:,} articles, {a['raw_mb']:.1f} MB raw text")
+    print("| metric | archivio | fts5 any | whoosh std | ÷ fts5 | ÷ whoosh |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, unit, path in rows:
+        ours, fv, wv = get(a, *path), get(f, *path), get(w, *path)
+        print(
+            f"| {name} | {_fmt(ours, unit)} | {_fmt(fv, unit)} | {_fmt(wv, unit)} "
+            f"| {_ratio(ours, fv)} | {_ratio(ours, wv)} |"
+        )
+    for key, title in (("web", "result cache off"), ("web_cached", "result cache on")):
+        if key in a:
+            web = a[key]
+            print(
+                f"| web req/s ({title}) | {web['rps']:,.0f} | — | — | target 200: {web['rps'] / 200:.2f} | |"
+            )
+            print(
+                f"| web p95 ms / errors / server RSS MiB ({title}) | {web['p95_ms']:.0f} / "
+                f"{web['errors']:.0f} / {web['rss_mib']:.0f} | — | — | | |"
+            )
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_worker"]:
+        worker_main(argv[1:])
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument(
+        "--sizes",
+        type=lambda s: [parse_size(x) for x in s.split(",")],
+        help="comma-separated: 20k (the dev corpus), 100k, 1m, or counts",
+    )
+    ap.add_argument("--scale", type=parse_size, help="one more size after the dev corpus, e.g. 100000")
+    ap.add_argument("--procs", type=int, default=2, help="rebuild processes")
+    ap.add_argument("--runs", type=int, default=3, help="runs per latency / incremental figure")
+    ap.add_argument("--build-runs", type=int, default=3, help="runs per full-build figure")
+    ap.add_argument("--web-runs", type=int, default=1)
+    ap.add_argument("--web-seconds", type=int, default=20)
+    ap.add_argument("--skip-web", action="store_true")
+    ap.add_argument("--skip-baselines", action="store_true")
+    ap.add_argument(
+        "--skip-whoosh-build-above",
+        type=int,
+        default=0,
+        help="leave plain whoosh out above this many articles (0: never)",
+    )
+    ap.add_argument("--work-dir", help="keep corpora, stores and indexes here (default: a temp dir)")
+    ap.add_argument("--json", dest="json_out", help="also write the raw figures to this file")
+    args = ap.parse_args(argv)
+    sizes = args.sizes or [None] + ([args.scale] if args.scale else [])
+    if not corpus_path().exists():
+        ap.error(f"dev corpus not found: {corpus_path()}")
+    queries = load_queries()
+    tmp = None
+    if args.work_dir:
+        work = Path(args.work_dir)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="archivio-speed-")
+        work = Path(tmp.name)
+    results = {}
+    try:
+        for n in sizes:
+            label = DEV_SIZE if n is None else f"{n // 1000}k" if n < 1_000_000 else f"{n / 1e6:g}m"
+            results[label] = bench_size(n, args, work / label, queries)
+            print_table(label, results[label])
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    print("\n## Summary")
+    for label, res in results.items():
+        print_table(label, res)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Top-k ranking on top of document bitmaps: score only what can make the page.
+
+The matching documents are known in advance as bitmaps (search.docsets), so
+whoosh's matchers only have to score chosen documents, skipping to each
+one, instead of walking every posting of every term:
+
+- all-terms matches: when there are few, each is scored; when there are
+  many, whoosh's own top-k collector runs, with its block-max skipping;
+- partial matches (the graded fallback): documents are grouped by which
+  query words they hold. A group's best possible score is the sum of its
+  words' maximum scores (whoosh's max_quality, an upper bound of BM25), so
+  groups are scored best bound first and the walk stops as soon as no
+  remaining group can beat the k-th score found: the same top k as scoring
+  every partial match, without scoring the thousands that only hold a
+  common word.
+
+Scores come from whoosh's own matchers, so the ranking is whoosh's.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Sequence
+
+from whoosh import collectors
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from .docsets import DocSets, from_ids, members
+from .scorer import QueryScorer, Unsupported, champions, query_terms
+
+# Up to this many candidates are all scored; above it only the champions
+# of the query's terms among them (see scorer.champions), so the work of a
+# query stays bounded whatever the size of the archive.
+SCORE_EACH = 3_000
+CHAMPIONS = 400
+# Partial matches scored in full per query; past it buckets offer their champions.
+PARTIAL_BUDGET = 2_000
+# Partial matches are bucketed by which words they hold: 2^words buckets.
+MAX_BUCKET_WORDS = 10
+
+
+# The clock of search deadlines: the searching thread's CPU time, so that a
+# search waiting for the processor (a busy server, other threads holding the
+# GIL) does not count as an expensive one.
+clock = time.thread_time
+
+
+class TimeUp(Exception):
+    """The search ran past its deadline."""
+
+
+Ranked = list[tuple[int, float]]  # (docnum, score), best first
+
+
+def docsets_for(searcher: Searcher) -> DocSets:
+    """The DocSets of a searcher, made once (searchers are reused across requests)."""
+    found = getattr(searcher, "_archivio_docsets", None)
+    if found is None:
+        found = DocSets(searcher)
+        searcher._archivio_docsets = found  # type: ignore[attr-defined]
+    return found
+
+
+def score_docs(searcher: Searcher, q: wq.Query, docnums: Sequence[int], deadline: float | None) -> Ranked:
+    """whoosh's score of `q` for each of `docnums` (ascending) that it matches."""
+    context = searcher.context(needs_current=True)
+    out: Ranked = []
+    i = 0
+    for sub, offset in searcher.leaf_searchers():
+        end = offset + sub.doc_count_all()
+        start = i
+        while i < len(docnums) and docnums[i] < end:
+            i += 1
+        if start == i:
+            continue
+        m = q.matcher(sub, context)
+        for k, docnum in enumerate(docnums[start:i]):
+            if deadline is not None and not k & 63 and clock() > deadline:
+                raise TimeUp
+            if not m.is_active():
+                break
+            local = docnum - offset
+            if m.id() < local:
+                m.skip_to(local)
+                if not m.is_active():
+                    break
+            if m.id() == local:
+                out.append((docnum, m.score()))
+    return out
+
+
+def best(ranked: Ranked, k: int) -> Ranked:
+    """The k best, ties broken by document number as whoosh does."""
+    return heapq.nsmallest(k, ranked, key=lambda p: (-p[1], p[0]))
+
+
+def top_scored(
+    searcher: Searcher,
+    ds: DocSets,
+    q: wq.Query,
+    bits: int,
+    k: int,
+    deadline: float | None,
+    each: int = SCORE_EACH,
+    must_fill: bool = True,
+) -> Ranked:
+    """The k best documents of `bits` (all matching `q`) by the score of `q`:
+    all of them scored when they are at most `each`, else the champions of
+    the query's terms among them. When those are fewer than k and
+    `must_fill`, whoosh's collector ranks the whole set instead."""
+    if k <= 0 or not bits:
+        return []
+    if bits.bit_count() <= each:
+        return best(scores(searcher, q, members(bits), deadline), k)
+    chosen = bits & champion_bits(searcher, ds, q)
+    if chosen.bit_count() >= k or not must_fill:
+        return best(scores(searcher, q, members(chosen), deadline), k)
+    return _collect(searcher, ds, q, bits, k, deadline)
+
+
+def champion_bits(searcher: Searcher, ds: DocSets, q: wq.Query) -> int:
+    """The documents in the champion list of any term of `q`."""
+    bits = 0
+    for fieldname, text in set(query_terms(q)):
+        key = ("champions", fieldname, text)
+        found = ds._local.get(key)
+        if found is None:
+            found = ds._local[key] = from_ids(champions(searcher, fieldname, text, CHAMPIONS), ds.nbits)
+        bits |= found
+    return bits
+
+
+def scores(searcher: Searcher, q: wq.Query, docnums: Sequence[int], deadline: float | None) -> Ranked:
+    """Scores of `q` for `docnums`: computed from the postings when the query's
+    shape allows it (search.scorer), else by whoosh's matchers."""
+    try:
+        scorer = QueryScorer(searcher, q)
+    except Unsupported:
+        return score_docs(searcher, q, docnums, deadline)
+    return scorer.scores(docnums, deadline)
+
+
+def _collect(
+    searcher: Searcher, ds: DocSets, q: wq.Query, bits: int, k: int, deadline: float | None
+) -> Ranked:
+    """whoosh's top-k collector, restricted to `bits`."""
+    collector: collectors.Collector = searcher.collector(limit=k, terms=False)
+    if deadline is not None:
+        collector = Deadline(collector, deadline)
+    collector = collectors.FilterCollector(collector, ds.filter(bits))
+    searcher.search_with_collector(q, collector)
+    return [(hit.docnum, hit.score) for hit in collector.results()]
+
+
+class Deadline(collectors.WrappingCollector):
+    """Stops collecting once the clock passes `deadline` (see `clock`)."""
+
+    def __init__(self, child: collectors.Collector, deadline: float) -> None:
+        super().__init__(child)
+        self.deadline = deadline
+
+    def matches(self):
+        deadline = self.deadline
+        for n, docnum in enumerate(self.child.matches()):
+            if not n & 63 and clock() > deadline:
+                raise TimeUp
+            yield docnum
+
+
+def loose_groups(loose: wq.Query) -> tuple[list[wq.Query], float | None]:
+    """The word groups of the graded fallback query and its coordination
+    scale (see QueryBuilder.loosen); no groups for another shape."""
+    if isinstance(loose, wq.AndNot):
+        loose = loose.a
+    if isinstance(loose, wq.Or):
+        return list(loose.subqueries), loose.scale
+    return [], None
+
+
+def top_partial(
+    searcher: Searcher,
+    ds: DocSets,
+    q: wq.Query,
+    groups: list[wq.Query],
+    coord_scale: float | None,
+    bits: int,
+    k: int,
+    deadline: float | None,
+) -> Ranked:
+    """The k best of `bits` (documents holding some, not all, of the words)
+    by the score of the fallback query `q`, best-bound buckets first."""
+    if k <= 0 or not bits:
+        return []
+    if bits.bit_count() <= SCORE_EACH or not groups or len(groups) > MAX_BUCKET_WORDS:
+        return top_scored(searcher, ds, q, bits, k, deadline)
+    group_bits = [ds.query(g) & bits for g in groups]
+    bounds = [_max_score(searcher, g) for g in groups]
+    # The coordination bonus (whoosh's CoordMatcher) adds at most 1/(2-scale)^2.
+    bonus = 1.0 / (2.0 - coord_scale) ** 2 if coord_scale else 0.0
+    buckets: list[tuple[float, int]] = []
+
+    def split(i: int, inside: int, bound: float, words: int) -> None:
+        if not inside:
+            return
+        if i == len(groups):
+            if words:
+                buckets.append((bound + bonus, inside))
+            return
+        split(i + 1, inside & group_bits[i], bound + bounds[i], words + 1)
+        split(i + 1, inside & ~group_bits[i], bound, words)
+
+    split(0, bits, 0.0, 0)
+    buckets.sort(key=lambda b: -b[0])
+    found: Ranked = []
+    threshold = float("-inf")
+    spent = 0
+    for bound, inside in buckets:
+        if len(found) >= k and bound < threshold:
+            break  # nothing left can beat the k-th score
+        # Past the budget, big buckets only offer their champions.
+        size = inside.bit_count()
+        each = size if spent + size <= PARTIAL_BUDGET else 0
+        spent += min(size, each or size)
+        ranked = top_scored(searcher, ds, q, inside, k, deadline, each=each, must_fill=len(found) < k)
+        found = best(found + ranked, k)
+        if len(found) >= k:
+            threshold = found[-1][1]
+    return found
+
+
+def _max_score(searcher: Searcher, q: wq.Query) -> float:
+    """An upper bound of the score `q` can give a document (whoosh's max_quality)."""
+    context = searcher.context(needs_current=True)
+    bound = 0.0
+    for sub, _ in searcher.leaf_searchers():
+        m = q.matcher(sub, context)
+        if m.is_active():
+            bound = max(bound, m.max_quality())
+    return bound

@@ -1,0 +1,266 @@
+"""Concurrent use: searches keep answering, complete and correct, while an
+import, a rebuild and a removal run in other processes; a second writer
+waits for the lock, then gives up clearly and changes nothing; a writer that
+dies (kill -9) never leaves the archive or the whoosh index locked."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from whoosh.index import LockError
+
+from search import Archive, IndexMissing, QueryError
+
+from .robust_support import (
+    ROOT,
+    cli_env,
+    get,
+    run_cli,
+    start_cli,
+    start_server,
+    stop,
+    store_count,
+    store_ids,
+    wait_for,
+    write_jsonl,
+)
+
+BASE = 1000  # "alfa" is the topic of every fourth article
+ALFA = BASE // 4
+NEW = 3000  # all about "zeta"
+
+
+@pytest.fixture(scope="module")
+def busy_base(tmp_path_factory):
+    root = tmp_path_factory.mktemp("busy")
+    write_jsonl(root / "base.jsonl", 0, BASE)
+    write_jsonl(root / "new.jsonl", BASE, NEW, topic="zeta")
+    write_jsonl(root / "other.jsonl", 50_000, 200, topic="omega")
+    p = run_cli(root / "data", root / "index", "import", str(root / "base.jsonl"))
+    assert p.returncode == 0, p.stderr
+    return root
+
+
+def fresh_copy(root: Path, dst: Path) -> tuple[Path, Path]:
+    import shutil
+
+    shutil.copytree(root / "data", dst / "data")
+    shutil.copytree(root / "index", dst / "index")
+    return dst / "data", dst / "index"
+
+
+def writers(data: Path, index: Path, root: Path) -> None:
+    """An import, a rebuild and a removal, one after the other, each in its own process."""
+    for args in (
+        ("import", str(root / "new.jsonl")),
+        ("rebuild",),
+        ("remove", "gen-000001", "gen-000002", "gen-000003"),
+    ):
+        p = run_cli(data, index, *args)
+        assert p.returncode == 0, (args, p.stdout, p.stderr)
+
+
+def check_page(result, per_page: int) -> None:
+    """A complete page: as many hits as the total allows, each a whole article."""
+    offset = (result.page - 1) * per_page
+    assert len(result.hits) == max(0, min(per_page, result.total - offset)), (result.total, len(result.hits))
+    for hit in result.hits:
+        assert hit.article.title and hit.article.body
+
+
+def test_in_process_searches_answer_during_writes(busy_base, tmp_path):
+    data, index = fresh_copy(busy_base, tmp_path)
+    archive = Archive(data, index)
+    errors: list[BaseException] = []
+    counts = {"searches": 0}
+    done = threading.Event()
+
+    def reader(n: int) -> None:
+        last_zeta = 0
+        try:
+            while not done.is_set():
+                r = archive.search("alfa", sort=("relevance", "newest")[n % 2], per_page=20)
+                # No writer touches an "alfa" article (the removal takes
+                # beta, gamma and delta ones): always all of them.
+                assert r.total == ALFA, r.total
+                check_page(r, 20)
+                r = archive.search("alfa", page=ALFA // 10, per_page=10)
+                check_page(r, 10)
+                r = archive.search("zeta", per_page=10)
+                check_page(r, 10)
+                assert r.total >= last_zeta  # each reader only ever moves forward
+                last_zeta = r.total
+                r = archive.search("alfa governo", category="Cronaca", since="2020-01-01")
+                check_page(r, 10)
+                # The oldest "beta" articles include one that gets removed.
+                r = archive.search("beta", sort="oldest")
+                check_page(r, 10)
+                counts["searches"] += 5
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        writers(data, index, busy_base)
+    finally:
+        done.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors, errors[0]
+    assert counts["searches"] > 20
+    assert archive.search("zeta").total == NEW
+    archive.close()
+
+
+def test_http_searches_answer_during_writes(busy_base, tmp_path):
+    data, index = fresh_copy(busy_base, tmp_path)
+    server, base = start_server(data, index)
+    failures: list[str] = []
+    counts = {"requests": 0}
+    done = threading.Event()
+
+    def client(n: int) -> None:
+        while not done.is_set():
+            for path in (
+                "/?q=alfa",
+                "/api/search?q=alfa&per_pagina=20",
+                f"/api/search?q=alfa&pagina={ALFA // 10}",
+                "/?q=zeta&ordina=recenti",
+                "/api/search?q=" + quote("alfa governo") + "&categoria=Cronaca",
+                "/api/search?q=beta&ordina=meno-recenti",
+            ):
+                try:
+                    status, body, _ = get(base + path)
+                except OSError as e:
+                    failures.append(f"{path}: {e}")
+                    continue
+                counts["requests"] += 1
+                if status != 200:
+                    failures.append(f"{path}: {status} {body[:200]!r}")
+                elif path.startswith("/api/search?q=alfa&per"):
+                    result = json.loads(body)
+                    if result["total"] != ALFA or len(result["results"]) != 20:
+                        failures.append(f"{path}: partial {result['total']} {len(result['results'])}")
+                elif path.startswith("/api/search?q=beta"):
+                    result = json.loads(body)
+                    if len(result["results"]) != min(10, result["total"]):
+                        failures.append(f"{path}: partial {result['total']} {len(result['results'])}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        writers(data, index, busy_base)
+    finally:
+        done.set()
+        for t in threads:
+            t.join(timeout=60)
+        stop(server)
+    assert not failures, failures[:5]
+    assert counts["requests"] > 20
+
+
+def test_second_import_waits_then_fails_and_changes_nothing(busy_base, tmp_path):
+    data, index = fresh_copy(busy_base, tmp_path)
+    first = start_cli(data, index, "import", str(busy_base / "new.jsonl"))
+    # The first import holds the lock once it has stored something.
+    assert wait_for(lambda: store_count(data) > BASE, timeout=60)
+    started = time.monotonic()
+    second = run_cli(data, index, "import", str(busy_base / "other.jsonl"), ARCHIVIO_LOCK_TIMEOUT="1.5")
+    waited = time.monotonic() - started
+    assert second.returncode == 3, second.stdout + second.stderr
+    assert "occupato" in second.stderr and "Riprova" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert waited >= 1.5
+    assert first.wait(timeout=120) == 0, first.stderr.read()
+    ids = store_ids(data)
+    assert len(ids) == BASE + NEW
+    assert not any(i.startswith("gen-05") for i in ids)  # nothing of the second import
+    assert run_cli(data, index, "check").returncode == 0
+
+
+HOLD_ARCHIVE_LOCK = """
+import sys, time
+from search import Archive
+archive = Archive(sys.argv[1], sys.argv[2])
+with archive._writer_lock():
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+HOLD_WHOOSH_LOCK = """
+import sys, time
+from search import Archive
+archive = Archive(sys.argv[1], sys.argv[2])
+writer = archive.index.writer()
+print("held", flush=True)
+time.sleep(600)
+"""
+
+
+def _hold(script: str, data: Path, index: Path) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(data), str(index)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+    )
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_killed_writer_leaves_no_archive_lock(busy_base, tmp_path):
+    data, index = fresh_copy(busy_base, tmp_path)
+    holder = _hold(HOLD_ARCHIVE_LOCK, data, index)
+    try:
+        p = run_cli(data, index, "import", str(busy_base / "other.jsonl"), ARCHIVIO_LOCK_TIMEOUT="0.5")
+        assert p.returncode == 3  # really held
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    # The lock file is still there, with the dead writer's pid: it does not matter.
+    assert (data / "archivio.lock").read_text() == str(holder.pid)
+    started = time.monotonic()
+    p = run_cli(data, index, "import", str(busy_base / "other.jsonl"), ARCHIVIO_LOCK_TIMEOUT="0.5")
+    assert p.returncode == 0, p.stderr
+    assert time.monotonic() - started < 30
+    assert store_count(data) == BASE + 200
+
+
+def test_killed_writer_leaves_no_whoosh_lock(busy_base, tmp_path):
+    data, index = fresh_copy(busy_base, tmp_path)
+    archive = Archive(data, index)
+    holder = _hold(HOLD_WHOOSH_LOCK, data, index)
+    try:
+        with pytest.raises(LockError):
+            archive.index.open().writer(timeout=0.3)  # really held
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    archive.index.open().writer(timeout=1.0).cancel()  # free at once
+    # And a whole incremental import goes through.
+    report = archive.import_paths([busy_base / "other.jsonl"])
+    assert report.added == 200 and archive.check()["ok"]
+    archive.close()
+
+
+def test_search_errors_are_the_documented_ones(tmp_path):
+    """No index yet: searching says so (IndexMissing), it does not crash."""
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    with pytest.raises(IndexMissing, match="rebuild"):
+        archive.search("alfa")
+    with pytest.raises(QueryError):
+        archive.search("alfa", page=0)
+    archive.close()

@@ -1,0 +1,392 @@
+"""Bad input to import: every bad file or record gets a clear, located
+rejection, the rest of the import goes on, and nothing is half-written.
+
+Hand-made cases for each kind of trouble, then hypothesis for the rest:
+random records (wrong types, odd text, half surrogates), random bytes under
+every extension, compressed or not."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import resource
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search import Archive
+from search.importers import scan_paths
+from search.importers.base import Rejection
+
+from .robust_support import integrity, run_cli
+
+FUZZ = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def good(n: int) -> dict:
+    return {"id": f"buono-{n}", "title": f"Articolo buono {n}", "body": f"Testo buono numero {n}, alfa."}
+
+
+def write_lines(path: Path, items: list) -> None:
+    """JSON Lines: dicts and other values as JSON, bytes as they are."""
+    with open(path, "wb") as f:
+        for item in items:
+            f.write(item if isinstance(item, bytes) else json.dumps(item).encode())
+            f.write(b"\n")
+
+
+def stored(archive: Archive) -> dict[str, tuple[str, str]]:
+    return {a.id: (a.title, a.body) for a in archive.store.iter_all()}
+
+
+def assert_good_ones_whole(archive: Archive, numbers) -> None:
+    rows = stored(archive)
+    for n in numbers:
+        g = good(n)
+        assert rows[g["id"]] == (g["title"], g["body"])
+
+
+def rejections(report) -> dict[tuple[str, str], str]:
+    return {(Path(r.path).name, r.location): r.reason for r in report.rejected}
+
+
+# -- hand-made cases ------------------------------------------------------------------------
+
+BOMB_DTD = (
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
+    + b"".join(
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(8)
+    )
+    + b"]>"
+)
+XXE_DTD = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+WXR_OPEN = (
+    b'<rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/" '
+    b'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><wp:wxr_version>1.2</wp:wxr_version>'
+)
+
+
+def wxr_item(title: bytes, body: bytes) -> bytes:
+    return (
+        WXR_OPEN + b"<item><title>" + title + b"</title><content:encoded>" + body
+        + b"</content:encoded><wp:post_type>post</wp:post_type><wp:status>publish</wp:status>"
+        + b"</item></channel></rss>"
+    )
+
+
+def rss_item(title: bytes, body: bytes) -> bytes:
+    return (
+        b'<rss version="2.0"><channel><title>Feed</title><item><title>' + title
+        + b"</title><description>" + body + b"</description></item></channel></rss>"
+    )
+
+
+HAND_MADE: dict[str, bytes] = {
+    "vuoto.jsonl": b"",
+    "vuoto.json": b"",
+    "vuoto.txt": b"",
+    "spazi.jsonl": b"\n \n\t\n",
+    "binario.json": bytes(range(256)) * 20,
+    "binario.txt": b"\x00\x01\x02garbage\xff\xfe" * 100,
+    "binario.jsonl.gz": b"\x1f\x8b\x08\x00garbage",
+    "troncato.json": b'[{"title": "Uno", "body": "Due"}, {"title": "Tre", "bo',
+    "troncato.jsonl.gz": gzip.compress(b"\n".join(json.dumps(good(n)).encode() for n in range(900, 990)))[
+        :300
+    ],
+    "annidato.json": b"[" * 100_000 + b"]" * 100_000,
+    "annidato_riga.jsonl": b'{"a":' + b"[" * 100_000 + b"\n",
+    "bomba.rss": BOMB_DTD + rss_item(b"&i;", b"&i;"),
+    "bomba.xml": BOMB_DTD + wxr_item(b"&i;", b"&i;"),
+    "xxe.rss": XXE_DTD + rss_item(b"XXE &xxe;", b"&xxe;"),
+    "xxe.xml": XXE_DTD + wxr_item(b"XXE", b"&xxe;"),
+    "xxe.html": XXE_DTD + b"<html><head><title>&xxe;</title></head><body><article><h1>Pagina XXE</h1>"
+    b"<p>Testo &xxe; qui.</p></article></body></html>",
+    "xxe_parametro.rss": b'<?xml version="1.0"?><!DOCTYPE r '
+    b'[<!ENTITY % p SYSTEM "http://127.0.0.1:9/x.dtd"> %p;]>' + rss_item(b"P", b"d"),
+}
+
+BAD_RECORDS = [
+    ({"title": "Data impossibile", "body": "x", "date": "2025-02-30"}, "data non valida"),
+    ({"title": "Data futura", "body": "x", "date": "2999-01-01"}, "data nel futuro"),
+    ({"title": "Data antica", "body": "x", "date": "0999-01-01"}, "data non plausibile"),
+    ({"title": "Data a parole", "body": "x", "date": "ieri sera"}, "data non riconosciuta"),
+    ({"title": "Data numero", "body": "x", "date": 20250101}, "'date' deve essere un testo"),
+    ({"title": "Data lunga", "body": "x", "date": "2020-01-01" * 50}, "troppo lungo"),
+    ({"title": "Senza testo"}, "manca il testo"),
+    ({"body": "Senza titolo"}, "manca il titolo"),
+    ({"title": "   ", "body": "solo spazi nel titolo"}, "manca il titolo"),
+    ({"title": ["lista"], "body": "x"}, "'title' deve essere un testo"),
+    ({"title": "x", "body": {"a": 1}}, "'body' deve essere un testo"),
+    ({"title": "x", "body": "y", "author": 42}, "'author' deve essere un testo"),
+    ({"title": "x", "body": "y", "id": 1.5}, "'id' deve essere un testo"),
+    ({"title": "x", "body": "y", "id": True}, "'id' deve essere un testo"),
+    ({"title": "x", "body": "y", "id": "../../etc/passwd"}, "id non valido"),
+    ({"title": "x", "body": "y", "id": "a" * 300}, "troppo lungo"),
+    ({"title": "Surrogato \ud800", "body": "y"}, "surrogati"),
+    ({"title": "x", "body": "y" * 1_000_001}, "troppo lungo"),
+    ({"title": "t" * 2001, "body": "y"}, "troppo lungo"),
+    ("una stringa", "atteso un oggetto JSON"),
+    (42, "atteso un oggetto JSON"),
+    (None, "atteso un oggetto JSON"),
+    ([1, 2], "atteso un oggetto JSON"),
+]
+
+
+def test_hand_made_bad_files_are_rejected_and_the_rest_imported(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, data in HAND_MADE.items():
+        (folder / name).write_bytes(data)
+    # Bad records among good ones, as JSON Lines and as one JSON array.
+    lines: list = []
+    for i, (record, _) in enumerate(BAD_RECORDS):
+        lines += [good(i), record]
+    lines += [b'{"title": "riga tronca", "bo', b"\xff\xfe non utf-8 \x00", good(99)]
+    write_lines(folder / "misto.jsonl", lines)
+    (folder / "misto.json").write_text(
+        json.dumps([good(200 + i) if i % 2 == 0 else record for i, (record, _) in enumerate(BAD_RECORDS)])
+    )
+
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    started = time.monotonic()
+    report = archive.import_paths([folder])
+    assert time.monotonic() - started < 60
+    rejected = rejections(report)
+
+    # Whole files: each with its own reason, none half-imported.
+    for name in HAND_MADE:
+        if name in ("vuoto.jsonl", "spazi.jsonl", "xxe.html"):
+            continue  # nothing to import, nothing wrong; HTML parsers leave &xxe; as it is
+        assert any(key[0] == name for key in rejected), name
+    assert "profondità" in rejected[("annidato.json", "")]
+    assert "XML bomb" in rejected[("bomba.rss", "")] and "XML bomb" in rejected[("bomba.xml", "")]
+    for name in ("xxe.rss", "xxe.xml", "xxe_parametro.rss"):
+        assert ("entità" in rejected[(name, "")]), name
+    # No trace of the troncato.json records, nor of any entity; the lines of
+    # the truncated gzip before the damage are whole articles.
+    rows = stored(archive)
+    assert not {"Uno", "Tre"} & {t for t, _ in rows.values()}
+    assert not any("root:" in t or "root:" in b for t, b in rows.values())
+    assert_good_ones_whole(archive, [int(i[6:]) for i in rows if i.startswith("buono-9") and len(i) == 9])
+
+    # Record by record: each bad one located by line, with its reason.
+    for i, (_, reason) in enumerate(BAD_RECORDS):
+        assert reason in rejected[("misto.jsonl", f"riga {2 * i + 2}")], (i, reason)
+        if i % 2:
+            assert reason in rejected[("misto.json", f"record {i + 1}")], (i, reason)
+    n = 2 * len(BAD_RECORDS)
+    assert "JSON non valido" in rejected[("misto.jsonl", f"riga {n + 1}")]
+    assert ("misto.jsonl", f"riga {n + 2}") in rejected
+    # ...and every good one imported whole.
+    assert_good_ones_whole(archive, [*range(len(BAD_RECORDS)), 99])
+    assert_good_ones_whole(archive, [200 + i for i in range(0, len(BAD_RECORDS), 2)])
+
+    assert integrity(tmp_path / "data") == "ok"
+    assert archive.check()["ok"]
+    assert archive.search("alfa").total == sum("alfa" in body for _, body in rows.values())
+    archive.close()
+
+
+def test_folder_hazards(tmp_path):
+    """Symlink loops, dangling links, a FIFO, a device-like file, a folder
+    named like a file: each reported with its path; the good file imported."""
+    folder = tmp_path / "in"
+    (folder / "sotto").mkdir(parents=True)
+    write_lines(folder / "sotto" / "buoni.jsonl", [good(1), good(2)])
+    os.symlink("anello_b.json", folder / "anello_a.json")
+    os.symlink("anello_a.json", folder / "anello_b.json")
+    os.symlink("..", folder / "sotto" / "su")  # a folder loop: not followed
+    os.symlink("/percorso/inesistente.json", folder / "rotto.json")
+    os.mkfifo(folder / "fifo.jsonl")  # reading it would wait forever
+    os.symlink("/proc/self/mem", folder / "memoria.json")  # readable by no one, not even root
+    (folder / "cartella.json").mkdir()
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    report = archive.import_paths([folder, folder / "anello_a.json", folder / "manca.jsonl"])
+    rejected = {(Path(r.path).name, r.reason) for r in report.rejected}
+    reasons = {name: reason for name, reason in rejected}
+    assert "Too many levels of symbolic links" in reasons["anello_b.json"]
+    assert any(n == "anello_a.json" and "circolare" in r for n, r in rejected)
+    assert "No such file" in reasons["rotto.json"]
+    assert "non è un file normale" in reasons["fifo.jsonl"]
+    assert "impossibile leggere" in reasons["memoria.json"]
+    assert reasons["manca.jsonl"] == "file o cartella inesistente"
+    assert report.added == 2
+    assert_good_ones_whole(archive, [1, 2])
+    archive.close()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files and folders whatever their permissions")
+def test_unreadable_file_and_folder(tmp_path):
+    folder = tmp_path / "in"
+    (folder / "chiusa").mkdir(parents=True)
+    write_lines(folder / "chiusa" / "x.jsonl", [good(1)])
+    write_lines(folder / "chiuso.jsonl", [good(2)])
+    write_lines(folder / "aperto.jsonl", [good(3)])
+    (folder / "chiuso.jsonl").chmod(0)
+    (folder / "chiusa").chmod(0)
+    try:
+        archive = Archive(tmp_path / "data", tmp_path / "index")
+        report = archive.import_paths([folder])
+        reasons = {Path(r.path).name: r.reason for r in report.rejected}
+        assert "impossibile leggere" in reasons["chiuso.jsonl"]
+        assert "cartella illeggibile" in reasons["chiusa"]
+        assert report.added == 1
+        archive.close()
+    finally:
+        (folder / "chiuso.jsonl").chmod(0o644)
+        (folder / "chiusa").chmod(0o755)
+
+
+def test_50mb_single_lines_are_refused_without_filling_memory(tmp_path):
+    """A 50 MB line (garbage, or one giant record), a 50 MB JSON record and a
+    50 MB text article: rejected with the reason, in a real `import` whose
+    memory stays far below the input sizes added up."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    big = 50 * 1024 * 1024
+    with open(folder / "riga_enorme.jsonl", "wb") as f:
+        f.write(json.dumps(good(1)).encode() + b"\n")
+        f.write(b'{"title": "Enorme", "body": "' + b"parola " * (big // 7) + b'"}\n')
+        f.write(b"x" * big + b"\n")
+        f.write(json.dumps(good(2)).encode() + b"\n")
+    with open(folder / "record_enorme.json", "wb") as f:
+        f.write(b'[{"title": "Enorme", "body": "' + b"parola " * (big // 7) + b'"}, ')
+        f.write(json.dumps(good(3)).encode() + b"]")
+    with open(folder / "testo_enorme.txt", "wb") as f:
+        f.write(b"# Titolo enorme\n\n" + b"parola " * (big // 7) + b"\n")
+    p = run_cli(tmp_path / "data", tmp_path / "index", "import", str(folder), "--json")
+    assert p.returncode == 1, p.stderr  # 1: some records were rejected
+    assert "Traceback" not in p.stderr
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    report = json.loads(p.stdout)
+    rejected = {(Path(r["path"]).name, r["location"]): r["reason"] for r in report["rejected"]}
+    assert "riga troppo lunga" in rejected[("riga_enorme.jsonl", "riga 2")]
+    assert "riga troppo lunga" in rejected[("riga_enorme.jsonl", "riga 3")]
+    assert "troppo lungo" in rejected[("record_enorme.json", "record 1")]
+    assert "troppo lungo" in rejected[("testo_enorme.txt", "")]
+    assert report["added"] == 3
+    # The JSON array is read whole (json needs it so); the lines never are.
+    assert peak_mb < 1200, peak_mb
+    db = sqlite3.connect(tmp_path / "data" / "archive.sqlite")
+    assert db.execute("SELECT max(length(body)) FROM articles").fetchone()[0] < 100
+    db.close()
+
+
+# -- hypothesis ----------------------------------------------------------------------------------
+
+odd_text = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet=st.characters(codec="utf-8", categories=["Cc", "Cf", "Zs", "Mn", "So"]), max_size=20),
+    st.sampled_from(["", " ", "\ud800", "a\udfffb", "\x00", "città", "Ã¨ mojibake", "\u202e", "�"]),
+)
+dates = st.one_of(
+    st.dates().map(str),
+    st.sampled_from(["2025-02-30", "2025-13-01", "31/12/2024", "19 Novembre 2025", "ieri", "0000-00-00"]),
+    odd_text,
+)
+any_value = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), odd_text,
+    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+records = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": st.one_of(any_value, st.from_regex(r"[a-z0-9.:_-]{1,20}", fullmatch=True)),
+        "title": st.one_of(odd_text, any_value),
+        "body": st.one_of(odd_text, any_value),
+        "subtitle": st.one_of(odd_text, any_value),
+        "author": st.one_of(odd_text, any_value),
+        "date": st.one_of(dates, any_value),
+        "category": st.one_of(odd_text, any_value),
+        "url": st.one_of(odd_text, st.just("javascript:alert(1)"), any_value),
+        "source": st.one_of(odd_text, any_value),
+    },
+)
+json_lines = st.lists(
+    st.one_of(records, any_value, st.binary(max_size=60)), min_size=1, max_size=12
+)
+
+
+def _fresh(tmp_path_factory) -> tuple[Path, Archive]:
+    base = tmp_path_factory.mktemp("fuzz")
+    return base, Archive(base / "data", base / "index")
+
+
+@FUZZ
+@given(items=json_lines)
+def test_fuzzed_json_lines(tmp_path_factory, items):
+    """Each line is one outcome: stored, or rejected at its line; the good
+    lines around the bad ones are always stored whole."""
+    base, archive = _fresh(tmp_path_factory)
+    lines = []
+    for i, item in enumerate(items):
+        lines += [good(i), item]
+    path = base / "fuzz.jsonl"
+    write_lines(path, lines)
+    try:
+        report = archive.import_paths([path], index=False)
+        outcomes = report.added + report.updated + report.unchanged + report.duplicates + len(report.rejected)
+        nonblank = sum(1 for line in path.read_bytes().split(b"\n") if line.strip())
+        assert outcomes == nonblank
+        for r in report.rejected:
+            assert r.path == str(path) and r.location.startswith("riga ") and r.reason
+        assert_good_ones_whole(archive, range(len(items)))
+        assert archive.store.integrity_ok()
+        for article in archive.store.iter_all():
+            assert article.title.strip() and article.body.strip()
+            article.title.encode()  # valid text all through
+            article.body.encode()
+    finally:
+        archive.close()
+
+
+@FUZZ
+@given(
+    data=st.binary(max_size=3000),
+    suffix=st.sampled_from([".json", ".jsonl", ".txt", ".md", ".csv", ".html", ".rss", ".xml", ".atom"]),
+    compress=st.sampled_from([None, "whole", "truncated"]),
+    prefix=st.sampled_from(
+        [b"", b"[", b"{", b"# ", b"<?xml version='1.0'?><rss>", b"<html>", b"title,body\n"]
+    ),
+)
+def test_fuzzed_bytes_under_every_extension(tmp_path_factory, data, suffix, compress, prefix):
+    base, archive = _fresh(tmp_path_factory)
+    folder = base / "in"
+    folder.mkdir()
+    payload = prefix + data
+    name = "fuzz" + suffix
+    if compress:
+        payload = gzip.compress(payload)
+        if compress == "truncated":
+            payload = payload[: max(1, len(payload) // 2)]
+        name += ".gz"
+    (folder / name).write_bytes(payload)
+    write_lines(folder / "zz_buoni.jsonl", [good(1), good(2)])
+    try:
+        report = archive.import_paths([folder])
+        for r in report.rejected:
+            assert Path(r.path).name == name and r.reason
+        assert_good_ones_whole(archive, [1, 2])
+        assert archive.store.integrity_ok()
+        assert archive.check()["ok"]
+    finally:
+        archive.close()
+
+
+@FUZZ
+@given(items=st.lists(st.one_of(records, any_value), max_size=8))
+def test_fuzzed_scan_never_raises(tmp_path_factory, items):
+    """The importers' own contract: items or located rejections, never an exception."""
+    base = tmp_path_factory.mktemp("scan")
+    (base / "a.json").write_text(json.dumps(items))
+    write_lines(base / "b.jsonl", items or [{}])
+    for _, item in scan_paths([base]):
+        if isinstance(item, Rejection):
+            assert item.path and item.reason
