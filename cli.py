@@ -170,7 +170,10 @@ def import_cmd(ctx, paths, fmt, csv_map, dry_run, no_index, as_json):
             f"  ({report.elapsed:.1f} s)"
         )
         if report.repaired:
-            click.echo("L'indice non era allineato all'archivio (operazione interrotta): ricostruito.")
+            click.echo(
+                "L'indice non era allineato all'archivio (operazione interrotta, "
+                "o importazione senza indice): ricostruito."
+            )
         for name, counts in report.formats.items():
             click.echo(f"  {_FORMAT_NAMES.get(name, name)}: {_format_counts(counts, dry_run)}")
         for r in report.rejected:

@@ -187,12 +187,21 @@ def run(args: argparse.Namespace) -> dict:
             "start": round(rss_start / 1024, 1),
             "end": round(rss_end / 1024, 1),
             "growth_percent": round(growth, 1),
+            # A leak keeps growing; caches filling (bitmaps, results) level off.
+            "growth_second_half_percent": _second_half_growth(timeline),
             "timeline": timeline,
         },
         "import": {"articles": args.import_count, "exit_code": import_code,
                    "seconds": round(import_seconds, 1)},
         "work_dir": str(work) if args.keep else None,
     }
+
+
+def _second_half_growth(timeline: list[tuple[float, float]]) -> float | None:
+    if len(timeline) < 4:
+        return None
+    middle, last = timeline[len(timeline) // 2][1], timeline[-1][1]
+    return round((last - middle) / middle * 100, 1) if middle else None
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -244,7 +253,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of measured load")
-    parser.add_argument("--warmup", type=float, default=10.0, help="seconds of load before measuring")
+    parser.add_argument("--warmup", type=float, default=30.0, help="seconds of load before measuring")
     parser.add_argument("--import-count", type=int, default=5000)
     parser.add_argument("--base-count", type=int, default=5000, help="articles in the generated archive")
     parser.add_argument("--from", dest="source", nargs=2, metavar=("DATA", "INDEX"),
@@ -265,8 +274,10 @@ def main() -> int:
         print(f"requests: {report['requests']} ({report['requests_per_s']}/s) · errors: {report['errors']}")
         print(f"latency: p50 {lat['p50']} ms · p95 {lat['p95']} ms · p99 {lat['p99']} ms "
               f"· max {lat['max']} ms")
+        half = rss["growth_second_half_percent"]
         print(f"server RSS: {rss['after_boot']} MB after boot · {rss['start']} MB at start · "
-              f"{rss['end']} MB at end ({rss['growth_percent']:+.1f}%)")
+              f"{rss['end']} MB at end ({rss['growth_percent']:+.1f}%; second half "
+              f"{'n/a' if half is None else f'{half:+.1f}%'})")
         for sample in report["error_samples"]:
             print("  error:", sample)
     ok = report["errors"] == 0 and report["import"]["exit_code"] == 0

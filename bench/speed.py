@@ -33,6 +33,7 @@ import gzip
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -58,6 +59,8 @@ INCREMENT = 1_000
 FACET_SIZE = 20
 FLAVOURS = ("plain", "filter", "facets", "page")
 NA = float("nan")
+LAST_CPU = NA  # CPU seconds of the last run_measured() command
+LAST_RSS = NA  # its peak summed RSS (MiB)
 
 
 # -- corpus at scale -------------------------------------------------------------------------
@@ -139,37 +142,51 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def _rss_kib(pid: int) -> int:
+def _memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process. PSS splits shared pages among the processes
+    sharing them: forked workers share the parent's pages, which a sum of
+    RSS would count once per process."""
+    rss = pss = 0
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return rss, pss
 
 
-def tree_rss_kib(pid: int) -> int:
-    total, todo = 0, [pid]
+def tree_memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) summed over a process and its descendants."""
+    rss = pss = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
-        total += _rss_kib(p)
+        r, s = _memory_kib(p)
+        rss, pss = rss + r, pss + s
         todo += _children(p)
-    return total
+    return rss, pss
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
-    """Runs a command; returns (seconds, peak RSS in MiB summed over its process tree)."""
+    """Runs a command; returns (seconds, peak memory in MiB of its process tree,
+    as PSS). The CPU seconds it used (all its processes) go to LAST_CPU, the
+    peak of the tree's summed RSS (shared pages counted per process) to LAST_RSS."""
+    global LAST_CPU, LAST_RSS
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    peak = 0
+    peak = peak_rss = 0
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_rss
         while not stop.is_set():
-            peak = max(peak, tree_rss_kib(proc.pid))
+            rss, pss = tree_memory_kib(proc.pid)
+            peak, peak_rss = max(peak, pss), max(peak_rss, rss)
             stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -180,6 +197,9 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float]
     sampler.join()
     if proc.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out.decode()[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    LAST_RSS = peak_rss / 1024
     return elapsed, peak / 1024
 
 
@@ -479,15 +499,20 @@ def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: lis
         print(f"  store import {time.perf_counter() - started:.1f} s", flush=True)
     procs = str(args.procs)
 
-    def rebuild(_: int) -> tuple[float, float]:
-        return run_measured(
+    def rebuild(_: int) -> tuple[float, float, float, float]:
+        secs, rss = run_measured(
             cli("--data-dir", str(data), "--index-dir", str(index), "rebuild", "--procs", procs)
         )
+        return secs, rss, LAST_CPU, LAST_RSS
 
-    r["build_s"], r["build_rss"] = median_of(args.build_runs, rebuild)
-    r["size_mb"] = dir_size(index) / 1e6
+    print(f"  load average before the rebuilds: {os.getloadavg()[0]:.2f}", flush=True)
+    r["build_s"], r["build_rss"], r["build_cpu"], r["build_rss_sum"] = median_of(args.build_runs, rebuild)
+    # The live generation only: a rebuild keeps the previous one for open readers.
+    live = index / (index / "CURRENT").read_text().strip()
+    r["size_mb"] = dir_size(live) / 1e6
     print(
-        f"  archivio rebuild {r['build_s']:.1f} s, {r['build_rss']:.0f} MiB, {r['size_mb']:.1f} MB",
+        f"  archivio rebuild {r['build_s']:.1f} s ({r['build_cpu']:.0f} CPU s), "
+        f"{r['build_rss']:.0f} MiB, {r['size_mb']:.1f} MB",
         flush=True,
     )
 
@@ -512,7 +537,7 @@ def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: lis
         )
 
     (r["inc_s"],) = median_of(args.runs, incremental)
-    print(f"  archivio incremental {r['inc_s']:.2f} s", flush=True)
+    print(f"  archivio incremental {r['inc_s']:.2f} s; load average {os.getloadavg()[0]:.2f}", flush=True)
 
     filters = query_filters(queries, data)
     fn, archive = archivio_query_fn(data, index, filters)
@@ -528,12 +553,15 @@ def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: lis
             if system == "whoosh" and args.skip_whoosh_build_above and count > args.skip_whoosh_build_above:
                 continue
 
-            def build(_: int, system: str = system, target: Path = target) -> tuple[float, float]:
+            def build(_: int, system: str = system, target: Path = target) -> tuple[float, ...]:
                 shutil.rmtree(target, ignore_errors=True)
                 target.mkdir()
-                return run_measured(worker("build", system, str(corpus), str(target)))
+                secs, rss = run_measured(worker("build", system, str(corpus), str(target)))
+                return secs, rss, LAST_CPU, LAST_RSS
 
-            b["build_s"], b["build_rss"] = median_of(args.build_runs, build)
+            b["build_s"], b["build_rss"], b["build_cpu"], b["build_rss_sum"] = median_of(
+                args.build_runs, build
+            )
             b["size_mb"] = dir_size(target) / 1e6
 
             def add(i: int, system: str = system, target: Path = target) -> tuple[float]:
@@ -544,7 +572,7 @@ def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: lis
                 fn, handle = fts5_query_fn(target / "fts.db", filters)
             else:
                 fn, handle = whoosh_query_fn(target / "whoosh", filters)
-            b["latency"] = measure_latency(fn, queries, args.runs)
+            b["latency"] = measure_latency(fn, queries, args.baseline_runs or args.runs)
             handle.close()
             print(
                 f"  {system}: build {b['build_s']:.1f} s, inc {b['inc_s']:.2f} s, "
@@ -594,7 +622,9 @@ def print_table(label: str, res: dict) -> None:
     rows: list[tuple[str, str, tuple]] = [
         ("rebuild time (s)", "s", ("build_s",)),
         ("rebuild articles/s", "int", ("rate",)),
-        ("rebuild peak RSS (MiB)", "int", ("build_rss",)),
+        ("rebuild CPU seconds (all processes)", "s", ("build_cpu",)),
+        ("rebuild peak memory, PSS of all processes (MiB)", "int", ("build_rss",)),
+        ("rebuild peak RSS summed over processes (MiB)", "int", ("build_rss_sum",)),
         ("index size (MB)", "s", ("size_mb",)),
         ("index size / raw text", "s", ("size_ratio",)),
         ("incremental +1,000 (s)", "s", ("inc_s",)),
@@ -642,6 +672,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--procs", type=int, default=2, help="rebuild processes")
     ap.add_argument("--runs", type=int, default=3, help="runs per latency / incremental figure")
     ap.add_argument("--build-runs", type=int, default=3, help="runs per full-build figure")
+    ap.add_argument(
+        "--baseline-runs",
+        type=int,
+        help="latency passes for the baselines (default --runs; plain whoosh's "
+        "filtered queries take ~1 s each at 100,000 articles)",
+    )
     ap.add_argument("--web-runs", type=int, default=1)
     ap.add_argument("--web-seconds", type=int, default=20)
     ap.add_argument("--skip-web", action="store_true")

@@ -284,29 +284,80 @@ def _word_analysis(config: AnalysisConfig, stemming: bool, morph: bool) -> Calla
 
     Every filter of the chain maps a token to tokens without looking at its
     neighbours, so the output for a match depends on the match text alone:
-    it is computed once, by running the reference filters on that one token,
-    and then looked up. Identical tokens by construction."""
+    it is computed once and then looked up. `reference_word_analysis` runs
+    the filters themselves on the token; `_direct_analysis` does the same
+    steps without Token objects (a rebuild meets ~100,000 new words), and
+    the analysis tests check that both agree."""
     key = (config, stemming, morph)
     fn = _WORD_CACHES.get(key)
     if fn is not None:
         return fn
-    filters = reference_chain(config, stemming).items[1:]
-    if not morph:
-        filters = [f for f in filters if not getattr(f, "is_morph", False)]
+    stemfn = config.stem_function() if stemming and morph else None
+    stoplist = (STOPWORDS if config.fold_accents else _RAW_STOPWORDS) if stemming else None
 
     @lru_cache(maxsize=WORD_CACHE_SIZE)
     def analyse(match: str) -> tuple[Part, ...]:
-        token = Token(positions=False, chars=True, removestops=False)
-        token.text = _fix_acronym(match)
-        token.boost, token.stopped = 1.0, False
-        token.startchar, token.endchar = 0, len(match)
-        stream: Iterator[Token] = iter([token])
-        for f in filters:
-            stream = f(stream)
-        return tuple((t.text, t.startchar, t.endchar, bool(t.stopped)) for t in stream)
+        return _direct_analysis(match, config, stoplist, stemfn)
 
     _WORD_CACHES[key] = analyse
     return analyse
+
+
+def reference_word_analysis(
+    match: str, config: AnalysisConfig, stemming: bool, morph: bool = True
+) -> tuple[Part, ...]:
+    """What the reference filters make of one tokenizer match (the definition
+    `_direct_analysis` must agree with)."""
+    filters = reference_chain(config, stemming).items[1:]
+    if not morph:
+        filters = [f for f in filters if not getattr(f, "is_morph", False)]
+    token = Token(positions=False, chars=True, removestops=False)
+    token.text = _fix_acronym(match)
+    token.boost, token.stopped = 1.0, False
+    token.startchar, token.endchar = 0, len(match)
+    stream: Iterator[Token] = iter([token])
+    for f in filters:
+        stream = f(stream)
+    return tuple((t.text, t.startchar, t.endchar, bool(t.stopped)) for t in stream)
+
+
+_APOSTROPHE_SPLIT = re.compile(r"['’`]")
+
+
+def _direct_analysis(
+    match: str,
+    config: AnalysisConfig,
+    stoplist: frozenset[str] | None,
+    stemfn: Callable[[str], str] | None,
+) -> tuple[Part, ...]:
+    """The filters' steps in order, on plain strings: ElisionFilter,
+    LowercaseFilter, AccentFoldFilter, ItalianStopFilter, ItalianStemFilter."""
+    text = _fix_acronym(match)
+    if config.elision and any(a in text for a in APOSTROPHES):
+        pieces = []
+        offset = 0
+        parts = _APOSTROPHE_SPLIT.split(text)
+        for i, part in enumerate(parts):
+            if i < len(parts) - 1 and part.lower() in ELIDED_PREFIXES:
+                offset += len(part) + 1
+                continue
+            if part:
+                pieces.append((part, offset, offset + len(part)))
+            offset += len(part) + 1
+    else:
+        pieces = [(text, 0, len(match))]
+    out = []
+    for piece, start, end in pieces:
+        word = piece.lower()
+        if config.fold_accents:
+            word = fold(word)
+            if not word:
+                continue
+        stopped = stoplist is not None and word in stoplist
+        if stemfn is not None and not stopped:
+            word = stemfn(word)
+        out.append((word, start, end, stopped))
+    return tuple(out)
 
 
 def _fix_acronym(text: str) -> str:
@@ -397,6 +448,11 @@ class ItalianAnalyzer(Tokenizer):
                 yield token
             pos += 1
 
+    def word_parts(self, match: str) -> tuple[Part, ...]:
+        """What the chain makes of one tokenizer match: (text, start, end,
+        stopped) per token, offsets relative to the match (cached)."""
+        return _word_analysis(self.config, self.stemming, True)(match)
+
     def term_positions(self, value: str) -> dict[str, list[int]]:
         """Indexed term -> its positions in `value` (stop words left out)."""
         analyse = _word_analysis(self.config, self.stemming, True)
@@ -424,30 +480,31 @@ class ItalianAnalyzer(Tokenizer):
         return out
 
 
-_PAIR_CACHES: dict[AnalysisConfig, Callable[[str], tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+_PAIR_CACHES: dict[AnalysisConfig, Callable[[str], tuple[tuple[bytes, ...], tuple[bytes, ...]]]] = {}
 
 
 def stems_and_words(
     value: str, config: AnalysisConfig = DEFAULT_ANALYSIS
-) -> tuple[dict[str, int], dict[str, list[int]]]:
+) -> tuple[dict[bytes, int], dict[bytes, list[int]]]:
     """One pass over a text for both full-text fields: the stemmed terms'
-    counts (`text`) and the unstemmed words' positions (`exact`); the same
-    as the two analyzers' term_counts and term_positions, tokenizing once."""
+    counts (`text`) and the unstemmed words' positions (`exact`), as UTF-8
+    bytes (what the index stores); the same as the two analyzers'
+    term_counts and term_positions, tokenizing once."""
     analyse = _PAIR_CACHES.get(config)
     if analyse is None:
         exact = _word_analysis(config, False, True)
         stemmed = _word_analysis(config, True, True)
 
         @lru_cache(maxsize=WORD_CACHE_SIZE)
-        def analyse(match: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        def analyse(match: str) -> tuple[tuple[bytes, ...], tuple[bytes, ...]]:
             return (
-                tuple(t for t, _, _, stopped in exact(match) if not stopped),
-                tuple(t for t, _, _, stopped in stemmed(match) if not stopped),
+                tuple(t.encode("utf-8") for t, _, _, stopped in exact(match) if not stopped),
+                tuple(t.encode("utf-8") for t, _, _, stopped in stemmed(match) if not stopped),
             )
 
         _PAIR_CACHES[config] = analyse
-    counts: dict[str, int] = {}
-    positions: dict[str, list[int]] = {}
+    counts: dict[bytes, int] = {}
+    positions: dict[bytes, list[int]] = {}
     count = counts.get
     for pos, match in enumerate(TOKEN_PATTERN.findall(value)):
         words, stems = analyse(match)

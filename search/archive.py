@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -19,11 +20,14 @@ from typing import TextIO
 from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .dates import DateError, parse_query_date
+from .docsets import index_version
 from .importers import UNKNOWN, Rejection, Skipped, scan_paths
 from .indexer import IndexManager, IndexMissing, damaged
 from .locking import WriterLock
 from .queryparse import Highlight, QueryBuilder, QueryError
 from .ranking import Ranking
+from .resultcache import ResultCache
+from .resultcache import from_environment as result_cache_from_environment
 from .searching import Filters, SearchResult, check_paging, run, weighting
 from .store import ADDED, DUPLICATE, UNCHANGED, UPDATED, Store
 from .synonyms import Synonyms, default_synonyms
@@ -141,6 +145,8 @@ class Archive:
         )
         self.index = IndexManager(self.index_dir, weighting(self.ranking), analysis)
         self._local = threading.local()
+        # Recent results, dropped when the index changes (None: off).
+        self.result_cache: ResultCache | None = result_cache_from_environment()
 
     @property
     def store(self) -> Store:
@@ -254,7 +260,9 @@ class Archive:
             return self._rebuild_locked(procs, progress)
 
     def _rebuild_locked(self, procs: int = 1, progress: Callable[[int], None] | None = None) -> int:
-        count = self.index.rebuild(self.store.iter_all(), procs=procs, progress=progress)
+        count = self.index.rebuild(
+            self.store.iter_all(), procs=procs, progress=progress, total=self.store.count()
+        )
         self._clear_stale()
         return count
 
@@ -267,12 +275,13 @@ class Archive:
         ids = list(ids)
         with self._writer_lock():
             found = list(self.store.get_many(list(dict.fromkeys(ids))))
-            in_step = self.index.exists() and not self.index_stale()
-            if in_step and found:
+            was_stale = self.index_stale()
+            has_index = self.index.exists()
+            if has_index and found:
                 self._mark_stale()
                 self.index.update([], delete_ids=found)
             removed = self.store.delete(ids)
-            if in_step:
+            if has_index and not was_stale:
                 self._clear_stale()
             return removed
 
@@ -352,6 +361,22 @@ class Archive:
         if filters.since and filters.until and filters.since > filters.until:
             raise QueryError("La data iniziale è successiva a quella finale.")
         check_paging(page, per_page, sort)
+        cache = self.result_cache
+        if cache is not None:
+            started = time.perf_counter()
+            key = (
+                index_version(self.index.searcher()),
+                id(self.synonyms),
+                text,
+                (filters.author, tuple(filters.categories), filters.since, filters.until),
+                sort,
+                page,
+                per_page,
+                facets,
+            )
+            cached = cache.get(key)
+            if isinstance(cached, SearchResult):
+                return dataclasses.replace(cached, elapsed=time.perf_counter() - started)
 
         def attempt() -> SearchResult:
             searcher = self.index.searcher()
@@ -367,6 +392,8 @@ class Archive:
             # article just before the store does): look again on a fresh one.
             self.index.close()
             result = attempt()
+        if cache is not None and not result.stale:
+            cache.put(key, result)
         return result
 
     def stats(self) -> dict:

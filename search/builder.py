@@ -23,8 +23,10 @@ from __future__ import annotations
 import heapq
 import io
 import multiprocessing
+import sys
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable
 from itertools import groupby, islice
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
@@ -38,9 +40,11 @@ from whoosh.writing import SegmentWriter
 from .analysis import AnalysisConfig, ItalianAnalyzer, stems_and_words
 from .formats import ArchivioCodec, CompactPositions, CompactTermInfo, FastFrequency, dumps_compact
 
-# Articles per segment: bounds the memory of a rebuild (the parent holds a
-# chunk's documents, each worker its part's postings).
+# Articles per segment: bounds the parent's memory (it holds the encoded
+# postings of a segment until it writes it).
 CHUNK = 100_000
+# Articles per unit of work: bounds each worker's memory.
+PART = 12_500
 
 # field -> term bytes -> [doc numbers, weights, value lengths, value bytes]
 Postings = dict[str, dict[bytes, list]]
@@ -90,6 +94,7 @@ def analyse(schema: Schema, docs: list[dict], first: int) -> tuple[Postings, lis
     postings: Postings = {}
     perdoc: list[DocData] = []
     pair = _pair(schema)
+    fast_positions = sys.byteorder == "little"
     for docnum, fields in enumerate(docs, first):
         data: DocData = []
         done: tuple[str, ...] = ()
@@ -101,8 +106,7 @@ def analyse(schema: Schema, docs: list[dict], first: int) -> tuple[Postings, lis
             terms = postings.setdefault(stem_field, {})
             get = terms.get
             boost = schema[stem_field].format.field_boost
-            for word, count in counts.items():
-                btext = word.encode("utf-8")
+            for btext, count in counts.items():
                 entry = get(btext)
                 if entry is None:
                     entry = terms[btext] = _new_entry()
@@ -114,12 +118,16 @@ def analyse(schema: Schema, docs: list[dict], first: int) -> tuple[Postings, lis
             fmt = schema[exact_field].format
             boost, encode_positions = fmt.field_boost, fmt.encode
             total = 0
-            for word, poslist in positions.items():
-                btext = word.encode("utf-8")
+            for btext, poslist in positions.items():
                 entry = get(btext)
                 if entry is None:
                     entry = terms[btext] = _new_entry()
-                vbytes = encode_positions(poslist)
+                # CompactPositions.encode, inlined for the common case.
+                vbytes = (
+                    array("H", poslist).tobytes()
+                    if fast_positions and poslist[-1] < 0xFFFF
+                    else (encode_positions(poslist))
+                )
                 entry[0].append(docnum)
                 entry[1].append(len(poslist) * boost)
                 entry[2].append(len(vbytes))
@@ -207,9 +215,9 @@ def encode(schema: Schema, postings: Postings, perdoc: list[DocData], first: int
             if n < limit:  # most terms: a few postings, inlined
                 rows.append((btext, _inline_info(entry, doclens), b"", None))
             elif n < codec._blocklimit:
-                # Less than a block: left to the parent, which can join it
-                # with the other parts' postings into full blocks.
-                rows.append((btext, b"", b"", entry))
+                # Less than a block: encoded, and also kept raw so the parent
+                # can join it with other parts' postings into full blocks.
+                rows.append((btext, *_encode_list(codec, fmt, entry, doclens), entry))
             else:
                 rows.append((btext, *_encode_list(codec, fmt, entry, doclens), None))
     return out
@@ -254,8 +262,8 @@ def _gather(codec: ArchivioCodec, fmt, pieces: list[tuple], doclens) -> list[tup
     """A term's pieces as (term info, posting bytes) pairs to write or join:
     runs of short pieces (inlined or raw) become one posting list, encoded
     here, so a rare term spread over the parts still fills whole blocks."""
-    if len(pieces) == 1 and pieces[0][2] is None:
-        return [pieces[0][:2]]
+    if len(pieces) == 1:
+        return [pieces[0][:2]]  # encoded by the worker already
     out: list[tuple[bytes, bytes]] = []
     run: list[list] = []
 
@@ -421,15 +429,21 @@ def build(
     procs: int = 1,
     progress: Callable[[int], None] | None = None,
     chunk: int = CHUNK,
+    total: int | None = None,
 ) -> int:
     """Indexes `docs` (whoosh documents) into the empty index `ix`; returns
-    how many. Holds the index's write lock throughout."""
+    how many. Holds the index's write lock throughout. `total`, when known,
+    sizes the parts so that every process gets an equal share."""
     global _SCHEMA
     codec = ArchivioCodec()
     main = SegmentWriter(ix, codec=codec)
     segments = []
     count = 0
     pool = None
+    # Parts as big as memory allows (bigger parts make fuller blocks and
+    # leave less joining to the parent), all the processes busy.
+    per_segment = min(chunk, total) if total else chunk
+    part = max(1, min(PART, -(-per_segment // procs)))
     try:
         schema = main.schema
         if procs > 1:
@@ -437,30 +451,39 @@ def build(
             # fork: the workers inherit the schema (not picklable with its analyzers' caches).
             pool = multiprocessing.get_context("fork").Pool(procs)
         stream = iter(docs)
-        while True:
-            batch = list(islice(stream, chunk))
-            if not batch:
-                break
-            # One part per process: a term's blocks are cut per part, so fewer,
-            # bigger parts make fuller blocks.
-            size = -(-len(batch) // procs)
-            tasks = [(batch[i : i + size], i) for i in range(0, len(batch), size)]
-            del batch
-            if pool is not None:
-                results: Iterator = pool.imap(_work, tasks)
-            else:
-                results = (_local_work(schema, docs_, first) for docs_, first in tasks)
+        exhausted = False
+        while not exhausted:
             parts: list[Encoded] = []
             perdoc: list[DocData] = []
-            for encoded, part_docs in results:
+            pending: deque = deque()
+            first = 0
+            # Documents are read a part at a time, at most procs + 1 parts ahead
+            # of the results: the parent never holds a whole chunk of texts.
+            while True:
+                while not exhausted and first < chunk and len(pending) <= procs:
+                    batch = list(islice(stream, min(part, chunk - first)))
+                    if not batch:
+                        exhausted = True
+                        break
+                    if pool is not None:
+                        pending.append(pool.apply_async(_work, ((batch, first),)))
+                    else:
+                        pending.append(_Done(_local_work(schema, batch, first)))
+                    first += len(batch)
+                    del batch
+                if not pending:
+                    break
+                encoded, part_docs = pending.popleft().get()
                 parts.append(encoded)
                 perdoc += part_docs
                 if progress:
                     progress(count + len(perdoc))
-            del tasks
-            segments.append(_write_segment(ix, codec, parts, perdoc))
-            count += len(perdoc)
+            if perdoc:
+                segments.append(_write_segment(ix, codec, parts, perdoc))
+                count += len(perdoc)
             del parts, perdoc
+            if first < chunk:
+                exhausted = True
         main._close_segment()
         main._commit_toc(segments)
         main._finish()
@@ -475,6 +498,56 @@ def build(
     return count
 
 
+class _Done:
+    """A result already computed, shaped like an AsyncResult."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def get(self) -> object:
+        return self.value
+
+
 def _local_work(schema: Schema, docs: list[dict], first: int) -> tuple[Encoded, list[DocData]]:
     postings, perdoc = analyse(schema, docs, first)
     return encode(schema, postings, perdoc, first), perdoc
+
+
+# -- incremental commits ----------------------------------------------------------------------
+
+# Segments whose sizes are within this factor of each other form a tier.
+TIER_FACTOR = 10
+# A tier is merged into one segment once it holds this many.
+TIER_FANOUT = 4
+
+
+def merge_tiers(writer: SegmentWriter, segments: list) -> list:
+    """whoosh merge policy for incremental commits: segments of similar size
+    (same power of TIER_FACTOR) are merged once TIER_FANOUT of them pile
+    up, smallest tier first. A document is rewritten about once per tier in
+    the archive's life, and a commit never rewrites the big segments.
+    (whoosh's MERGE_SMALL never merges 1,000-article segments: they would
+    pile up, each with its own term dictionary.)"""
+    from whoosh.reading import SegmentReader
+
+    def tier_of(count: int) -> int:
+        tier = 0
+        while count >= TIER_FACTOR:
+            count //= TIER_FACTOR
+            tier += 1
+        return tier
+
+    tiers: dict[int, list] = {}
+    for seg in segments:
+        tiers.setdefault(tier_of(seg.doc_count()), []).append(seg)
+    # The segment this commit writes counts in its tier (merged ones go into it).
+    new_tier = tier_of(writer.docnum - writer.docbase)
+    for tier in sorted(tiers):
+        group = tiers[tier]
+        if len(group) + (tier == new_tier) >= TIER_FANOUT:
+            for seg in group:
+                reader = SegmentReader(writer.storage, writer.schema, seg)
+                writer.add_reader(reader)
+                reader.close()
+            return [s for s in segments if s not in group]
+    return segments

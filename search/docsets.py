@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import re
 import threading
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.fields import DATETIME
 from whoosh.idsets import DocIdSet
 from whoosh.matching import wrappers
 from whoosh.reading import SegmentReader, TermNotFound
@@ -73,6 +76,15 @@ cache = _LRU(CACHE_BYTES)
 
 def clear_cache() -> None:
     cache.clear()
+
+
+def index_version(searcher: Searcher) -> tuple:
+    """What the searcher sees, as a key: its segments and their deletions
+    (segment names are unique, so a rebuild changes it too)."""
+    return tuple(
+        (sub.reader().segment().segment_id(), sub.reader().segment().deleted_count())
+        for sub, _ in searcher.leaf_searchers()
+    )
 
 
 def _size(bits: int) -> int:
@@ -237,10 +249,26 @@ class DocSets:
         return self._whoosh(q)
 
     def _range(self, q: wq.NumericRange) -> int:
-        """A numeric range: the union of the postings of the tiered terms
-        whoosh covers it with, cached as a whole (its terms are not reused)."""
+        """A numeric or date range. With a column (sortable field): a binary
+        search in the segment's values sorted once, so a new range costs the
+        documents inside it. Without: the union of the postings of the tiered
+        terms whoosh covers it with. Cached as a whole."""
         key = ("range", tuple(r.segment().segment_id() for r, _ in self.leaves), repr(q))
         bits = cache.get(key)
+        schema = self.searcher.schema
+        field = schema[q.fieldname] if q.fieldname in schema else None  # noqa: SIM401 - no Schema.get()
+        if bits is None and field is not None and field.column_type is not None:
+            # A DateRange holds its bounds as the longs the DATETIME column stores.
+            to_column = (lambda v: v) if isinstance(field, DATETIME) else field.to_column_value
+            lo = None if q.start is None else to_column(q.start)
+            hi = None if q.end is None else to_column(q.end)
+            bits = 0
+            for reader, offset in self.leaves:
+                values, order, present = self._sorted_column(reader, q.fieldname)
+                i = 0 if lo is None else (bisect_right if q.startexcl else bisect_left)(values, lo)
+                j = len(values) if hi is None else (bisect_left if q.endexcl else bisect_right)(values, hi)
+                bits |= (from_ids(order[i:j], reader.doc_count_all()) & present) << offset
+            cache.put(key, bits, _size(bits))
         if bits is None:
             simple = q.simplify(self.searcher.reader())
             while isinstance(simple, wq.WrappingQuery):  # ConstantScoreQuery
@@ -292,6 +320,25 @@ class DocSets:
 
     def filter(self, bits: int) -> BitFilter:
         return BitFilter(bits, self.nbits)
+
+    def _sorted_column(self, reader: SegmentReader, fieldname: str) -> tuple[list, array, int]:
+        """A segment's column values in order, the documents in that order,
+        and the documents that have the field at all (the column can't tell
+        a missing value from its default)."""
+        key = ("sorted", reader.segment().segment_id(), fieldname)
+        found = cache.get(key)
+        if found is None:
+            n = reader.doc_count_all()
+            col = reader.column_reader(fieldname, translate=False)
+            values = [col[d] for d in range(n)]
+            order = array("I", sorted(range(n), key=values.__getitem__))
+            field = reader.schema[fieldname]
+            ids: list[int] = []
+            for btext in field.sortable_terms(reader, fieldname):
+                ids += _posting_ids(reader, fieldname, btext)
+            found = ([values[d] for d in order], order, from_ids(ids, n))
+            cache.put(key, found, 48 * n + _size(found[2]))
+        return found  # type: ignore[return-value]
 
     # -- facets ------------------------------------------------------------------------
 

@@ -24,12 +24,12 @@ import sys
 import zlib
 from array import array
 from collections.abc import Iterator
-from itertools import accumulate
+from itertools import accumulate, chain
+from operator import sub
 
 from whoosh import formats
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3PostingsWriter, W3TermInfo
 from whoosh.util.numeric import length_to_byte
-from whoosh.util.numlists import delta_encode
 
 _WIDE = b"\xff\xff"
 _LITTLE = sys.byteorder == "little"
@@ -257,7 +257,9 @@ class CompactPostingsWriter(W3PostingsWriter):
     def _mini_ids(self):
         if self._byteids:
             return super()._mini_ids()
-        gaps = array("I", delta_encode(self._ids))
+        ids = self._ids
+        # Gaps from the previous id (the first from 0): whoosh's delta_encode, in C.
+        gaps = array("I", map(sub, ids, chain((0,), ids)))
         return _narrow(gaps)
 
     def _mini_weights(self):
@@ -278,7 +280,8 @@ class CompactPostingsWriter(W3PostingsWriter):
             self._postfile.write(WHOOSH3_HEADER_MAGIC)
         self._terminfo.add_block(self)
         data = (self._mini_ids(), self._mini_weights(), self._mini_values())
-        databytes = dumps_compact(data, 4)
+        # Blocks hold a few objects (the values are one PackedValues): no memo to save.
+        databytes = pickle.dumps(data, 4)
         comp = self._compression
         if comp and len(databytes) >= 64:
             databytes = zlib.compress(databytes, comp)

@@ -31,7 +31,7 @@ from whoosh.writing import IndexWriter
 
 from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
-from .builder import build
+from .builder import build, merge_tiers
 from .formats import ArchivioCodec
 from .schema import build_schema, document
 
@@ -139,9 +139,10 @@ class IndexManager:
         articles: Iterable[Article],
         procs: int = 1,
         progress: Callable[[int], None] | None = None,
-        limitmb: int = 256,
+        total: int | None = None,
     ) -> int:
-        """Indexes `articles` into a new generation, then switches to it."""
+        """Indexes `articles` (`total` of them, if known) into a new
+        generation, then switches to it."""
         self.dir.mkdir(parents=True, exist_ok=True)
         self._remove_stale_builds()
         name = self._next_generation_name()
@@ -150,7 +151,7 @@ class IndexManager:
         ix = whoosh_index.create_in(str(building), build_schema(self.analysis))
         # search.builder: parallel analysis, postings written in bulk, one
         # segment per `chunk` articles (bounded memory).
-        count = build(ix, (document(a) for a in articles), procs=procs, progress=progress)
+        count = build(ix, (document(a) for a in articles), procs=procs, progress=progress, total=total)
         if progress:
             progress(count)
         ix.close()
@@ -173,7 +174,7 @@ class IndexManager:
                 writer.delete_by_term("id", article_id)
             for article in articles:
                 writer.update_document(**document(article))
-            writer.commit()
+            writer.commit(mergetype=merge_tiers)
         except BaseException:
             writer.cancel()
             raise
@@ -195,11 +196,8 @@ class IndexManager:
     _previous: str | None = None
 
     def _next_generation_name(self) -> str:
-        numbers = [
-            int(p.name.split("-")[1].removesuffix(BUILDING))
-            for p in self.dir.glob("gen-*")
-            if p.name.split("-")[1].removesuffix(BUILDING).isdigit()
-        ]
+        suffixes = (p.name[len("gen-") :].removesuffix(BUILDING) for p in self.dir.glob("gen-*"))
+        numbers = [int(n) for n in suffixes if n.isascii() and n.isdigit()]
         return f"gen-{max(numbers, default=0) + 1:06d}"
 
     def _switch_to(self, name: str) -> None:

@@ -35,7 +35,7 @@ MAX_PHRASE_WORDS = 12
 MAX_SLOP = 10
 # Articles holding every word of the phrases (their rarest word bounds it):
 # each one needs a check of word positions, the slow part of a phrase.
-MAX_PHRASE_CANDIDATES = 25_000
+MAX_PHRASE_CANDIDATES = 15_000
 MAX_TYPO_WORDS = 4
 MAX_TYPO_CHARS = 30
 

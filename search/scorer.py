@@ -136,20 +136,33 @@ class _Term(_Node):
         self.btext = text if isinstance(text, bytes) else field.to_bytes(text)
         self.boost = boost
         self.scorable = field.scorable
-        self.segments = []
-        for reader, _ in scorer.leaves:
-            if (fieldname, self.btext) in reader:
-                ids, weights = postings(reader, fieldname, self.btext)
-                lengths = length_codes(reader, fieldname) if self.scorable else b""
-                self.segments.append((ids, weights, lengths))
-            else:
-                self.segments.append(None)
-        if self.scorable:
-            model = searcher.weighting
-            self.idf = searcher.idf(fieldname, self.btext)
-            self.avgfl = searcher.avg_field_length(fieldname) or 1
-            self.B = model._field_B.get(fieldname, model.B)
-            self.K1 = model.K1
+        # Per searcher: looking a term up in whoosh's dictionary reads its file.
+        memo = searcher.__dict__.setdefault("_archivio_terms", {})
+        found = memo.get((fieldname, self.btext))
+        if found is None:
+            segments = []
+            for reader, _ in scorer.leaves:
+                if (fieldname, self.btext) in reader:
+                    ids, weights = postings(reader, fieldname, self.btext)
+                    lengths = length_codes(reader, fieldname) if self.scorable else b""
+                    segments.append((ids, weights, lengths))
+                else:
+                    segments.append(None)
+            stats = None
+            if self.scorable:
+                model = searcher.weighting
+                stats = (
+                    searcher.idf(fieldname, self.btext),
+                    searcher.avg_field_length(fieldname) or 1,
+                    model._field_B.get(fieldname, model.B),
+                    model.K1,
+                )
+            if len(memo) > 5_000:
+                memo.clear()
+            found = memo[fieldname, self.btext] = (segments, stats)
+        self.segments, stats = found
+        if stats is not None:
+            self.idf, self.avgfl, self.B, self.K1 = stats
 
     def score(self, seg: int, doc: int) -> tuple[float, int] | None:
         data = self.segments[seg]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from html import escape
 
-from .analysis import STOPWORDS, exact_analyzer, stem
+from .analysis import STOPWORDS, TOKEN_PATTERN, exact_analyzer, stem
 from .queryparse import Highlight
 
 # Only the start of very long articles is scanned for a snippet.
@@ -23,16 +23,36 @@ _EXACT = exact_analyzer()
 
 
 def match_spans(text: str, hl: Highlight, limit: int | None = None) -> Iterator[tuple[int, int, str]]:
-    """(start, end, key) of every matching token; key groups equal terms."""
+    """(start, end, key) of every matching token; key groups equal terms.
+
+    The tokens are the exact analyzer's (same words, same offsets); what a
+    token's text yields is remembered on the highlight, since the same words
+    come back article after article (a dict lookup per token)."""
     scan = text if limit is None else text[:limit]
-    for t in _EXACT(scan, chars=True):
-        word = t.text
+    memo: dict[str, tuple[tuple[int, int, str], ...]] = hl.__dict__.setdefault("_spans", {})
+    for match in TOKEN_PATTERN.finditer(scan):
+        raw = match.group()
+        found = memo.get(raw)
+        if found is None:
+            found = memo[raw] = tuple(_token_spans(raw, hl))
+        if found:
+            base = match.start()
+            for start, end, key in found:
+                yield base + start, base + end, key
+
+
+_PARTS = _EXACT.word_parts
+
+
+def _token_spans(raw: str, hl: Highlight) -> Iterator[tuple[int, int, str]]:
+    """The matching parts of one token, offsets relative to its start."""
+    for word, start, end, _ in _PARTS(raw):
         if word in hl.words:
-            yield t.startchar, t.endchar, word
+            yield start, end, word
         elif word not in STOPWORDS and stem(word) in hl.stems:
-            yield t.startchar, t.endchar, stem(word)
+            yield start, end, stem(word)
         elif hl.prefixes and word.startswith(hl.prefixes):
-            yield t.startchar, t.endchar, word
+            yield start, end, word
 
 
 def highlight_all(text: str, hl: Highlight) -> list[Segment]:

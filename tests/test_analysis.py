@@ -5,14 +5,21 @@ from __future__ import annotations
 import pytest
 
 from search.analysis import (
+    TOKEN_PATTERN,
     AccentFoldFilter,
+    AnalysisConfig,
     ElisionFilter,
+    ItalianAnalyzer,
     ItalianStemFilter,
     ItalianStopFilter,
     ItalianTokenizer,
+    _word_analysis,
     exact_analyzer,
     normalize_key,
+    reference_chain,
+    reference_word_analysis,
     stemming_analyzer,
+    stems_and_words,
 )
 
 
@@ -107,3 +114,46 @@ def test_exact_analyzer_keeps_words_unstemmed_and_stop_words():
 def test_normalize_key_ignores_case_accents_and_spacing():
     assert normalize_key("  Notizie di  PRIMA pagina ") == "notizie di prima pagina"
     assert normalize_key("ATTUALITÀ") == normalize_key("attualita")
+
+
+# The fused analyzer (one pass, cached per word) must give exactly the tokens
+# of the filter chain it replaces: text, positions, offsets, stop flags.
+TRICKY = [
+    "l'Ucraina dell’Europa U.S.A. 2,5% 1.200 euro Covid-19 O'Neill c'è E' È perche'",
+    "Il piano di pace per l'Ucraina: «stato di diritto», città, PERCHÉ, naïve, ½ ﬁne",
+    "d' l''x `quest`anno sant'Antonio all'ONU un'altra 3.14.15 a.b.",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+@pytest.mark.parametrize(
+    "config",
+    [
+        AnalysisConfig(),
+        AnalysisConfig(stemmer="none"),
+        AnalysisConfig(stemmer="light"),
+        AnalysisConfig(fold_accents=False),
+        AnalysisConfig(elision=False),
+    ],
+)
+@pytest.mark.parametrize("stemming", [True, False])
+def test_fused_analyzer_matches_the_filter_chain(text, config, stemming):
+    fused, chain = ItalianAnalyzer(config, stemming), reference_chain(config, stemming)
+
+    def tokens(analyzer, **kw):
+        found = analyzer(text, positions=True, chars=True, **kw)
+        return [(t.text, t.pos, t.startchar, t.endchar, t.stopped) for t in found]
+
+    for kw in ({}, {"removestops": False}, {"no_morph": True}):
+        assert tokens(fused, **kw) == tokens(chain, **kw)
+    for word in TOKEN_PATTERN.findall(text):
+        for morph in (True, False):
+            expected = reference_word_analysis(word, config, stemming, morph)
+            assert _word_analysis(config, stemming, morph)(word) == expected
+
+
+def test_one_pass_gives_both_fields_terms():
+    text = TRICKY[0] + " " + TRICKY[1]
+    counts, positions = stems_and_words(text)
+    assert {k.decode(): n for k, n in counts.items()} == stemming_analyzer().term_counts(text)
+    assert {k.decode(): p for k, p in positions.items()} == exact_analyzer().term_positions(text)

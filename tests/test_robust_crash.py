@@ -252,3 +252,19 @@ def test_failure_between_store_and_index_is_marked_and_repaired(tmp_path, monkey
     report = archive.check()
     assert report["ok"] and report["store"] == report["index"] == 49
     archive.close()
+
+
+def test_import_without_index_is_caught_up_by_the_next_import(tmp_path):
+    """`import --no-index` leaves the index behind on purpose: `check` says so,
+    and the next import brings it back in step (and says that too)."""
+    write_jsonl(tmp_path / "a.jsonl", 0, 20)
+    write_jsonl(tmp_path / "b.jsonl", 20, 20)
+    write_jsonl(tmp_path / "c.jsonl", 40, 5)
+    data, index = tmp_path / "data", tmp_path / "index"
+    assert run_cli(data, index, "import", str(tmp_path / "a.jsonl")).returncode == 0
+    assert run_cli(data, index, "import", "--no-index", str(tmp_path / "b.jsonl")).returncode == 0
+    p = run_cli(data, index, "check")
+    assert p.returncode == 1 and "interrotta" in p.stdout and "Mancano nell'indice" in p.stdout
+    p = run_cli(data, index, "import", str(tmp_path / "c.jsonl"))
+    assert p.returncode == 0 and "ricostruito" in p.stdout
+    assert_repaired(data, index, {f"gen-{n:06d}" for n in range(45)})

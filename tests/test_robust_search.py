@@ -233,7 +233,10 @@ OPTIONS = [
 
 
 def _forget_caches(archive) -> None:
-    """Cold runs: no cached bitmaps, a searcher opened anew."""
+    """Cold runs: no cached results or bitmaps, a searcher opened anew."""
+    results = getattr(archive, "result_cache", None)
+    if results is not None:
+        results.clear()
     try:
         from search import docsets
     except ImportError:  # pragma: no cover - an engine without bitmap caches

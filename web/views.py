@@ -167,7 +167,8 @@ def read_params(args: MultiDict) -> Params:
             )
         sort = italian
     raw_page = args.get("pagina", "").strip() or "1"
-    if not raw_page.isdigit() or len(raw_page) > 6 or int(raw_page) < 1:
+    # isascii(): str.isdigit() also accepts digits int() refuses, such as "¹".
+    if not (raw_page.isascii() and raw_page.isdigit()) or len(raw_page) > 6 or int(raw_page) < 1:
         raise BadParameter(f"Numero di pagina non valido: «{raw_page[:20]}». Le pagine partono da 1.")
     return Params(
         q=_text(args, "q"),
@@ -555,7 +556,7 @@ def api_search() -> ResponseReturnValue:
     try:
         params = read_params(request.args)
         raw = request.args.get("per_pagina", "").strip() or "10"
-        if not raw.isdigit() or len(raw) > 3:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 3:
             raise BadParameter(f"Risultati per pagina non validi: «{raw[:20]}».")
         result = run_search(params, int(raw))
     except (QueryError, DateError, BadParameter) as e:

@@ -1,0 +1,180 @@
+"""The speed-ups must not change answers: the bulk builder writes what
+whoosh's writer writes, the fast scorer gives whoosh's scores, and the
+bitmaps hold the documents whoosh's matchers find."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+import pytest
+from whoosh import index
+from whoosh import query as wq
+
+from search import builder
+from search.docsets import DocSets, members
+from search.formats import ArchivioCodec
+from search.ranking import Ranking
+from search.schema import build_schema
+from search.scorer import QueryScorer
+from search.searching import weighting
+from search.topk import score_docs
+
+WORDS = [
+    "il",
+    "la",
+    "di",
+    "che",
+    "elezioni",
+    "regionali",
+    "veneto",
+    "sindaco",
+    "comune",
+    "porto",
+    "genova",
+    "alluvione",
+    "liguria",
+    "pace",
+    "ucraina",
+    "città",
+    "perché",
+    "dell’Europa",
+    "l'Ucraina",
+    "U.S.A.",
+    "2,5",
+    "1.200",
+    "Covid-19",
+    "pane",
+    "prezzo",
+    "sciopero",
+    "museo",
+    "firenze",
+    "ciclismo",
+    "treno",
+    "ospedale",
+    "vaccino",
+    "ricerca",
+]
+
+
+def _docs(n: int, seed: int = 7) -> list[dict]:
+    """Articles of random words: common words reach several posting blocks."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        title = " ".join(rng.choices(WORDS, k=5))
+        body = " ".join(rng.choices(WORDS, weights=range(len(WORDS), 0, -1), k=rng.randint(20, 200)))
+        text = f"{title}\n{body}"
+        doc = {"id": f"a{i:04d}", "text": text, "title": title, "exact": text, "author": "", "category": ""}
+        if i % 3:
+            doc["category_key"] = rng.choice(["cronaca", "sport", "politica"])
+            doc["date"] = datetime(2020 + i % 5, 1 + i % 12, 1 + i % 28)
+            doc["year"] = 2020 + i % 5
+        if i % 7 == 0:
+            doc["author_key"] = rng.choice(["mario rossi", "giulia ferraro"])
+        docs.append(doc)
+    return docs
+
+
+def _postings(reader) -> dict:
+    out = {}
+    for fieldname, text in reader.all_terms():
+        m = reader.postings(fieldname, text)
+        rows = []
+        while m.is_active():
+            rows.append((m.id(), m.weight(), m.value()))
+            m.next()
+        info = reader.term_info(fieldname, text)
+        stats = (info.weight(), info.doc_frequency(), info.min_length(), info.max_length(), info.max_weight())
+        out[fieldname, text] = (rows, stats)
+    return out
+
+
+@pytest.fixture(scope="module")
+def docs() -> list[dict]:
+    return _docs(700)
+
+
+@pytest.fixture(scope="module")
+def whoosh_index(tmp_path_factory, docs):
+    ix = index.create_in(str(tmp_path_factory.mktemp("whoosh")), build_schema())
+    writer = ix.writer(codec=ArchivioCodec())
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    return ix
+
+
+@pytest.mark.parametrize("procs, chunk", [(1, 10_000), (2, 10_000), (2, 300)])
+def test_builder_writes_what_whoosh_writes(tmp_path, docs, whoosh_index, procs, chunk):
+    ix = index.create_in(str(tmp_path), build_schema())
+    assert builder.build(ix, docs, procs=procs, chunk=chunk) == len(docs)
+    ours, theirs = index.open_dir(str(tmp_path)).reader(), whoosh_index.reader()
+    assert _postings(ours) == _postings(theirs)
+    for docnum in range(len(docs)):
+        assert ours.stored_fields(docnum) == theirs.stored_fields(docnum)
+        for fieldname in ("text", "title", "exact"):
+            assert ours.doc_field_length(docnum, fieldname) == theirs.doc_field_length(docnum, fieldname)
+    for fieldname in ("text", "title", "exact"):
+        assert ours.field_length(fieldname) == theirs.field_length(fieldname)
+
+
+@pytest.fixture(scope="module")
+def searcher(whoosh_index):
+    s = whoosh_index.searcher(weighting=weighting(Ranking()))
+    yield s
+    s.close()
+
+
+def _term(field: str, word: str) -> wq.Term:
+    return wq.Term(field, word)
+
+
+QUERIES = [
+    wq.And([wq.Or([_term("text", "elezion"), _term("title", "elezion")]), _term("text", "venet")]),
+    wq.Or([_term("text", "pac"), _term("text", "ucrain"), wq.Phrase("exact", ["covid", "19"])], scale=0.9),
+    wq.Or([wq.Or([_term("text", "port"), _term("title", "port")]), _term("text", "genov")], scale=0.9),
+    wq.AndMaybe(_term("text", "sindac"), wq.Phrase("exact", ["porto", "genova"], slop=4)),
+    wq.And([_term("text", "museo"), wq.Not(_term("text", "firenz"))]),
+    wq.AndNot(_term("text", "tren"), _term("title", "tren")),
+]
+
+
+@pytest.mark.parametrize("q", QUERIES, ids=range(len(QUERIES)))
+def test_docsets_match_whoosh(searcher, q):
+    ds = DocSets(searcher)
+    assert members(ds.query(q)) == sorted(q.docs(searcher))
+
+
+def test_ranges_and_keys_match_whoosh(searcher):
+    ds = DocSets(searcher)
+    for q in (
+        wq.DateRange("date", datetime(2021, 3, 1), datetime(2022, 6, 30)),
+        wq.DateRange("date", None, datetime(2021, 1, 1)),
+        wq.Term("category_key", "sport"),
+        wq.NumericRange("year", 2021, 2023),
+    ):
+        assert members(ds.query(q)) == sorted(q.docs(searcher)), q
+
+
+@pytest.mark.parametrize("q", QUERIES, ids=range(len(QUERIES)))
+def test_fast_scores_are_whooshs(searcher, q):
+    docs = members(DocSets(searcher).query(q))
+    expected = dict(score_docs(searcher, q, docs, None))
+    found = dict(QueryScorer(searcher, q).scores(docs))
+    assert found.keys() == expected.keys()
+    for docnum, score in expected.items():
+        assert found[docnum] == pytest.approx(score, rel=1e-9)
+
+
+def test_small_segments_merge_in_tiers(tmp_path, docs):
+    ix = index.create_in(str(tmp_path), build_schema())
+    builder.build(ix, docs[:500])
+    for start in range(500, 700, 50):
+        writer = ix.writer(codec=ArchivioCodec())
+        for doc in docs[start : start + 50]:
+            writer.add_document(**doc)
+        writer.commit(mergetype=builder.merge_tiers)
+    sizes = sorted(s.doc_count_all() for s in index.open_dir(str(tmp_path))._segments())
+    # Four 50-article segments became one; the big one was never rewritten.
+    assert sizes == [200, 500]
