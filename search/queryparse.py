@@ -327,6 +327,11 @@ class QueryBuilder:
             return []
         if self.reader.doc_frequency("exact", word) > 0:
             return []
+        # An unseen inflection of a known word ("regioni" where only "regione"
+        # occurs) already matches through its stem: not a typo.
+        stemmed = self.stem(word)
+        if stemmed and self.reader.doc_frequency("text", stemmed) > 0:
+            return []
         self._typo_words += 1
         found = []
         letters = set(word)

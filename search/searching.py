@@ -145,7 +145,7 @@ def run(
     per_page: int = 10,
     facets: bool = True,
 ) -> SearchResult:
-    """All terms first; if they fill less than the page, partial matches follow.
+    """All terms first; when fewer than a page have them all, partial matches follow.
 
     Articles with every term always rank above those with only some, so the
     precision of all-terms matching is kept; the graded fallback (more and
@@ -177,8 +177,10 @@ def run(
             ) from None
         # With a date sort, mixing partial matches in would hide which is which:
         # partial matches then appear only when nothing matches every term.
-        may_fill = sort == "relevance" or not strict_bits
-        if ranking.fallback and parsed.loose is not None and may_fill and strict_bits.bit_count() < wanted:
+        # Decided by the count alone, not the page number, so that the total
+        # and the facets stay the same from page to page.
+        may_fill = (sort == "relevance" or not strict_bits) and strict_bits.bit_count() < per_page
+        if ranking.fallback and parsed.loose is not None and may_fill:
             loose_bits = ds.query(parsed.loose) & scope
             partial = loose_bits & ~strict_bits
             q = _boosted(parsed.loose, parsed, sort)

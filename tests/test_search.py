@@ -189,3 +189,17 @@ def test_odd_syntax_gives_a_sane_result(demo_archive, text):
     except QueryError:
         return
     assert result.total >= 0
+
+
+def test_total_and_facets_do_not_change_from_page_to_page(demo_archive):
+    pages = [demo_archive.search("tram bologna", per_page=1, page=p) for p in (1, 2)]
+    assert [r.total for r in pages] == [1, 1]
+    assert pages[0].facets == pages[1].facets
+    filled = [demo_archive.search("tram bologna", per_page=2, page=p) for p in (1, 2)]
+    assert [r.total for r in filled] == [2, 2]
+
+
+def test_no_spelling_suggestion_for_an_unseen_inflection(demo_archive):
+    # "regioni" never occurs in the demo archive, "regione" does: same stem.
+    assert demo_archive.search("regioni elezioni").suggestion is None
+    assert demo_archive.search("corticela").suggestion == "corticella"
