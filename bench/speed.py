@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import itertools
 import json
 import os
 import re
@@ -123,7 +124,31 @@ def write_jsonl(records: Iterator[dict], path: Path) -> tuple[int, int]:
     return count, raw
 
 
+# Records per corpus file: the importer refuses files over 512 MB.
+FILE_RECORDS = 100_000
+
+
+def write_corpus(records: Iterator[dict], folder: Path) -> tuple[int, int]:
+    """Writes records as JSON Lines files of FILE_RECORDS in `folder`;
+    returns (count, raw text bytes)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    count = raw = 0
+    for n in itertools.count():
+        batch = list(itertools.islice(records, FILE_RECORDS))
+        if not batch:
+            break
+        c, r = write_jsonl(iter(batch), folder / f"part-{n:03d}.jsonl")
+        count, raw = count + c, raw + r
+    return count, raw
+
+
 def read_jsonl(path: Path) -> Iterator[dict]:
+    """The records of a JSON Lines file, or of every one in a folder."""
+    if path.is_dir():
+        for part in sorted(path.glob("*.jsonl")):
+            yield from read_jsonl(part)
+        return
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as f:
         for line in f:
@@ -482,8 +507,8 @@ def median_of(runs: int, fn: Callable[[int], tuple[float, ...]]) -> tuple[float,
 def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: list[dict]) -> dict:
     label = "dev" if n is None else f"{n:,}"
     work.mkdir(parents=True, exist_ok=True)
-    corpus = work / "corpus.jsonl"
-    count, raw = write_jsonl(scaled_records(n), corpus)
+    corpus = work / "corpus"
+    count, raw = write_corpus(scaled_records(n), corpus)
     print(f"\n[{label}] {count:,} articles, {raw / 1e6:.1f} MB of text  (work dir {work})", flush=True)
     data, index = work / "data", work / "index"
     r: dict = {"articles": count, "raw_mb": raw / 1e6}

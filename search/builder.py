@@ -376,51 +376,69 @@ def _combine_stats(joined: W3TermInfo, infos: list[W3TermInfo]) -> None:
     joined._maxid = infos[-1]._maxid
 
 
-def _write_segment(ix: Index, codec: ArchivioCodec, parts: list[Encoded], perdoc: list[DocData]):
-    """One segment holding these documents (numbered from 0); returns it."""
-    # Its temporary files live in the index's shared temp folder, removed by
-    # the main writer when it finishes.
-    writer = SegmentWriter(ix, _lk=False, codec=codec)
-    schema = writer.schema
-    pdw = writer.perdocwriter
-    for docnum, data in enumerate(perdoc):
-        pdw.start_doc(docnum)
-        for fieldname, stored, length, colvalue in data:
+class _Segment:
+    """One segment being written: per-document data as parts arrive (the
+    workers are still busy meanwhile), the postings once all have."""
+
+    def __init__(self, ix: Index, codec: ArchivioCodec) -> None:
+        self.codec = codec
+        # Its temporary files live in the index's shared temp folder, removed
+        # by the main writer when it finishes.
+        self.writer = SegmentWriter(ix, _lk=False, codec=codec)
+        self.schema = self.writer.schema
+        self.count = 0
+        self.lengths: dict[str, dict[int, int]] = {}
+
+    def add_docs(self, perdoc: list[DocData]) -> None:
+        pdw, schema = self.writer.perdocwriter, self.schema
+        for docnum, data in enumerate(perdoc, self.count):
+            pdw.start_doc(docnum)
+            for fieldname, stored, length, colvalue in data:
+                field = schema[fieldname]
+                pdw.add_field(fieldname, field, stored, length)
+                if colvalue is not None:
+                    pdw.add_column_value(fieldname, field.column_type, colvalue)
+            pdw.finish_doc()
+        for fieldname, lengths in _doc_lengths(perdoc, self.count).items():
+            self.lengths.setdefault(fieldname, {}).update(lengths)
+        self.count += len(perdoc)
+
+    def finish(self, parts: list[Encoded]):
+        """Writes the postings of the parts (in document order); returns the segment."""
+        writer, schema, codec = self.writer, self.schema, self.codec
+        fw = writer.fieldwriter
+        postfile, tindex = fw._postfile, fw._tindex
+        for fieldname in sorted({f for part in parts for f in part}):
             field = schema[fieldname]
-            pdw.add_field(fieldname, field, stored, length)
-            if colvalue is not None:
-                pdw.add_column_value(fieldname, field.column_type, colvalue)
-        pdw.finish_doc()
-    lengths = _doc_lengths(perdoc)
-    fw = writer.fieldwriter
-    postfile, tindex = fw._postfile, fw._tindex
-    for fieldname in sorted({f for part in parts for f in part}):
-        field = schema[fieldname]
-        fw.start_field(fieldname, field)
-        prefix = pack_ushort(fw._fieldid)
-        doclens = lengths.get(fieldname)
-        streams = [part.pop(fieldname, []) for part in parts]
-        merged = heapq.merge(*streams, key=lambda row: row[0]) if len(streams) > 1 else streams[0]
-        for btext, rows in groupby(merged, key=lambda row: row[0]):
-            pieces = _gather(codec, field.format, [(info, post, raw) for _, info, post, raw in rows], doclens)
-            if len(pieces) == 1:
-                info, post = pieces[0]
-                if post:  # not inlined: point the term info at where the blocks go
-                    info = info[: W3TermInfo._struct.size] + pack_long(postfile.tell()) + pack_int(len(post))
-                    postfile.write(post)
-            else:
-                terminfo, chunks = _join(codec, field.format, pieces, doclens)
-                if chunks:
-                    start = postfile.tell()
-                    for chunk in chunks:
-                        postfile.write(chunk)
-                    terminfo.set_extent(start, postfile.tell() - start)
-                info = terminfo.to_bytes()
-            tindex.add(prefix + btext, info)
-        fw.finish_field()
-    writer.docnum = len(perdoc)
-    writer._added = True
-    return writer._finalize_segment()
+            fw.start_field(fieldname, field)
+            prefix = pack_ushort(fw._fieldid)
+            doclens = self.lengths.get(fieldname)
+            streams = [part.pop(fieldname, []) for part in parts]
+            merged = heapq.merge(*streams, key=lambda row: row[0]) if len(streams) > 1 else streams[0]
+            for btext, rows in groupby(merged, key=lambda row: row[0]):
+                pieces = _gather(
+                    codec, field.format, [(info, post, raw) for _, info, post, raw in rows], doclens
+                )
+                if len(pieces) == 1:
+                    info, post = pieces[0]
+                    if post:  # not inlined: point the term info at where the blocks go
+                        info = (
+                            info[: W3TermInfo._struct.size] + pack_long(postfile.tell()) + pack_int(len(post))
+                        )
+                        postfile.write(post)
+                else:
+                    terminfo, chunks = _join(codec, field.format, pieces, doclens)
+                    if chunks:
+                        start = postfile.tell()
+                        for chunk in chunks:
+                            postfile.write(chunk)
+                        terminfo.set_extent(start, postfile.tell() - start)
+                    info = terminfo.to_bytes()
+                tindex.add(prefix + btext, info)
+            fw.finish_field()
+        writer.docnum = self.count
+        writer._added = True
+        return writer._finalize_segment()
 
 
 def build(
@@ -454,7 +472,7 @@ def build(
         exhausted = False
         while not exhausted:
             parts: list[Encoded] = []
-            perdoc: list[DocData] = []
+            segment = _Segment(ix, codec)
             pending: deque = deque()
             first = 0
             # Documents are read a part at a time, at most procs + 1 parts ahead
@@ -475,13 +493,16 @@ def build(
                     break
                 encoded, part_docs = pending.popleft().get()
                 parts.append(encoded)
-                perdoc += part_docs
+                segment.add_docs(part_docs)
+                del part_docs
                 if progress:
-                    progress(count + len(perdoc))
-            if perdoc:
-                segments.append(_write_segment(ix, codec, parts, perdoc))
-                count += len(perdoc)
-            del parts, perdoc
+                    progress(count + segment.count)
+            if segment.count:
+                segments.append(segment.finish(parts))
+                count += segment.count
+            else:
+                segment.writer._close_segment()
+            del parts, segment
             if first < chunk:
                 exhausted = True
         main._close_segment()

@@ -1,20 +1,22 @@
-"""Top-k ranking on top of document bitmaps: score only what can make the page.
+"""Top-k ranking on top of document bitmaps: score only what can reach the page.
 
 The matching documents are known in advance as bitmaps (search.docsets), so
-whoosh's matchers only have to score chosen documents, skipping to each
-one, instead of walking every posting of every term:
+only chosen documents are scored, by search.scorer (whoosh's BM25F computed
+from the posting arrays) or, for other query shapes, by whoosh's matchers
+skipping to each one:
 
-- all-terms matches: when there are few, each is scored; when there are
-  many, whoosh's own top-k collector runs, with its block-max skipping;
-- partial matches (the graded fallback): documents are grouped by which
-  query words they hold. A group's best possible score is the sum of its
+- all-terms matches: up to SCORE_EACH are all scored (the exact top k);
+  past that, only those in the champion lists of the query's terms (the
+  CHAMPIONS documents where each term weighs most), the classic bound on
+  the work of a common-word query;
+- partial matches (the graded fallback): documents are bucketed by which
+  query words they hold; a bucket's best possible score is the sum of its
   words' maximum scores (whoosh's max_quality, an upper bound of BM25), so
-  groups are scored best bound first and the walk stops as soon as no
-  remaining group can beat the k-th score found: the same top k as scoring
-  every partial match, without scoring the thousands that only hold a
-  common word.
+  buckets are scored best bound first and the walk stops when no remaining
+  bucket can beat the k-th score found. Past PARTIAL_BUDGET scored
+  documents, big buckets offer only their champions.
 
-Scores come from whoosh's own matchers, so the ranking is whoosh's.
+The work of a query is thus bounded by constants, not by the archive's size.
 """
 
 from __future__ import annotations
