@@ -545,8 +545,9 @@ TIER_FANOUT = 4
 def merge_tiers(writer: SegmentWriter, segments: list) -> list:
     """whoosh merge policy for incremental commits: segments of similar size
     (same power of TIER_FACTOR) are merged once TIER_FANOUT of them pile
-    up, smallest tier first. A document is rewritten about once per tier in
-    the archive's life, and a commit never rewrites the big segments.
+    up, smallest tier first, among the segments smaller than a tenth of the
+    biggest. A document is rewritten about once per tier in the archive's
+    life, and a commit never rewrites the big segments a rebuild made.
     (whoosh's MERGE_SMALL never merges 1,000-article segments: they would
     pile up, each with its own term dictionary.)"""
     from whoosh.reading import SegmentReader
@@ -558,9 +559,11 @@ def merge_tiers(writer: SegmentWriter, segments: list) -> list:
             tier += 1
         return tier
 
+    cap = max((seg.doc_count_all() for seg in segments), default=0) // TIER_FACTOR
     tiers: dict[int, list] = {}
     for seg in segments:
-        tiers.setdefault(tier_of(seg.doc_count()), []).append(seg)
+        if seg.doc_count_all() < cap:
+            tiers.setdefault(tier_of(seg.doc_count()), []).append(seg)
     # The segment this commit writes counts in its tier (merged ones go into it).
     new_tier = tier_of(writer.docnum - writer.docbase)
     for tier in sorted(tiers):

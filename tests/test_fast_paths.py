@@ -167,14 +167,24 @@ def test_fast_scores_are_whooshs(searcher, q):
         assert found[docnum] == pytest.approx(score, rel=1e-9)
 
 
+def _commit(ix, docs: list[dict]) -> list[int]:
+    writer = ix.writer(codec=ArchivioCodec())
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit(mergetype=builder.merge_tiers)
+    return sorted(s.doc_count_all() for s in index.open_dir(ix.storage.folder)._segments())
+
+
 def test_small_segments_merge_in_tiers(tmp_path, docs):
     ix = index.create_in(str(tmp_path), build_schema())
     builder.build(ix, docs[:500])
-    for start in range(500, 700, 50):
-        writer = ix.writer(codec=ArchivioCodec())
-        for doc in docs[start : start + 50]:
-            writer.add_document(**doc)
-        writer.commit(mergetype=builder.merge_tiers)
-    sizes = sorted(s.doc_count_all() for s in index.open_dir(str(tmp_path))._segments())
-    # Four 50-article segments became one; the big one was never rewritten.
-    assert sizes == [200, 500]
+    for start in range(500, 660, 40):
+        sizes = _commit(ix, docs[start : start + 40])
+    # Four 40-article segments became one; the big one was never rewritten.
+    assert sizes == [160, 500]
+
+
+def test_a_rebuilds_segments_are_never_merged(tmp_path, docs):
+    ix = index.create_in(str(tmp_path), build_schema())
+    builder.build(ix, docs[:600], chunk=100)
+    assert _commit(ix, docs[600:605]) == [5, 100, 100, 100, 100, 100, 100]
