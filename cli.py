@@ -265,11 +265,17 @@ def _render_segments(segments: list[Segment], color: bool) -> str:
 @click.option(
     "--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True
 )
+@click.option(
+    "--recency",
+    "--premia-recenti",
+    is_flag=True,
+    help="Con l'ordine per rilevanza: a parità di pertinenza, prima gli articoli più recenti.",
+)
 @click.option("--page", default=1, show_default=True, type=int)
 @click.option("--limit", "per_page", default=10, show_default=True, type=int, help="Risultati per pagina.")
 @click.option("--json", "as_json", is_flag=True, help="Un oggetto JSON, per i programmi.")
 @click.pass_context
-def query(ctx, text, author, category, since, until, sort, page, per_page, as_json):
+def query(ctx, text, author, category, since, until, sort, recency, page, per_page, as_json):
     """Cerca negli articoli: tutte le parole, "frasi esatte", OR, -parola, prefisso*."""
     result = _archive(ctx).search(
         text,
@@ -280,6 +286,7 @@ def query(ctx, text, author, category, since, until, sort, page, per_page, as_js
         sort=sort,
         page=page,
         per_page=per_page,
+        recency=recency,
     )
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))

@@ -53,10 +53,18 @@ CONFIGS: dict[str, tuple[AnalysisConfig, Ranking, bool]] = {
     "prox0.5": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, proximity_boost=0.5), True),
     "b0.5": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, b=0.5), True),
     "k1.6": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, k1=1.6), True),
+    # The recency boost as a reader turns it on (search(recency=True)).
+    "recency": (DEFAULT_ANALYSIS, DEFAULT_RANKING, True),
+    "recency0.05": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, recency_weight=0.05), True),
+    "recency0.5": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, recency_weight=0.5), True),
+    "recency-hl365": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, recency_half_life_days=365), True),
+    "recency-hl30": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, recency_half_life_days=30), True),
 }
 
 
-def rank_engine(archive: Archive, queries: list[dict]) -> tuple[list[dict], list[float]]:
+def rank_engine(
+    archive: Archive, queries: list[dict], recency: bool = False
+) -> tuple[list[dict], list[float]]:
     rows, latencies = [], []
     for q in queries:
         f = q.get("filters") or {}
@@ -65,6 +73,7 @@ def rank_engine(archive: Archive, queries: list[dict]) -> tuple[list[dict], list
             result = archive.search(
                 q["query"], author=f.get("author"), category=f.get("category"),
                 since=f.get("since"), until=f.get("until"), per_page=10, facets=False,
+                recency=recency,
             )
             ranked = [h.article.id for h in result.hits]
         except QueryError:
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
             archive.rebuild(procs=args.procs)
             print(f"[{name}] own index built in {time.perf_counter() - started:.1f} s")
         rank_engine(archive, queries[:10])  # warm up the searcher
-        rows, lat = rank_engine(archive, queries)
+        rows, lat = rank_engine(archive, queries, recency=name.startswith("recency"))
         runs[name] = rows
         results[f"archivio:{name}"] = _with_latency(summarize(rows), lat)
 

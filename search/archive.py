@@ -345,9 +345,11 @@ class Archive:
         page: int = 1,
         per_page: int = 10,
         facets: bool = True,
+        recency: bool = False,
     ) -> SearchResult:
         """Searches the archive. Raises QueryError (Italian message) for bad input
-        and IndexMissing when there is no usable index."""
+        and IndexMissing when there is no usable index. `recency` boosts newer
+        articles at equal relevance (search.recency)."""
         categories = [category] if isinstance(category, str) else list(category or [])
         try:
             filters = Filters(
@@ -373,6 +375,7 @@ class Archive:
                 page,
                 per_page,
                 facets,
+                recency,
             )
             cached = cache.get(key)
             if isinstance(cached, SearchResult):
@@ -382,7 +385,9 @@ class Archive:
             searcher = self.index.searcher()
             parsed = QueryBuilder(searcher.reader(), self.synonyms, self.ranking).build(text)
             try:
-                return run(searcher, self.store, parsed, filters, self.ranking, sort, page, per_page, facets)
+                return run(
+                    searcher, self.store, parsed, filters, self.ranking, sort, page, per_page, facets, recency
+                )
             except _DAMAGE as e:  # a segment damaged where opening did not look
                 raise damaged(self.index.current_generation() or self.index_dir, e) from e
 

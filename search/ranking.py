@@ -21,6 +21,10 @@ class Ranking:
     coord_scale: float = 0.9
     # Fall back to any-term matching when all terms find nothing.
     fallback: bool = True
+    # The recency boost, when a search asks for it (search.recency): weight
+    # of the newest articles' bonus, and the age that halves it.
+    recency_weight: float = 0.2
+    recency_half_life_days: float = 90.0
     # BM25 parameters.
     k1: float = 1.2
     b: float = 0.75

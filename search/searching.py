@@ -17,6 +17,7 @@ from .article import Article
 from .docsets import DocSets
 from .queryparse import ParsedQuery, QueryError, key_query
 from .ranking import Ranking
+from .recency import rerank, window_limit
 from .snippets import Segment, snippet, to_html
 from .store import Store
 from .topk import Deadline, TimeUp, clock, docsets_for, loose_groups, top_partial, top_scored
@@ -144,6 +145,7 @@ def run(
     page: int = 1,
     per_page: int = 10,
     facets: bool = True,
+    recency: bool = False,
 ) -> SearchResult:
     """All terms first; when fewer than a page have them all, partial matches follow.
 
@@ -154,10 +156,17 @@ def run(
     Which articles match is worked out on bitmaps (search.docsets): counts
     and facets need no scoring, and only the articles that can reach the
     page are scored (search.topk).
+
+    With `recency` (relevance sort only), newer articles move up within
+    each window of the ranking (search.recency); all-terms matches still
+    rank above partial ones.
     """
     started = time.perf_counter()
     check_paging(page, per_page, sort)
     wanted = page * per_page
+    boost = recency and sort == "relevance" and ranking.recency_weight > 0
+    # With the boost, whole windows are ranked so that every page cuts the same ones.
+    limit = window_limit(wanted) if boost else wanted
     deadline = clock() + TIME_LIMIT
     ds = docsets_for(searcher)
     allowed = filter_docs(searcher, filters)
@@ -169,7 +178,7 @@ def run(
         strict_bits = ds.query(parsed.strict) & scope
         try:
             q = _boosted(parsed.strict, parsed, sort)
-            ranked += _top(searcher, ds, q, strict_bits, sort, wanted, deadline)
+            ranked += _top(searcher, ds, q, strict_bits, sort, limit, deadline)
         except TimeUp:
             raise QueryError(
                 "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
@@ -187,13 +196,19 @@ def run(
             try:
                 if sort == "relevance":
                     groups, scale = loose_groups(parsed.loose)
-                    need = wanted - len(ranked)
+                    need = limit - len(ranked)
                     ranked += top_partial(searcher, ds, q, groups, scale, partial, need, deadline)
                 else:
                     ranked += _top(searcher, ds, q, partial, sort, wanted - len(ranked), deadline)
                 loose_ran = True
             except TimeUp:
                 loose_bits = 0  # no time left for partial matches: all-terms matches only
+    if boost:
+        exact = min(len(ranked), strict_bits.bit_count())
+        weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
+        ranked = rerank(searcher, ranked[:exact], weight, half_life) + rerank(
+            searcher, ranked[exact:], weight, half_life
+        )
     shown = ranked[(page - 1) * per_page : wanted]
     page_hits = [(searcher.stored_fields(d)["id"], score) for d, score in shown]
     articles = store.get_many([i for i, _ in page_hits])

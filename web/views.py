@@ -42,9 +42,19 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("web", __name__)
 
-# URL value -> engine sort, and the labels the page shows.
-SORTS = {"rilevanza": "relevance", "recenti": "newest", "meno-recenti": "oldest"}
-SORT_LABELS = {"rilevanza": "Rilevanza", "recenti": "Più recenti", "meno-recenti": "Meno recenti"}
+# URL value -> engine sort and recency boost (search.recency), and the labels the page shows.
+SORTS = {
+    "rilevanza": ("relevance", False),
+    "rilevanza-novita": ("relevance", True),
+    "recenti": ("newest", False),
+    "meno-recenti": ("oldest", False),
+}
+SORT_LABELS = {
+    "rilevanza": "Rilevanza",
+    "rilevanza-novita": "Rilevanza, prima i recenti",
+    "recenti": "Più recenti",
+    "meno-recenti": "Meno recenti",
+}
 DEFAULT_SORT = "rilevanza"
 MAX_CATEGORIES = 20
 MAX_PARAM_CHARS = 1000
@@ -160,10 +170,11 @@ def read_params(args: MultiDict) -> Params:
     sort = args.get("ordina", "").strip() or DEFAULT_SORT
     if sort not in SORTS:
         # The engine's own names are accepted too (handy for API clients).
-        italian = {v: k for k, v in SORTS.items()}.get(sort)
+        italian = {engine: k for k, (engine, boost) in SORTS.items() if not boost}.get(sort)
         if italian is None:
             raise BadParameter(
-                f"Ordinamento sconosciuto: «{sort[:40]}». Usa rilevanza, recenti o meno-recenti."
+                f"Ordinamento sconosciuto: «{sort[:40]}». "
+                "Usa rilevanza, rilevanza-novita, recenti o meno-recenti."
             )
         sort = italian
     raw_page = args.get("pagina", "").strip() or "1"
@@ -205,9 +216,10 @@ def _engine_search(params: Params, per_page: int) -> SearchResult:
         category=list(params.categorie),
         since=params.da or None,
         until=params.a or None,
-        sort=SORTS[params.ordina],
+        sort=SORTS[params.ordina][0],
         page=params.pagina,
         per_page=per_page,
+        recency=SORTS[params.ordina][1],
     )
 
 
