@@ -9,8 +9,8 @@ graded fallback and the proximity boost used by the searcher.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 
 from whoosh import query as wq
 from whoosh.fields import Schema
@@ -20,6 +20,7 @@ from whoosh.reading import IndexReader
 
 from .analysis import fold, normalize_key
 from .ranking import Ranking
+from .spelling import close_words, max_typos
 from .synonyms import Synonyms
 
 MAX_QUERY_CHARS = 1000
@@ -37,6 +38,8 @@ MAX_SLOP = 10
 # each one needs a check of word positions, the slow part of a phrase.
 MAX_PHRASE_CANDIDATES = 15_000
 MAX_TYPO_WORDS = 4
+# Known words tried as possible typos when no article holds every word.
+MAX_RESPELL_WORDS = 6
 MAX_TYPO_CHARS = 30
 
 # The English names of the stored author and category fields ("author:") would
@@ -70,6 +73,10 @@ class ParsedQuery:
     proximity: wq.Query | None
     highlight: Highlight
     suggestion: str | None = None
+    # When no article holds every word: the same query with one known word
+    # respelled so that they all meet, given a function counting a query's
+    # matches (see QueryBuilder.respell); None when there is nothing to try.
+    respell: Callable[[Callable[[wq.Query], int]], ParsedQuery | None] | None = None
 
 
 def _parser(schema: Schema) -> QueryParser:
@@ -98,27 +105,6 @@ def parser_for(schema: Schema) -> QueryParser:
     return entry[1]
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein (optimal string alignment) distance."""
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        prev2, prev = prev, cur
-    return prev[-1]
-
-
-def max_typos(word: str) -> int:
-    """Edits tolerated by word length, as typo-tolerant engines do."""
-    if word.isdigit() or len(word) < 5:
-        return 0
-    return 1 if len(word) < 9 else 2
-
-
 class QueryBuilder:
     """Builds a ParsedQuery against one index reader."""
 
@@ -130,6 +116,8 @@ class QueryBuilder:
         self.corrections: dict[str, str] = {}
         self.plain_stems: list[str] = []
         self.plain_words: list[str] = []
+        # Top-level plain words and the clause each became (see respell).
+        self.word_clauses: list[tuple[str, wq.Query]] = []
         # Query words go through the index's own analyzer, so an index built
         # with other analysis choices (see the relevance harness) still works.
         self._stem_analyzer = reader.schema["text"].analyzer
@@ -169,7 +157,7 @@ class QueryBuilder:
                 "La ricerca non contiene parole utili (solo parole comuni come «il», «di», «che», "
                 "o solo esclusioni). Aggiungi almeno una parola significativa."
             )
-        return ParsedQuery(
+        parsed = ParsedQuery(
             text=text,
             strict=strict,
             loose=self.loosen(strict),
@@ -177,6 +165,9 @@ class QueryBuilder:
             highlight=self.highlight,
             suggestion=self.suggest(text),
         )
+        if self.ranking.respell and isinstance(strict, wq.And) and len(self.word_clauses) > 1:
+            parsed.respell = lambda count: self.respell(parsed, count)
+        return parsed
 
     def _check_costs(self, parsed: wq.Query) -> None:
         """Refuses the query shapes whose cost has no useful bound."""
@@ -297,7 +288,10 @@ class QueryBuilder:
             for candidate in self.typo_candidates(word):
                 alternatives.append(self.stem_clause(candidate, boost=self.ranking.typo_boost))
                 self.highlight.stems.add(self.stem(candidate))
-        return alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+        clause = alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+        if top:
+            self.word_clauses.append((word, clause))
+        return clause
 
     def stem_clause(self, word: str, boost: float = 1.0) -> wq.Query:
         s = self.stem(word) or word
@@ -333,30 +327,68 @@ class QueryBuilder:
         if stemmed and self.reader.doc_frequency("text", stemmed) > 0:
             return []
         self._typo_words += 1
-        found = []
-        letters = set(word)
-        # Words sharing the first letter, screened by two cheap necessary
-        # conditions (length, and letters gained or lost: at most 2 per edit)
-        # before the edit distance itself.
-        for term in self.reader.expand_prefix("exact", word[:1]):
-            candidate = term.decode() if isinstance(term, bytes) else term
-            if (
-                abs(len(candidate) - len(word)) > maxdist
-                or len(letters.symmetric_difference(candidate)) > 2 * maxdist
-                or candidate == word
-            ):
-                continue
-            distance = edit_distance(word, candidate)
-            if distance <= maxdist and self.stem(candidate) is not None:
-                found.append((distance, -self.reader.doc_frequency("exact", candidate), candidate))
+        found = [
+            (distance, -self.reader.doc_frequency("exact", candidate), candidate)
+            for distance, candidate in close_words(word, maxdist, self.is_word, self.spelling_neighbours)
+            if self.stem(candidate) is not None
+        ]
         found.sort()
         best = [c for _, _, c in found[: self.ranking.max_typo_candidates]]
         if best:
             self.corrections[word] = best[0]
         return best
 
+    def is_word(self, word: str) -> bool:
+        """Whether the archive's vocabulary (accent-folded, unstemmed) holds `word`."""
+        return ("exact", word) in self.reader
+
+    def spelling_neighbours(self, word: str, maxdist: int) -> Iterable[str | bytes]:
+        """Vocabulary words that may lie within `maxdist` edits of `word`, a
+        superset screened by the caller: here every word with its first letter."""
+        return self.reader.expand_prefix("exact", word[:1])
+
     def key_clause(self, fieldname: str, value: str) -> wq.Query:
         return key_query(self.reader, fieldname, value)
+
+    def respell(self, parsed: ParsedQuery, count: Callable[[wq.Query], int]) -> ParsedQuery | None:
+        """For a query no article fully matches: one known word respelled, one
+        edit away, so that all the words meet ("camilla giorgi" typed, the
+        articles write "Camila Giorgi"). Among the respellings that find
+        something, the one finding most articles wins (the other words pick
+        the reading, as a proofreader would); None when none does.
+
+        Only here are known words treated as possible typos: when the words
+        as typed meet in some article, that is what the reader meant."""
+        subqueries = parsed.strict.subqueries
+        best: tuple[int, str, str, wq.Query] | None = None
+        for word, clause in self.word_clauses[:MAX_RESPELL_WORDS]:
+            if word in self.corrections or max_typos(word) == 0:
+                continue
+            target = clause.normalize()
+            if target not in subqueries:
+                continue  # merged into another clause by normalize(): leave it
+            stemmed = self.stem(word)
+            for _, candidate in close_words(word, 1, self.is_word, self.spelling_neighbours):
+                if self.stem(candidate) in (None, stemmed):
+                    continue
+                alternative = wq.Or([clause, self.stem_clause(candidate, boost=self.ranking.typo_boost)])
+                strict = wq.And([alternative if q == target else q for q in subqueries]).normalize()
+                found = count(strict)
+                if found and (best is None or found > best[0]):
+                    best = (found, word, candidate, strict)
+        if best is None:
+            return None
+        _, word, candidate, strict = best
+        self.corrections[word] = candidate
+        highlight = replace(self.highlight, stems=self.highlight.stems | {self.stem(candidate) or candidate})
+        return replace(
+            parsed,
+            strict=strict,
+            loose=self.loosen(strict),
+            highlight=highlight,
+            suggestion=self.suggest(parsed.text),
+            respell=None,
+        )
 
     def expand_pattern(self, q: wq.Query, negated: bool) -> wq.Query | None:
         """word* and wild?cards, with bounded expansion over the vocabulary."""

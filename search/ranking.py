@@ -17,6 +17,8 @@ class Ranking:
     # Weight of a typo-corrected word relative to a typed one.
     typo_boost: float = 0.8
     max_typo_candidates: int = 3
+    # When no article holds every word, try known words respelled (one edit).
+    respell: bool = True
     # Coordination bonus of the fallback: more matching words rank higher.
     coord_scale: float = 0.9
     # Fall back to any-term matching when all terms find nothing.

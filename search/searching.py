@@ -176,6 +176,11 @@ def run(
     ranked: list[tuple[int, float | None]] = []
     if scope:
         strict_bits = ds.query(parsed.strict) & scope
+        if not strict_bits and parsed.respell is not None:
+            respelled = parsed.respell(lambda q: (ds.query(q) & scope).bit_count())
+            if respelled is not None:
+                parsed = respelled
+                strict_bits = ds.query(parsed.strict) & scope
         try:
             q = _boosted(parsed.strict, parsed, sort)
             ranked += _top(searcher, ds, q, strict_bits, sort, limit, deadline)

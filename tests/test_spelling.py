@@ -1,0 +1,108 @@
+"""Typo tolerance: close spellings from the vocabulary, and known words
+respelled when no article holds every word of a query."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from search import Archive
+from search.spelling import close_words, edit_distance
+
+VOCABULARY = {"camila", "camilla", "camillo", "milano", "milazzo", "mila", "cane", "pane", "ospizio"}
+
+
+def brute_force(word: str, maxdist: int) -> list[tuple[int, str]]:
+    return sorted(
+        (d, w)
+        for w in VOCABULARY
+        if w != word and w[:1] == word[:1] and (d := edit_distance(word, w)) <= maxdist
+    )
+
+
+def lookup() -> list:
+    return [VOCABULARY.__contains__, lambda word, _: sorted(w for w in VOCABULARY if w[:1] == word[:1])]
+
+
+@pytest.mark.parametrize(
+    "word, maxdist, expected",
+    [
+        ("camilla", 1, [(1, "camila"), (1, "camillo")]),
+        ("milazo", 1, [(1, "milano"), (1, "milazzo")]),
+        ("ospizzio", 1, [(1, "ospizio")]),
+        ("cnae", 1, [(1, "cane")]),  # a transposition is one edit
+        ("bane", 1, []),  # "cane" and "pane": the first letter is kept
+        ("milanno", 2, [(1, "milano"), (2, "milazzo")]),
+    ],
+)
+def test_close_words(word, maxdist, expected):
+    assert sorted(close_words(word, maxdist, *lookup())) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="acilmnoz", min_size=1, max_size=9), st.integers(1, 2))
+def test_one_edit_generation_agrees_with_the_edit_distance(word, maxdist):
+    assert sorted(close_words(word, maxdist, *lookup())) == brute_force(word, maxdist)
+
+
+ARTICLES = [
+    {
+        "id": "giorgi-fisco",
+        "title": "La tennista Camila Giorgi indagata per evasione fiscale",
+        "body": "Secondo la procura la tennista non avrebbe dichiarato i premi vinti all'estero.",
+        "date": "2020-05-04",
+    },
+    {
+        "id": "camilla-mostra",
+        "title": "Camilla inaugura la mostra sul fiume",
+        "body": "La pittrice Camilla espone quaranta tele dedicate al fiume e ai suoi ponti.",
+        "date": "2020-05-05",
+    },
+    {
+        "id": "evasione-bar",
+        "title": "Evasione fiscale, sequestro a un bar del centro",
+        "body": "La guardia di finanza ha scoperto ricavi non dichiarati per due anni.",
+        "date": "2020-05-06",
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Archive:
+    base = tmp_path_factory.mktemp("respell")
+    path = base / "articoli.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES))
+    archive = Archive(base / "data", base / "index")
+    assert archive.import_paths([path]).added == 3
+    yield archive
+    archive.close()
+
+
+def test_known_word_respelled_when_no_article_holds_every_word(archive):
+    result = archive.search("camilla giorgi evasione fiscale")
+    assert [h.article.id for h in result.hits][0] == "giorgi-fisco"
+    assert result.exact_total == 1 and not result.fallback
+    assert result.suggestion == "camila giorgi evasione fiscale"
+    # The respelled word is marked in the snippet's source words too.
+    assert "camil" in result.parsed.highlight.stems or "camila" in result.parsed.highlight.stems
+
+
+def test_words_that_meet_as_typed_are_not_respelled(archive):
+    result = archive.search("camilla mostra")
+    assert [h.article.id for h in result.hits] == ["camilla-mostra"]
+    assert result.suggestion is None
+
+
+def test_respelling_needs_the_other_words_to_meet(archive):
+    # No spelling of "camilla" meets "sequestro" and "ponti": graded fallback, no suggestion.
+    result = archive.search("camilla sequestro ponti")
+    assert result.exact_total == 0 and result.fallback
+    assert result.suggestion is None
+
+
+def test_a_single_word_is_never_respelled(archive):
+    result = archive.search("camilla", since="2020-05-06")
+    assert result.total == 0 and result.suggestion is None
