@@ -16,6 +16,8 @@ of the untouched segments warm.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import re
 import threading
 from array import array
@@ -45,6 +47,9 @@ class _LRU:
         self.used = 0
         self.items: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
         self.lock = threading.Lock()
+        # Segments gone from their index: a searcher opened before they went
+        # may still ask, but what it computes is not kept.
+        self.gone: set[str] = set()
 
     def get(self, key: tuple) -> object | None:
         with self.lock:
@@ -56,6 +61,8 @@ class _LRU:
 
     def put(self, key: tuple, value: object, size: int) -> None:
         with self.lock:
+            if self.gone and not self.gone.isdisjoint(_segments_of(key)):
+                return
             old = self.items.pop(key, None)
             if old is not None:
                 self.used -= old[1]
@@ -70,12 +77,45 @@ class _LRU:
             self.items.clear()
             self.used = 0
 
+    def forget(self, segment_ids: set[str]) -> None:
+        with self.lock:
+            if len(self.gone) > 100_000:
+                self.gone.clear()
+            self.gone |= segment_ids
+            for key in [k for k in self.items if not segment_ids.isdisjoint(_segments_of(k))]:
+                self.used -= self.items.pop(key)[1]
+
+
+def _segments_of(key: tuple) -> tuple[str, ...]:
+    """The segment ids a cache key depends on: keys are (kind, segment id, ...)
+    or (kind, (segment ids of a whole index), ...)."""
+    if len(key) < 2:
+        return ()
+    return key[1] if isinstance(key[1], tuple) else (key[1],)
+
 
 cache = _LRU(CACHE_BYTES)
 
 
 def clear_cache() -> None:
     cache.clear()
+
+
+def forget_segments(segment_ids: set[str]) -> None:
+    """Drops what is cached about segments gone from their index (merged
+    away by an import, or replaced by a rebuild). Left in place they would
+    sit in the cache until evicted, and the server's memory would grow with
+    every import; the freed memory is handed back to the system."""
+    if segment_ids:
+        cache.forget(segment_ids)
+        _trim_heap()
+
+
+def _trim_heap() -> None:
+    # glibc keeps freed memory in its arenas (one per thread that allocated):
+    # malloc_trim returns the free pages at once. Elsewhere, nothing to do.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def index_version(searcher: Searcher) -> tuple:

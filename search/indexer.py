@@ -32,6 +32,7 @@ from whoosh.writing import IndexWriter
 from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .builder import build, merge_tiers
+from .docsets import forget_segments
 from .formats import ArchivioCodec
 from .schema import build_schema, document
 
@@ -57,6 +58,9 @@ class IndexManager:
         # Used for new generations only; an index keeps the schema it was built with.
         self.analysis = analysis
         self._local = threading.local()
+        # Segment ids this index has had (see _note_segments).
+        self._segments: set[str] = set()
+        self._segments_lock = threading.Lock()
 
     # -- locating ------------------------------------------------------------
 
@@ -124,7 +128,23 @@ class IndexManager:
         local.searcher = None
         fresh = self.open_searcher()
         local.searcher, local.generation, local.checked = fresh, gen, now
+        self._note_segments(fresh)
         return fresh
+
+    def _note_segments(self, searcher: Searcher) -> None:
+        """Tells the caches which segments this index no longer has. Judged
+        by the index on disk, not by this searcher, which another thread's
+        commit may already have overtaken: a live segment is never dropped."""
+        seen = {sub.reader().segment().segment_id() for sub, _ in searcher.leaf_searchers()}
+        try:
+            on_disk = {seg.segment_id() for seg in self.open()._segments()}
+        except IndexMissing:
+            return
+        with self._segments_lock:
+            self._segments |= seen
+            gone = self._segments - on_disk
+            self._segments -= gone
+        forget_segments(gone)
 
     def close(self) -> None:
         searcher = getattr(self._local, "searcher", None)

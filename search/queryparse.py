@@ -20,7 +20,7 @@ from whoosh.reading import IndexReader
 
 from .analysis import fold, normalize_key
 from .ranking import Ranking
-from .spelling import close_words, max_typos
+from .spelling import close_words, max_typos, slips
 from .synonyms import Synonyms
 
 MAX_QUERY_CHARS = 1000
@@ -351,8 +351,8 @@ class QueryBuilder:
         return key_query(self.reader, fieldname, value)
 
     def respell(self, parsed: ParsedQuery, count: Callable[[wq.Query], int]) -> ParsedQuery | None:
-        """For a query no article fully matches: one known word respelled, one
-        edit away, so that all the words meet ("camilla giorgi" typed, the
+        """For a query no article fully matches: one known word respelled by a
+        slip (spelling.slips) so that all the words meet ("camilla giorgi" typed, the
         articles write "Camila Giorgi"). Among the respellings that find
         something, the one finding most articles wins (the other words pick
         the reading, as a proofreader would); None when none does.
@@ -368,7 +368,9 @@ class QueryBuilder:
             if target not in subqueries:
                 continue  # merged into another clause by normalize(): leave it
             stemmed = self.stem(word)
-            for _, candidate in close_words(word, 1, self.is_word, self.spelling_neighbours):
+            for candidate in slips(word):
+                if candidate[:1] != word[:1] or not self.is_word(candidate):
+                    continue
                 if self.stem(candidate) in (None, stemmed):
                     continue
                 alternative = wq.Or([clause, self.stem_clause(candidate, boost=self.ranking.typo_boost)])

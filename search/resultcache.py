@@ -24,6 +24,7 @@ class ResultCache:
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self.size = size
         self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self._version: object = None
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> object | None:
@@ -35,6 +36,12 @@ class ResultCache:
 
     def put(self, key: Hashable, value: object) -> None:
         with self._lock:
+            # Keys start with the index version: results of an older version
+            # can never be asked for again, so they are not kept either.
+            version = key[0] if isinstance(key, tuple) and key else None
+            if version != self._version:
+                self._items.clear()
+                self._version = version
             self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.size:

@@ -81,3 +81,20 @@ def _one_edit(word: str) -> Iterator[str]:
                     yield head + c + tail[1:]
         for c in ALPHABET:
             yield head + c + tail
+
+
+def slips(word: str) -> list[str]:
+    """The spellings a slip of the hand or of memory makes of a real word,
+    giving another real word: a doubled letter undoubled or a single one
+    doubled (Camilla / Camila, the commonest misspelling of Italian names),
+    two neighbours swapped, one letter dropped. A subset of the one-edit
+    spellings (a twentieth of them), tried where every edit would cost too
+    many lookups and bring up unrelated words ("usuraio" / "usurano")."""
+    found: set[str] = set()
+    for i, c in enumerate(word):
+        found.add(word[:i] + word[i + 1 :])  # dropped (undoubles a double, too)
+        found.add(word[:i] + c + word[i:])  # doubled
+        if i + 1 < len(word) and word[i + 1] != c:
+            found.add(word[:i] + word[i + 1] + c + word[i + 2 :])  # swapped
+    found.discard(word)
+    return sorted(found)

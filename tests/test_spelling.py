@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from search import Archive
-from search.spelling import close_words, edit_distance
+from search.spelling import close_words, edit_distance, slips
 
 VOCABULARY = {"camila", "camilla", "camillo", "milano", "milazzo", "mila", "cane", "pane", "ospizio"}
 
@@ -106,3 +106,10 @@ def test_respelling_needs_the_other_words_to_meet(archive):
 def test_a_single_word_is_never_respelled(archive):
     result = archive.search("camilla", since="2020-05-06")
     assert result.total == 0 and result.suggestion is None
+
+
+def test_slips_are_doublings_drops_and_swaps():
+    found = slips("camila")
+    assert {"camilla", "cammila", "camial", "cmila", "amila", "camil"} <= set(found)
+    assert "camilo" not in found and "camila" not in found  # no substitutions, not itself
+    assert all(edit_distance("camila", s) == 1 for s in found)

@@ -1,0 +1,78 @@
+"""Caches let go of what the index no longer holds, so a long-running server's
+memory does not grow with every import (issue: soak test RSS)."""
+
+from __future__ import annotations
+
+import json
+
+from search import Archive
+from search.docsets import _segments_of, cache
+from search.resultcache import ResultCache
+
+
+def write_articles(path, start: int, count: int) -> None:
+    with path.open("w") as f:
+        for n in range(start, start + count):
+            body = f"Il consiglio comunale discute il bilancio numero {n} e il piano per il porto."
+            f.write(json.dumps({"id": f"c-{n}", "title": f"Seduta {n}", "body": body}) + "\n")
+
+
+def segment_ids(archive: Archive) -> set[str]:
+    searcher = archive.index.searcher()
+    return {sub.reader().segment().segment_id() for sub, _ in searcher.leaf_searchers()}
+
+
+def cached_segments() -> set[str]:
+    with cache.lock:
+        return {s for key in cache.items for s in _segments_of(key)}
+
+
+def test_a_rebuild_drops_the_cached_data_of_the_old_segments(tmp_path):
+    source = tmp_path / "a.jsonl"
+    write_articles(source, 0, 50)
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    archive.result_cache = None
+    archive.import_paths([source])
+    archive.search("bilancio porto", category="Cronaca")
+    archive.search("consiglio")
+    old = segment_ids(archive)
+    assert old <= cached_segments()
+    archive.rebuild()
+    archive.search("bilancio porto")
+    new = segment_ids(archive)
+    assert old.isdisjoint(new)
+    assert new <= cached_segments()
+    assert old.isdisjoint(cached_segments())
+    # A searcher opened before the rebuild cannot put them back.
+    with cache.lock:
+        assert old <= cache.gone
+    archive.close()
+
+
+def test_an_import_keeps_the_untouched_segments_cached(tmp_path):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_articles(first, 0, 50)
+    write_articles(second, 50, 10)
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    archive.result_cache = None
+    archive.import_paths([first])
+    archive.search("bilancio")
+    before = segment_ids(archive)
+    archive.import_paths([second])
+    archive.index.close()  # this thread's next search opens a fresh searcher
+    result = archive.search("bilancio")
+    assert result.total == 60
+    after = segment_ids(archive)
+    assert before <= after  # an incremental import adds a segment, merges nothing here
+    assert after <= cached_segments()
+    archive.close()
+
+
+def test_result_cache_keeps_only_the_current_index_version():
+    results = ResultCache(size=10)
+    results.put((("seg-a", 0), "q1"), "old 1")
+    results.put((("seg-a", 0), "q2"), "old 2")
+    assert results.get((("seg-a", 0), "q1")) == "old 1"
+    results.put((("seg-b", 0), "q1"), "new 1")
+    assert results.get((("seg-a", 0), "q2")) is None
+    assert results.get((("seg-b", 0), "q1")) == "new 1"
