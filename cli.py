@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from search import Archive, DateError, IndexMissing, QueryError, WriterBusy
+from search import BACKENDS, Archive, DateError, IndexMissing, QueryError, WriterBusy, open_archive
 from search.dates import format_italian
 from search.importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
 from search.snippets import Segment
@@ -59,11 +59,36 @@ class ArchiveGroup(click.Group):
     type=click.Path(file_okay=False),
     help="Cartella dell'indice (default ./index, o $ARCHIVIO_INDEX).",
 )
+@click.option(
+    "--backend",
+    envvar="ARCHIVIO_BACKEND",
+    type=click.Choice(BACKENDS, case_sensitive=False),
+    help="Motore: whoosh (default, nessun server) o postgres (o $ARCHIVIO_BACKEND).",
+)
+@click.option(
+    "--dsn",
+    envvar="ARCHIVIO_DSN",
+    help="Database PostgreSQL, es. postgresql://archivio@db/archivio (o $ARCHIVIO_DSN).",
+)
+@click.option(
+    "--dsn-read",
+    envvar="ARCHIVIO_DSN_READ",
+    help="Database PostgreSQL per le sole letture, es. una replica (o $ARCHIVIO_DSN_READ).",
+)
 @click.pass_context
-def main(ctx: click.Context, data_dir: str | None, index_dir: str | None) -> None:
+def main(
+    ctx: click.Context,
+    data_dir: str | None,
+    index_dir: str | None,
+    backend: str | None,
+    dsn: str | None,
+    dsn_read: str | None,
+) -> None:
     """Archivio: ricerca negli archivi di notizie in italiano."""
     ctx.ensure_object(dict)
-    ctx.obj["archive_factory"] = lambda: Archive(data_dir, index_dir)
+    ctx.obj["archive_factory"] = lambda: open_archive(
+        backend, dsn=dsn, dsn_read=dsn_read, data_dir=data_dir, index_dir=index_dir
+    )
 
 
 def _progress(label: str, total: int | None = None, then: str | None = None):
@@ -421,12 +446,19 @@ def demo(ctx):
 @click.option(
     "--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Richieste in parallelo."
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    envvar="ARCHIVIO_WORKERS",
+    type=click.IntRange(1, 64),
+    help="Processi che rispondono (fino a uno per core: più ricerche al secondo).",
+)
 @click.pass_context
-def serve(ctx, host, port, threads):
+def serve(ctx, host, port, threads, workers):
     """Avvia il sito di ricerca con il server WSGI di produzione (waitress)."""
-    from waitress import serve as waitress_serve
-
     from web import create_app
+    from web.server import serve as serve_site
 
     archive = _archive(ctx)
     if not archive.index.exists():
@@ -435,7 +467,9 @@ def serve(ctx, host, port, threads):
         )
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Archivio: http://{shown}:{port}/  (Ctrl+C per fermare)")
-    waitress_serve(create_app(archive), host=host, port=port, threads=threads, ident="archivio")
+    # Each worker opens its own archive (nothing opened crosses a fork).
+    make_app = (lambda: create_app(_archive(ctx))) if workers > 1 else (lambda: create_app(archive))
+    serve_site(make_app, host=host, port=port, threads=threads, workers=workers)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
     python -m bench.relevance --data-dir D --index-dir I   # reuse an imported archive
     python -m bench.relevance --config default --config title2 --config no-fallback
     python -m bench.relevance --list-configs
+    python -m bench.relevance --backend postgres --dsn postgresql://archivio@db/archivio --no-baselines
 
 Imports the dev corpus into a temporary archive (or reuses one), runs every
 dev query through `Archive.search` with its filters, and prints MRR@10,
@@ -25,7 +26,7 @@ from pathlib import Path
 from bench.baselines import Fts5Baseline, WhooshBaseline
 from bench.data import corpus_path, load_corpus, load_queries
 from bench.metrics import percentiles, summarize
-from search import Archive, QueryError
+from search import BACKENDS, Archive, QueryError, open_archive
 from search.analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from search.ranking import Ranking
 from search.synonyms import Synonyms
@@ -122,6 +123,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--run-file", default="bench/results/relevance-run.jsonl",
                     help="JSON Lines {qid, ids} of the first config")
     ap.add_argument("--procs", type=int, default=2)
+    ap.add_argument("--backend", choices=BACKENDS, default="whoosh",
+                    help="engine to measure (postgres: the archive in --dsn, imported when empty)")
+    ap.add_argument("--dsn", help="PostgreSQL connection string (or $ARCHIVIO_DSN)")
     args = ap.parse_args(argv)
     if args.list_configs:
         print("\n".join(CONFIGS))
@@ -134,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     tmp = tempfile.TemporaryDirectory(prefix="archivio-relevance-")
     data_dir = Path(args.data_dir) if args.data_dir else Path(tmp.name, "data")
     index_dir = Path(args.index_dir) if args.index_dir else Path(tmp.name, "index")
-    base = Archive(data_dir, index_dir)
+    postgres = args.backend == "postgres"
+    base = open_archive(args.backend, dsn=args.dsn, data_dir=data_dir, index_dir=index_dir)
     if not base.store.count():
         started = time.perf_counter()
         report = base.import_paths([corpus_path()], index=False)
@@ -149,8 +154,14 @@ def main(argv: list[str] | None = None) -> None:
     for name in configs:
         analysis, ranking, use_synonyms = CONFIGS[name]
         idx = index_dir if analysis == DEFAULT_ANALYSIS else Path(tmp.name, f"index-{name}")
-        archive = Archive(data_dir, idx, ranking=ranking, analysis=analysis,
-                          synonyms=None if use_synonyms else Synonyms([]))
+        synonyms = None if use_synonyms else Synonyms([])
+        if postgres and analysis != DEFAULT_ANALYSIS:
+            print(f"[{name}] skipped: analysis configs need the whoosh backend")
+            continue
+        if postgres:
+            archive = open_archive("postgres", dsn=args.dsn, ranking=ranking, synonyms=synonyms)
+        else:
+            archive = Archive(data_dir, idx, ranking=ranking, analysis=analysis, synonyms=synonyms)
         if not archive.index.exists():
             started = time.perf_counter()
             archive.rebuild(procs=args.procs)
@@ -158,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         rank_engine(archive, queries[:10])  # warm up the searcher
         rows, lat = rank_engine(archive, queries, recency=name.startswith("recency"))
         runs[name] = rows
-        results[f"archivio:{name}"] = _with_latency(summarize(rows), lat)
+        results[f"archivio{'-pg' if postgres else ''}:{name}"] = _with_latency(summarize(rows), lat)
 
     reference = None
     if not args.no_baselines:

@@ -3,8 +3,9 @@
     python bench/soak.py                       # 16 clients, 60 s, import of 5,000 articles
     python bench/soak.py --clients 8 --duration 20 --json
 
-Builds a scratch archive (generated Italian-like articles, or a copy of an
-existing one with --from DATA INDEX), starts the real server (`cli.py
+Builds a scratch archive (the dev corpus of ../shared, 19,902 articles,
+when present, else --base-count generated Italian-like articles; or a copy
+of an existing archive with --from DATA INDEX), starts the real server (`cli.py
 serve` on 127.0.0.1), warms it up, then for --duration seconds drives the
 search page with --clients concurrent clients while `cli.py import` adds
 --import-count new articles. Reports requests, errors, latency percentiles
@@ -107,9 +108,15 @@ def run(args: argparse.Namespace) -> dict:
     data, index = work / "data", work / "index"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     try:
+        corpus = ROOT.parent / "shared" / "corpus" / "italian_news_dev.jsonl.gz"
         if args.source:
             shutil.copytree(args.source[0], data)
             shutil.copytree(args.source[1], index)
+        elif corpus.exists() and not args.generated:
+            # Real articles: an archive whose size and vocabulary look like a
+            # newsroom's (the generated one is tiny and uses 90 words).
+            subprocess.run(cli(data, index, "import", str(corpus)), check=True, env=env,
+                           stdout=subprocess.DEVNULL)
         else:
             write_articles(work / "base.jsonl", 0, args.base_count, seed=1)
             subprocess.run(cli(data, index, "import", str(work / "base.jsonl")), check=True, env=env,
@@ -255,6 +262,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of measured load")
     parser.add_argument("--warmup", type=float, default=30.0, help="seconds of load before measuring")
     parser.add_argument("--import-count", type=int, default=5000)
+    parser.add_argument("--generated", action="store_true",
+                        help="start from generated articles even when ../shared/corpus is there")
     parser.add_argument("--base-count", type=int, default=5000, help="articles in the generated archive")
     parser.add_argument("--from", dest="source", nargs=2, metavar=("DATA", "INDEX"),
                         help="copy this archive instead of generating one (it is never modified)")

@@ -29,6 +29,7 @@ Ratios are Archivio / baseline; for times lower is better, for rates
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import itertools
 import json
@@ -44,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -444,15 +446,33 @@ def peak_rss_mib(pid: int) -> float:
     return NA
 
 
+def server_peak_rss_mib(pid: int) -> float:
+    """Peak RSS of the server: its own plus its workers' (serve --workers)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return sum(peak_rss_mib(p) for p in [pid, *map(int, children)])
+
+
 def measure_web(
-    data_dir: Path, index_dir: Path, queries: list[dict], work: Path, seconds: int, cache: bool
+    data_dir: Path,
+    index_dir: Path,
+    queries: list[dict],
+    work: Path,
+    seconds: int,
+    cache: bool,
+    workers: int = 1,
 ) -> dict:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk not found (apt-get install wrk)")
     port = free_port()
     env = dict(os.environ, ARCHIVIO_RESULT_CACHE="256" if cache else "0")
     server = subprocess.Popen(
-        cli("--data-dir", str(data_dir), "--index-dir", str(index_dir), "serve", "--port", str(port)),
+        cli(
+            "--data-dir", str(data_dir), "--index-dir", str(index_dir),
+            "serve", "--port", str(port), "--workers", str(workers),
+        ),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -467,8 +487,11 @@ def measure_web(
             except OSError:
                 time.sleep(0.1)
         paths = ["/?" + urllib.parse.urlencode({"q": q["query"]}) for q in queries]
-        for p in paths:  # warm the server's searchers like the in-process warm-up
-            urllib.request.urlopen(base + p, timeout=60).read()
+        for _ in range(workers):  # warm every worker's searchers like the in-process warm-up
+            for p in paths:
+                # A query refused on a cold cache (see searching.TIME_LIMIT) still warms it.
+                with contextlib.suppress(urllib.error.HTTPError):
+                    urllib.request.urlopen(base + p, timeout=60).read()
         script = work / "wrk.lua"
         script.write_text(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths))
         out = subprocess.run(
@@ -485,7 +508,7 @@ def measure_web(
             "p95_ms": int(m.group(3)) / 1000,
             "p99_ms": int(m.group(4)) / 1000,
             "errors": int(m.group(5)) + int(m.group(6)),
-            "rss_mib": peak_rss_mib(server.pid),
+            "rss_mib": server_peak_rss_mib(server.pid),
         }
     finally:
         server.send_signal(signal.SIGINT)
@@ -609,7 +632,8 @@ def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: lis
         for cache in (False, True):
             key = "web_cached" if cache else "web"
             runs = [
-                measure_web(data, index, queries, work, args.web_seconds, cache) for _ in range(args.web_runs)
+                measure_web(data, index, queries, work, args.web_seconds, cache, args.web_workers)
+                for _ in range(args.web_runs)
             ]
             r[key] = {k: statistics.median(x[k] for x in runs) for k in runs[0]}
             print(f"  web (cache {'on' if cache else 'off'}): {json.dumps(r[key])}", flush=True)
@@ -704,6 +728,8 @@ def main(argv: list[str] | None = None) -> None:
         "filtered queries take ~1 s each at 100,000 articles)",
     )
     ap.add_argument("--web-runs", type=int, default=1)
+    ap.add_argument("--web-workers", type=int, default=2,
+                    help="serve --workers for the web figures (one per core of these 2-core machines)")
     ap.add_argument("--web-seconds", type=int, default=20)
     ap.add_argument("--skip-web", action="store_true")
     ap.add_argument("--skip-baselines", action="store_true")

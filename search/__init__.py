@@ -2,6 +2,7 @@
 
 from .archive import Archive, ImportReport
 from .article import Article
+from .backend import BACKENDS, UnknownBackend, open_archive
 from .dates import DateError
 from .indexer import IndexMissing
 from .locking import WriterBusy
@@ -11,10 +12,13 @@ from .searching import SearchResult
 __all__ = [
     "Archive",
     "Article",
+    "BACKENDS",
     "DateError",
     "ImportReport",
     "IndexMissing",
     "QueryError",
     "SearchResult",
+    "UnknownBackend",
     "WriterBusy",
+    "open_archive",
 ]

@@ -11,7 +11,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -115,6 +115,68 @@ class ImportReport:
         }
 
 
+# -- shared by every backend (search.pg too) ----------------------------------------------
+
+
+def count_dry_run(items: Iterable[tuple[str, Article | Rejection | Skipped]], report: ImportReport) -> None:
+    """An import that writes nothing: what would be added, rejected, skipped."""
+    for item_fmt, item in items:
+        if isinstance(item, Rejection):
+            report.reject(item, item_fmt)
+        elif isinstance(item, Skipped):
+            report.skip(item, item_fmt)
+        else:
+            report.count(ADDED, item_fmt)
+
+
+def article_batches(
+    items: Iterable[tuple[str, Article | Rejection | Skipped]], report: ImportReport, size: int
+) -> Iterator[tuple[list[Article], list[str]]]:
+    """The articles of an import in batches of `size`, with each one's format;
+    rejections and skipped records are counted on `report` on the way. The
+    last batch (possibly empty) always comes."""
+    batch: list[Article] = []
+    formats: list[str] = []
+    for item_fmt, item in items:
+        if isinstance(item, Rejection):
+            report.reject(item, item_fmt)
+            continue
+        if isinstance(item, Skipped):
+            report.skip(item, item_fmt)
+            continue
+        batch.append(item)
+        formats.append(item_fmt)
+        if len(batch) >= size:
+            yield batch, formats
+            batch, formats = [], []
+    yield batch, formats
+
+
+def make_filters(
+    author: str | None,
+    category: str | list[str] | None,
+    since: str | date | None,
+    until: str | date | None,
+) -> Filters:
+    """The search filters from the API's arguments; QueryError (Italian) for bad dates."""
+    categories = [category] if isinstance(category, str) else list(category or [])
+    try:
+        filters = Filters(
+            author=author or None,
+            categories=[c for c in categories if c],
+            since=parse_query_date(since, "iniziale"),
+            until=parse_query_date(until, "finale"),
+        )
+    except DateError as e:
+        raise QueryError(str(e)) from None
+    if filters.since and filters.until and filters.since > filters.until:
+        raise QueryError("La data iniziale è successiva a quella finale.")
+    return filters
+
+
+# ------------------------------------------------------------------------------------------
+
+
 def default_dirs(
     data_dir: str | os.PathLike | None, index_dir: str | os.PathLike | None
 ) -> tuple[Path, Path]:
@@ -194,13 +256,7 @@ class Archive:
         report = ImportReport()
         items = scan_paths(paths, fmt, csv_map)
         if dry_run:
-            for item_fmt, item in items:
-                if isinstance(item, Rejection):
-                    report.reject(item, item_fmt)
-                elif isinstance(item, Skipped):
-                    report.skip(item, item_fmt)
-                else:
-                    report.count(ADDED, item_fmt)
+            count_dry_run(items, report)
             report.elapsed = time.perf_counter() - started
             return report
         with self._writer_lock():
@@ -211,39 +267,19 @@ class Archive:
             if self.index.exists():
                 self._mark_stale()
             pending: list[Article] = []
-            batch: list[Article] = []
-            batch_formats: list[str] = []
             seen = 0
-
-            def flush_store() -> None:
+            for batch, batch_formats in article_batches(items, report, STORE_BATCH):
                 results = self.store.upsert_many(batch)
                 for (status, article), item_fmt in zip(results, batch_formats, strict=True):
                     report.count(status, item_fmt)
                     if status in (ADDED, UPDATED) and incremental:
                         pending.append(article)
-                batch.clear()
-                batch_formats.clear()
-
-            for item_fmt, item in items:
-                if isinstance(item, Rejection):
-                    report.reject(item, item_fmt)
-                    continue
-                if isinstance(item, Skipped):
-                    report.skip(item, item_fmt)
-                    continue
-                batch.append(item)
-                batch_formats.append(item_fmt)
-                seen += 1
-                if len(batch) >= STORE_BATCH:
-                    flush_store()
-                    if progress:
-                        progress(seen)
+                seen += len(batch)
+                if progress:
+                    progress(seen)
                 if len(pending) >= INDEX_BATCH:
                     self.index.update(pending)
                     pending.clear()
-            flush_store()
-            if progress:
-                progress(seen)
             if pending:
                 self.index.update(pending)
             if index and not incremental and (stale or self.store.count()):
@@ -350,18 +386,7 @@ class Archive:
         """Searches the archive. Raises QueryError (Italian message) for bad input
         and IndexMissing when there is no usable index. `recency` boosts newer
         articles at equal relevance (search.recency)."""
-        categories = [category] if isinstance(category, str) else list(category or [])
-        try:
-            filters = Filters(
-                author=author or None,
-                categories=[c for c in categories if c],
-                since=parse_query_date(since, "iniziale"),
-                until=parse_query_date(until, "finale"),
-            )
-        except DateError as e:
-            raise QueryError(str(e)) from None
-        if filters.since and filters.until and filters.since > filters.until:
-            raise QueryError("La data iniziale è successiva a quella finale.")
+        filters = make_filters(author, category, since, until)
         check_paging(page, per_page, sort)
         cache = self.result_cache
         if cache is not None:

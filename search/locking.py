@@ -18,6 +18,14 @@ class WriterBusy(RuntimeError):
     """Another process is writing to the archive."""
 
 
+def busy(timeout: float) -> WriterBusy:
+    """The error of a writer that waited `timeout` seconds for another one."""
+    return WriterBusy(
+        f"L'archivio è occupato da un'altra operazione di scrittura "
+        f"(attesi {timeout:g} s). Riprova quando è terminata."
+    )
+
+
 class WriterLock:
     def __init__(self, path: str | Path, timeout: float = 10.0) -> None:
         self.path = Path(path)
@@ -35,10 +43,7 @@ class WriterLock:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
-                    raise WriterBusy(
-                        f"L'archivio è occupato da un'altra operazione di scrittura "
-                        f"(attesi {self.timeout:g} s). Riprova quando è terminata."
-                    ) from None
+                    raise busy(self.timeout) from None
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

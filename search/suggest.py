@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Callable
 
 from whoosh import query as wq
+from whoosh.analysis import Analyzer
 from whoosh.searching import Searcher
 
 from .analysis import STOPWORDS, fold
@@ -40,12 +42,31 @@ def _analyze(searcher: Searcher, fieldname: str, text: str) -> list[str]:
 
 def suggest(searcher: Searcher, store: Store, prefix: str, limit: int = 8) -> list[str]:
     """Up to `limit` suggestions for the text typed so far (words, then titles)."""
+    return assemble(
+        prefix,
+        limit,
+        searcher.schema["exact"].analyzer,
+        lambda last, n, head_words: _completions(searcher, last, n, head_words),
+        lambda head_words, last, n: _titles(searcher, store, head_words, last, n),
+    )
+
+
+# completions(last word, how many, earlier words) and titles(earlier words, last word, how many)
+Completions = Callable[[str, int, list[str]], list[str]]
+Titles = Callable[[list[str], str, int], list[str]]
+
+
+def assemble(
+    prefix: str, limit: int, exact: Analyzer, completions: Completions, titles_of: Titles
+) -> list[str]:
+    """The suggestions from a backend's word completions and matching titles
+    (shared by every backend): words first, then titles, no repeats."""
     if limit < 1:
         return []
     typed = " ".join(prefix.split())[:MAX_PREFIX_CHARS]
     if not typed:
         return []
-    words = _analyze(searcher, "exact", typed)
+    words = [t.text for t in exact(typed)]
     if not words:
         return []
     # The last word is still being typed unless the text ends with a space.
@@ -54,8 +75,8 @@ def suggest(searcher: Searcher, store: Store, prefix: str, limit: int = 8) -> li
     if not complete and len(last) < MIN_WORD_PREFIX:
         return []
 
-    titles = _titles(searcher, store, head_words, last, limit)
-    accented = _accented_forms(searcher, titles)
+    titles = titles_of(head_words, last, limit)
+    accented = _accented_forms(exact, titles)
     out: list[str] = []
     seen: set[str] = set()
 
@@ -68,7 +89,7 @@ def suggest(searcher: Searcher, store: Store, prefix: str, limit: int = 8) -> li
     if last:
         before = _typed_before_last_word(typed)
         word_quota = max(1, limit - min(len(titles), limit // 2))
-        for term in _completions(searcher, last, word_quota, head_words):
+        for term in completions(last, word_quota, head_words):
             add(f"{before}{accented.get(term, term)}")
     for title in titles:
         if len(out) >= limit:
@@ -148,9 +169,8 @@ def _titles(searcher: Searcher, store: Store, head_words: list[str], last: str, 
     return titles[:limit]
 
 
-def _accented_forms(searcher: Searcher, titles: list[str]) -> dict[str, str]:
+def _accented_forms(analyzer: Analyzer, titles: list[str]) -> dict[str, str]:
     """Folded word -> its lower-case accented spelling, as the titles write it."""
-    analyzer = searcher.schema["exact"].analyzer
     forms: dict[str, str] = {}
     for title in titles:
         for t in analyzer(title, chars=True):

@@ -1,4 +1,11 @@
-"""Shared fixtures: real archives on disk built with the real engine."""
+"""Shared fixtures: real archives on disk built with the real engine.
+
+Archive-level test modules (PG_MODULES) run once per backend: whoosh, and
+PostgreSQL on a throwaway server started for the session (tests/pg_support;
+skipped with the reason when PostgreSQL is not installed). The module-wide
+`backend` fixture also sets ARCHIVIO_BACKEND / ARCHIVIO_DSN, so that CLI
+processes and `open_archive()` calls in those modules use the same backend.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from search import Archive
+from search import Archive, open_archive
+
+from . import pg_support
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ARCHIVIO_SHARED", ROOT.parent / "shared"))
@@ -16,10 +25,92 @@ CORPUS = SHARED / "corpus" / "italian_news_dev.jsonl.gz"
 QUERIES = SHARED / "eval" / "queries_dev.jsonl"
 DEMO = ROOT / "demo" / "articoli"
 
+# Test modules of the Archive API, run against every backend.
+PG_MODULES = {"test_search", "test_cli", "test_web", "test_corpus"}
+
 
 def needs(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} non disponibile (../shared assente)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames and metafunc.module.__name__.split(".")[-1] in PG_MODULES:
+        metafunc.parametrize("backend", ["whoosh", "postgres"], indirect=True, scope="module")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        if item.get_closest_marker("whoosh_only") and params and params.get("backend") == "postgres":
+            item.add_marker(pytest.mark.skip(reason="riguarda il solo motore whoosh"))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The admin DSN of the session's PostgreSQL server (started here, stopped at the end)."""
+    if os.environ.get("ARCHIVIO_TEST_DSN"):
+        yield os.environ["ARCHIVIO_TEST_DSN"]
+        return
+    reason = pg_support.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = pg_support.PgServer()
+    yield server.dsn()
+    server.stop()
+
+
+# The admin DSN of the session's server while a PostgreSQL module runs.
+_PG_ADMIN: dict[str, str] = {}
+_DATABASES: dict[str, str] = {}
+
+
+def archive_env(folder: Path) -> dict[str, str]:
+    """The environment of a CLI process working on the archive kept in `folder`:
+    with PostgreSQL, a database of its own for each folder."""
+    env = dict(os.environ)
+    if env.get("ARCHIVIO_BACKEND") == "postgres" and "dsn" in _PG_ADMIN:
+        key = str(folder)
+        if key not in _DATABASES:
+            _DATABASES[key] = pg_support.create_database(_PG_ADMIN["dsn"])
+        env["ARCHIVIO_DSN"] = _DATABASES[key]
+    return env
+
+
+@pytest.fixture(scope="module", autouse=True)
+def backend(request) -> str:
+    """The backend of the module ("whoosh" unless parametrized): for PostgreSQL,
+    a fresh database named in ARCHIVIO_BACKEND / ARCHIVIO_DSN while the module runs."""
+    name = getattr(request, "param", "whoosh")
+    if name != "postgres":
+        yield name
+        return
+    _PG_ADMIN["dsn"] = request.getfixturevalue("pg_server")
+    dsn = pg_support.create_database(_PG_ADMIN["dsn"])
+    saved = {k: os.environ.get(k) for k in ("ARCHIVIO_BACKEND", "ARCHIVIO_DSN", "ARCHIVIO_DSN_READ")}
+    os.environ.update(ARCHIVIO_BACKEND="postgres", ARCHIVIO_DSN=dsn)
+    os.environ.pop("ARCHIVIO_DSN_READ", None)
+    yield name
+    _PG_ADMIN.clear()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def make_archive(backend, request):
+    """Opens a new, empty archive of the module's backend under a folder
+    (whoosh: data/ and index/ there; PostgreSQL: a new database)."""
+
+    def make(base: Path):
+        if backend == "postgres":
+            dsn = pg_support.create_database(request.getfixturevalue("pg_server"))
+            return open_archive("postgres", dsn=dsn)
+        return Archive(base / "data", base / "index")
+
+    return make
 
 
 @pytest.fixture(scope="session")
@@ -29,10 +120,9 @@ def seed_path() -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo_archive(tmp_path_factory) -> Archive:
+def demo_archive(tmp_path_factory, make_archive):
     """The demo archive, plus the seed article when ../shared is present."""
-    base = tmp_path_factory.mktemp("demo")
-    archive = Archive(base / "data", base / "index")
+    archive = make_archive(tmp_path_factory.mktemp("demo"))
     paths = [DEMO] + ([SEED] if SEED.exists() else [])
     report = archive.import_paths(paths)
     assert report.ok, report.rejected
@@ -41,20 +131,29 @@ def demo_archive(tmp_path_factory) -> Archive:
 
 
 @pytest.fixture
-def empty_archive(tmp_path) -> Archive:
-    archive = Archive(tmp_path / "data", tmp_path / "index")
+def empty_archive(tmp_path, make_archive):
+    archive = make_archive(tmp_path)
     yield archive
     archive.close()
 
 
 @pytest.fixture(scope="session")
-def corpus_archive(tmp_path_factory) -> Archive:
-    """The 19,902-article dev corpus, imported once per test session."""
+def corpus_archives():
+    """The dev-corpus archive of each backend, built once per session."""
+    built: dict = {}
+    yield built
+    for archive in built.values():
+        archive.close()
+
+
+@pytest.fixture(scope="module")
+def corpus_archive(tmp_path_factory, make_archive, backend, corpus_archives):
+    """The 19,902-article dev corpus, imported once per test session (and backend)."""
     needs(CORPUS)
-    base = tmp_path_factory.mktemp("corpus")
-    archive = Archive(base / "data", base / "index")
-    report = archive.import_paths([CORPUS], index=False)
-    assert report.ok, report.rejected[:5]
-    archive.rebuild(procs=2)
-    yield archive
-    archive.close()
+    if backend not in corpus_archives:
+        archive = make_archive(tmp_path_factory.mktemp("corpus"))
+        report = archive.import_paths([CORPUS], index=False)
+        assert report.ok, report.rejected[:5]
+        archive.rebuild(procs=2)
+        corpus_archives[backend] = archive
+    return corpus_archives[backend]

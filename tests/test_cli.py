@@ -8,17 +8,17 @@ import sys
 
 import pytest
 
-from .conftest import DEMO, ROOT, SEED
+from .conftest import DEMO, ROOT, SEED, archive_env
 
 
 def run(tmp, *args: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-W", "error::SyntaxWarning", str(ROOT / "cli.py"),
            "--data-dir", str(tmp / "data"), "--index-dir", str(tmp / "index"), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=archive_env(tmp))
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory):
+def home(tmp_path_factory, backend):
     tmp = tmp_path_factory.mktemp("cli")
     paths = [str(DEMO)] + ([str(SEED)] if SEED.exists() else [])
     result = run(tmp, "import", *paths)

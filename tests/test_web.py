@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from search import Archive
+from search import Archive, open_archive
 from web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,10 +51,10 @@ def seed_copy(tmp_path_factory) -> Path | None:
 
 
 @pytest.fixture(scope="module")
-def dirs(tmp_path_factory, seed_copy) -> tuple[Path, Path]:
+def dirs(tmp_path_factory, seed_copy, backend) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("archivio-web")
     data, index = base / "data", base / "index"
-    archive = Archive(data, index)
+    archive = open_archive(data_dir=data, index_dir=index)
     sources = [DEMO, FIXTURE] + ([seed_copy] if seed_copy else [])
     report = archive.import_paths(sources)
     archive.close()
@@ -65,7 +65,7 @@ def dirs(tmp_path_factory, seed_copy) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def archive(dirs) -> Archive:
-    a = Archive(*dirs)
+    a = open_archive(data_dir=dirs[0], index_dir=dirs[1])
     yield a
     a.close()
 
@@ -677,6 +677,7 @@ def test_healthz(client):
     }
 
 
+@pytest.mark.whoosh_only
 def test_missing_index_gives_maintenance_pages(tmp_path, dirs):
     broken = Archive(dirs[0], tmp_path / "nessun-indice")
     c = create_app(broken).test_client()

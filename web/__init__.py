@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask, Response, url_for
 
-from search import Archive
+from search import Archive, open_archive
 
 from .views import bp, register_error_handlers
 
@@ -50,7 +50,8 @@ SECURITY_HEADERS = {
 
 
 def create_app(archive: Archive | None = None, config: Mapping[str, Any] | None = None) -> Flask:
-    """The search site. Without `archive`, one is opened from ARCHIVIO_DATA /
+    """The search site. Without `archive`, one is opened by search.open_archive
+    from ARCHIVIO_BACKEND, ARCHIVIO_DSN, ARCHIVIO_DSN_READ, ARCHIVIO_DATA and
     ARCHIVIO_INDEX in `config`, else the environment, else ./data and ./index."""
     app = Flask(__name__)
     app.config.from_mapping(
@@ -68,7 +69,14 @@ def create_app(archive: Archive | None = None, config: Mapping[str, Any] | None 
     if config:
         app.config.from_mapping(config)
     if archive is None:
-        archive = Archive(app.config["ARCHIVIO_DATA"], app.config["ARCHIVIO_INDEX"])
+        # The backend (whoosh or postgres) and its DSNs: config, else the environment.
+        archive = open_archive(
+            app.config.get("ARCHIVIO_BACKEND"),
+            dsn=app.config.get("ARCHIVIO_DSN"),
+            dsn_read=app.config.get("ARCHIVIO_DSN_READ"),
+            data_dir=app.config["ARCHIVIO_DATA"],
+            index_dir=app.config["ARCHIVIO_INDEX"],
+        )
     app.extensions["archivio"] = archive
     app.extensions["archivio_slots"] = threading.BoundedSemaphore(
         max(1, int(app.config["ARCHIVIO_SEARCH_CONCURRENCY"]))

@@ -1,0 +1,293 @@
+"""PostgresArchive: the Archive API over PostgreSQL.
+
+Same methods, arguments, return types and errors as search.Archive; the
+CLI and the web app get one or the other from search.open_archive.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from typing import TextIO
+
+import psycopg
+
+from ..archive import STORE_BATCH, ImportReport, article_batches, count_dry_run, make_filters
+from ..article import Article
+from ..importers import scan_paths
+from ..indexer import IndexMissing
+from ..queryparse import Highlight, QueryError
+from ..ranking import Ranking
+from ..searching import SearchResult, check_paging
+from ..synonyms import Synonyms, default_synonyms
+from . import related as related_mod
+from . import store
+from . import suggest as suggest_mod
+from .connection import Database
+from .searching import run
+from .textprep import TSV_SQL, field_texts, terms
+from .vocabulary import PgQueryBuilder, VocabularyReader
+
+NO_INDEX = "Indice non trovato nel database PostgreSQL. Esegui `archivio rebuild` per crearlo."
+
+
+class _StoreView:
+    """`archive.store.count()`, as the faces ask the whoosh archive."""
+
+    def __init__(self, archive: PostgresArchive) -> None:
+        self._archive = archive
+
+    def count(self) -> int:
+        with self._archive.db.reading() as conn:
+            return store.count(conn)
+
+
+class _IndexView:
+    """`archive.index.exists()` / `doc_count()`: the indexed articles."""
+
+    def __init__(self, archive: PostgresArchive) -> None:
+        self._archive = archive
+
+    def doc_count(self) -> int:
+        with self._archive.db.reading() as conn:
+            n = VocabularyReader(conn).doc_count()
+        if not n:
+            raise IndexMissing(NO_INDEX)
+        return n
+
+    def exists(self) -> bool:
+        try:
+            return self.doc_count() > 0
+        except IndexMissing:
+            return False
+
+
+class PostgresArchive:
+    """An article archive in PostgreSQL: the `articles` table is the store and the index."""
+
+    def __init__(
+        self,
+        dsn: str | None = None,
+        dsn_read: str | None = None,
+        ranking: Ranking | None = None,
+        synonyms: Synonyms | None = None,
+        lock_timeout: float | None = None,
+        pool_size: int | None = None,
+    ) -> None:
+        dsn = dsn or os.environ.get("ARCHIVIO_DSN")
+        if not dsn:
+            raise IndexMissing(
+                "Manca l'indirizzo del database PostgreSQL: usa --dsn o la variabile ARCHIVIO_DSN."
+            )
+        self.db = Database(dsn, dsn_read or os.environ.get("ARCHIVIO_DSN_READ"), pool_size)
+        self.ranking = ranking or Ranking()
+        self._synonyms = synonyms
+        self.lock_timeout = (
+            lock_timeout if lock_timeout is not None else float(os.environ.get("ARCHIVIO_LOCK_TIMEOUT", 10))
+        )
+        self.store = _StoreView(self)
+        self.index = _IndexView(self)
+
+    @property
+    def synonyms(self) -> Synonyms:
+        return self._synonyms or default_synonyms()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def import_paths(
+        self,
+        paths: Iterable[str | os.PathLike],
+        fmt: str | None = None,
+        index: bool = True,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+        csv_map: Mapping[str, str] | None = None,
+    ) -> ImportReport:
+        """Imports files and folders, one transaction per batch of articles
+        (store, search vectors and vocabulary together). `index=False` leaves
+        the new articles for `rebuild`; an indexed import also indexes them."""
+        started = time.perf_counter()
+        report = ImportReport()
+        items = scan_paths(paths, fmt, csv_map)
+        if dry_run:
+            count_dry_run(items, report)
+            report.elapsed = time.perf_counter() - started
+            return report
+        with self.db.writing(self.lock_timeout) as conn:
+            seen = 0
+            for batch, batch_formats in article_batches(items, report, STORE_BATCH):
+                if batch:
+                    with conn.transaction():
+                        results = store.upsert_many(conn, batch, index)
+                    for (status, _), item_fmt in zip(results, batch_formats, strict=True):
+                        report.count(status, item_fmt)
+                seen += len(batch)
+                if progress:
+                    progress(seen)
+            if index and store.count(conn, "tsv IS NULL"):
+                self._derive(conn, "tsv IS NULL", progress)
+        report.elapsed = time.perf_counter() - started
+        return report
+
+    def rebuild(self, procs: int = 1, progress: Callable[[int], None] | None = None) -> int:
+        """Re-derives every search vector and the vocabulary from the stored text.
+
+        Batch by batch, each in its own transaction: searches go on meanwhile
+        (on the old vectors, then the new). `procs` is accepted for the CLI
+        and ignored: the work is PostgreSQL's.
+        """
+        with self.db.writing(self.lock_timeout) as conn:
+            return self._derive(conn, "TRUE", progress)
+
+    def _derive(self, conn: psycopg.Connection, where: str, progress: Callable[[int], None] | None) -> int:
+        done = 0
+        full = where == "TRUE"
+        vocabulary: Counter = Counter()
+        batch: list[Article] = []
+
+        def flush() -> None:
+            rows = [(*field_texts(a), a.id) for a in batch]
+            with conn.transaction(), conn.cursor() as cur:
+                cur.executemany(f"UPDATE articles SET tsv = {TSV_SQL} WHERE id = %s", rows)
+                if not full:
+                    store.apply_vocabulary(conn, Counter(t for a in batch for t in terms(a)))
+            batch.clear()
+
+        for article in store.iter_all(conn, STORE_BATCH, where if full else f"({where})"):
+            batch.append(article)
+            if full:
+                vocabulary.update(terms(article))
+            done += 1
+            if len(batch) >= STORE_BATCH:
+                flush()
+                if progress:
+                    progress(done)
+        if batch:
+            flush()
+        if progress:
+            progress(done)
+        if full:
+            # One transaction: readers see the old vocabulary until it commits.
+            with conn.transaction():
+                conn.execute("DELETE FROM vocabulary")
+                with conn.cursor().copy("COPY vocabulary (kind, term, ndoc) FROM STDIN") as copy:
+                    for (kind, term), n in vocabulary.items():
+                        copy.write_row((kind, term, n))
+            conn.execute("ANALYZE articles")
+            conn.execute("ANALYZE vocabulary")
+        return done
+
+    def remove(self, ids: Iterable[str]) -> list[str]:
+        """Removes articles (store, vectors and vocabulary in one transaction); returns those found."""
+        ids = list(ids)
+        with self.db.writing(self.lock_timeout) as conn, conn.transaction():
+            return store.delete(conn, list(dict.fromkeys(ids)))
+
+    def export(self, stream: TextIO) -> int:
+        """The whole archive as JSON Lines in id order, from one consistent snapshot."""
+        count = 0
+        with psycopg.connect(self.db.dsn) as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            with conn.transaction():
+                for article in store.iter_all(conn):
+                    stream.write(json.dumps(article.to_dict(), ensure_ascii=False))
+                    stream.write("\n")
+                    count += 1
+        return count
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, article_id: str) -> Article | None:
+        if "\x00" in article_id:  # no text column can hold it: no such article
+            return None
+        with self.db.reading() as conn:
+            return store.get(conn, article_id)
+
+    def search(
+        self,
+        text: str,
+        author: str | None = None,
+        category: str | list[str] | None = None,
+        since: str | date | None = None,
+        until: str | date | None = None,
+        sort: str = "relevance",
+        page: int = 1,
+        per_page: int = 10,
+        facets: bool = True,
+        recency: bool = False,
+    ) -> SearchResult:
+        """Searches the archive; QueryError (Italian) for bad input, IndexMissing
+        when nothing is indexed. `recency` is accepted and not applied yet."""
+        filters = make_filters(_text(author), _texts(category), since, until)
+        check_paging(page, per_page, sort)
+        text = _text(text) or ""
+        with self.db.reading() as conn:
+            reader = VocabularyReader(conn)
+            if not reader.doc_count():
+                raise IndexMissing(NO_INDEX)
+            parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text)
+            return run(conn, reader, parsed, filters, self.ranking, sort, page, per_page, facets)
+
+    def stats(self) -> dict:
+        with self.db.reading() as conn:
+            stats = store.stats(conn)
+            stats["indexed"] = VocabularyReader(conn).doc_count() or None
+        return stats
+
+    def check(self) -> dict:
+        """Store/index agreement: every article has its search vector, and the
+        vocabulary counts the indexed articles."""
+        with self.db.reading() as conn:
+            total = store.count(conn)
+            indexed = VocabularyReader(conn).doc_count()
+            missing = sorted(store.ids(conn, "tsv IS NULL"))
+        counted = total - len(missing)
+        return {
+            "ok": not missing and indexed == counted,
+            "integrity": True,
+            "stale": indexed != counted,
+            "store": total,
+            "index": counted,
+            "missing_from_index": missing[:20],
+            "missing_from_store": [],
+        }
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]:
+        """Autocomplete suggestions for the text typed so far."""
+        with self.db.reading() as conn:
+            return suggest_mod.suggest(conn, _text(prefix) or "", limit)
+
+    def related(self, article_id: str, limit: int = 5) -> list[Article]:
+        """Articles most like `article_id`."""
+        if "\x00" in article_id:
+            return []
+        with self.db.reading() as conn:
+            return related_mod.related(conn, article_id, limit)
+
+    def highlight_terms(self, query_text: str) -> Highlight:
+        """What to mark in an article reached from a search; empty for a bad query."""
+        with self.db.reading() as conn:
+            builder = PgQueryBuilder(VocabularyReader(conn), self.synonyms, self.ranking)
+            try:
+                return builder.build(query_text).highlight
+            except QueryError:
+                return Highlight()
+
+
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL characters: they become spaces."""
+    return value.replace("\x00", " ") if value else value
+
+
+def _texts(values: str | list[str] | None) -> str | list[str] | None:
+    return _text(values) if isinstance(values, str) else [_text(v) or "" for v in values or []]
+
+
+__all__ = ["PostgresArchive"]

@@ -1,0 +1,133 @@
+"""Connections: a pool on the primary (writes, migrations) and one for reads.
+
+Searches, article pages and exports of a web server read through
+ARCHIVIO_DSN_READ when it is set (a streaming replica), else through the
+primary. Writers (import, rebuild, remove) take a connection of their own
+and hold the archive's writer lock, a PostgreSQL advisory lock released by
+the server if the writer dies.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ..indexer import IndexMissing
+from ..locking import busy
+from .migrations import migrate
+
+# pg_advisory_lock key of the single writer ("ARCHIVIO").
+WRITER_LOCK = 0x4152_4348_4956_494F - 2**63
+# Seconds to reach the server (ARCHIVIO_PG_CONNECT_TIMEOUT).
+CONNECT_TIMEOUT = 10
+# A search (or any read of a web request) is cancelled past this.
+STATEMENT_TIMEOUT_MS = 10_000
+TRIGRAM_THRESHOLD = 0.2
+
+
+class DatabaseUnavailable(IndexMissing):
+    """PostgreSQL cannot be reached (or no DSN was given): the archive is not usable."""
+
+
+def _unavailable(dsn: str, error: BaseException | str) -> DatabaseUnavailable:
+    where = psycopg.conninfo.conninfo_to_dict(dsn).get("host") or "localhost"
+    return DatabaseUnavailable(f"Database PostgreSQL non raggiungibile ({where}): {error}")
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    conn.execute(f"SET pg_trgm.similarity_threshold = {TRIGRAM_THRESHOLD}")
+    conn.commit()
+
+
+class Database:
+    """The pools of one archive, opened on first use; migrations applied on the primary."""
+
+    def __init__(self, dsn: str, dsn_read: str | None = None, pool_size: int | None = None) -> None:
+        self.dsn = dsn
+        self.dsn_read = dsn_read or None
+        self.pool_size = pool_size or int(os.environ.get("ARCHIVIO_PG_POOL", 10))
+        self.connect_timeout = float(os.environ.get("ARCHIVIO_PG_CONNECT_TIMEOUT", CONNECT_TIMEOUT))
+        self._primary: ConnectionPool | None = None
+        self._replica: ConnectionPool | None = None
+
+    def _open(self, dsn: str) -> ConnectionPool:
+        pool = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=self.pool_size,
+            open=False,
+            configure=_configure,
+            kwargs={"connect_timeout": max(1, int(self.connect_timeout))},
+            name="archivio",
+        )
+        try:
+            pool.open(wait=True, timeout=self.connect_timeout)
+        except PoolTimeout as e:
+            pool.close()
+            raise _unavailable(dsn, "connessione non riuscita") from e
+        return pool
+
+    @property
+    def primary(self) -> ConnectionPool:
+        if self._primary is None:
+            pool = self._open(self.dsn)
+            try:
+                with pool.connection() as conn:
+                    migrate(conn)
+            except BaseException:
+                pool.close()
+                raise
+            self._primary = pool
+        return self._primary
+
+    @property
+    def replica(self) -> ConnectionPool:
+        if self.dsn_read is None:
+            return self.primary
+        if self._replica is None:
+            self.primary  # noqa: B018 - the schema is made (or checked) on the primary first
+            self._replica = self._open(self.dsn_read)
+        return self._replica
+
+    @contextmanager
+    def reading(self) -> Iterator[psycopg.Connection]:
+        """A read connection in a transaction with a statement time limit."""
+        try:
+            with self.replica.connection() as conn:
+                conn.execute(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
+                yield conn
+        except psycopg.OperationalError as e:
+            if isinstance(e, psycopg.errors.QueryCanceled):
+                raise
+            raise _unavailable(self.dsn_read or self.dsn, e) from e
+
+    @contextmanager
+    def writing(self, lock_timeout: float) -> Iterator[psycopg.Connection]:
+        """A connection of its own (autocommit: callers open transactions)
+        holding the writer lock; WriterBusy past `lock_timeout` seconds."""
+        self.primary  # noqa: B018 - migrations first
+        try:
+            timeout = max(1, int(self.connect_timeout))
+            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=timeout)
+        except psycopg.OperationalError as e:
+            raise _unavailable(self.dsn, e) from e
+        try:
+            deadline = time.monotonic() + lock_timeout
+            while not conn.execute("SELECT pg_try_advisory_lock(%s)", (WRITER_LOCK,)).fetchone()[0]:
+                if time.monotonic() >= deadline:
+                    raise busy(lock_timeout)
+                time.sleep(0.1)
+            yield conn
+        finally:
+            conn.close()  # ends the session: the advisory lock goes with it
+
+    def close(self) -> None:
+        for pool in (self._replica, self._primary):
+            if pool is not None:
+                pool.close()
+        self._primary = self._replica = None

@@ -1,0 +1,110 @@
+"""The PostgreSQL schema, as numbered migrations applied by `archivio` itself.
+
+Each migration runs once, in its own transaction, and is recorded in
+`schema_version`; a transaction-level advisory lock makes concurrent starts
+(several web servers at once) apply each one exactly once.
+
+The text search configuration `archivio_it` is built from PostgreSQL's own
+pieces: `unaccent`, then the Snowball Italian stemmer with its stop list.
+Text reaches it already split by the engine's tokenizer (elided articles
+such as l', dell', quest' dropped, both apostrophes handled, acronyms and
+numbers kept whole: see `search.pg.textprep`), so the stems PostgreSQL
+stores are the ones the query side computes.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+# pg_advisory_xact_lock key of the migrations ("ARCHIMIG").
+MIGRATION_LOCK = 0x4152_4348_494D_4947 - 2**63
+
+TOKEN_TYPES = (
+    "asciiword, word, numword, asciihword, hword, numhword, "
+    "hword_asciipart, hword_part, hword_numpart, int, uint"
+)
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "articles, Italian text search configuration, vocabulary",
+        f"""
+        CREATE EXTENSION IF NOT EXISTS unaccent;
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE TEXT SEARCH DICTIONARY archivio_it_stem (
+            TEMPLATE = snowball, Language = italian, StopWords = italian
+        );
+        CREATE TEXT SEARCH CONFIGURATION archivio_it (COPY = simple);
+        ALTER TEXT SEARCH CONFIGURATION archivio_it
+            ALTER MAPPING FOR {TOKEN_TYPES} WITH unaccent, archivio_it_stem;
+        CREATE TABLE articles (
+            id text PRIMARY KEY,
+            title text NOT NULL,
+            subtitle text,
+            author text,
+            author_key text NOT NULL DEFAULT '',
+            date date,
+            category text,
+            category_key text NOT NULL DEFAULT '',
+            body text NOT NULL,
+            url text,
+            source text,
+            content_hash text NOT NULL,
+            fingerprint text NOT NULL,
+            url_key text,
+            -- title A, subtitle B, body D; NULL until indexed (import --no-index)
+            tsv tsvector
+        );
+        CREATE INDEX articles_tsv ON articles USING gin (tsv);
+        CREATE INDEX articles_date ON articles (date);
+        CREATE INDEX articles_author_key ON articles (author_key);
+        CREATE INDEX articles_category_key ON articles (category_key);
+        CREATE INDEX articles_fingerprint ON articles (fingerprint);
+        CREATE INDEX articles_url_key ON articles (url_key);
+        CREATE INDEX articles_unindexed ON articles (id) WHERE tsv IS NULL;
+        -- Document frequencies: kind 'w' = words as typed (folded), 's' = stems.
+        CREATE TABLE vocabulary (
+            kind char(1) NOT NULL,
+            term text NOT NULL,
+            ndoc integer NOT NULL,
+            PRIMARY KEY (kind, term)
+        );
+        CREATE INDEX vocabulary_words_trgm ON vocabulary USING gin (term gin_trgm_ops) WHERE kind = 'w';
+        CREATE INDEX vocabulary_prefix ON vocabulary (kind, term text_pattern_ops);
+        """,
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def migrate(conn: psycopg.Connection) -> list[int]:
+    """Applies the migrations this database lacks; returns their numbers."""
+    applied: list[int] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version integer PRIMARY KEY, description text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+    for version, description, sql in MIGRATIONS:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            done = conn.execute("SELECT 1 FROM schema_version WHERE version = %s", (version,)).fetchone()
+            if done:
+                continue
+            conn.execute(sql)
+            conn.execute(
+                "INSERT INTO schema_version (version, description) VALUES (%s, %s)", (version, description)
+            )
+            applied.append(version)
+    return applied
+
+
+def current_version(conn: psycopg.Connection) -> int:
+    """The newest migration applied (0: none; a replica reports its primary's)."""
+    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]

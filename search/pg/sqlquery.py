@@ -1,0 +1,182 @@
+"""The shared query builder's whoosh query trees as SQL over `articles`.
+
+Text clauses become one `tsquery` where they can (so the GIN index answers
+a whole AND or OR at once); keyword clauses (autore:, categoria:) become
+column comparisons. Stems map to lexemes as stored by `archivio_it`;
+phrases of typed words become `<N>` distances between their stems, stop
+words counting as gaps, as in the stored positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from whoosh import query as wq
+
+from ..analysis import STOPWORDS, normalize_key, stem
+from ..queryparse import KEY_FIELDS, key_query
+from ..searching import Filters
+from .textprep import lexeme
+from .vocabulary import VocabularyReader
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A boolean SQL expression over one `articles` row, and its tsquery when
+    the clause is text only."""
+
+    sql: str
+    params: tuple
+    ts: str | None = None
+
+
+NOTHING = Clause("FALSE", ())
+
+
+def text_clause(ts: str) -> Clause:
+    return Clause("tsv @@ %s::tsquery", (ts,), ts)
+
+
+def all_of(clauses: list[Clause]) -> Clause | None:
+    if not clauses:
+        return None
+    if len(clauses) == 1:
+        return clauses[0]
+    if all(c.ts is not None for c in clauses):
+        return text_clause(" & ".join(f"({c.ts})" for c in clauses))
+    return Clause(" AND ".join(f"({c.sql})" for c in clauses), tuple(p for c in clauses for p in c.params))
+
+
+def any_of(clauses: list[Clause]) -> Clause | None:
+    if not clauses:
+        return None
+    if len(clauses) == 1:
+        return clauses[0]
+    if all(c.ts is not None for c in clauses):
+        return text_clause(" | ".join(f"({c.ts})" for c in clauses))
+    return Clause(" OR ".join(f"({c.sql})" for c in clauses), tuple(p for c in clauses for p in c.params))
+
+
+def none_of(clause: Clause) -> Clause:
+    if clause.ts is not None:
+        return text_clause(f"!({clause.ts})")
+    return Clause(f"NOT coalesce(({clause.sql}), FALSE)", clause.params)
+
+
+def compile_query(q: wq.Query) -> Clause | None:
+    """The SQL of a rewritten query (None: it matches nothing to add)."""
+    if isinstance(q, wq.Not):
+        inner = compile_query(q.query)
+        return none_of(inner) if inner is not None else None
+    if isinstance(q, wq.AndNot):
+        positive, negative = compile_query(q.a), compile_query(q.b)
+        if positive is None:
+            return None
+        return all_of([positive, none_of(negative)]) if negative is not None else positive
+    if isinstance(q, (wq.AndMaybe, wq.Otherwise)):  # the optional part only ranks
+        return compile_query(q.a)
+    if isinstance(q, wq.Require):
+        return all_of([c for c in (compile_query(q.a), compile_query(q.b)) if c is not None])
+    if isinstance(q, wq.And):
+        return all_of([p for p in (compile_query(s) for s in q.subqueries) if p is not None])
+    if isinstance(q, wq.CompoundQuery):  # Or, PreloadedOr, DisjunctionMax
+        return any_of([p for p in (compile_query(s) for s in q.subqueries) if p is not None])
+    if isinstance(q, wq.Term):
+        return _term(q.fieldname, q.text)
+    if isinstance(q, wq.Phrase):
+        return _phrase(q)
+    if q is wq.NullQuery:
+        return None
+    return NOTHING  # a query shape the builder never makes (ranges, wildcards left unexpanded)
+
+
+def _term(fieldname: str, text: str | bytes) -> Clause | None:
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    if fieldname in KEY_FIELDS:
+        return Clause(f"{fieldname} = %s", (text,))
+    if fieldname == "exact":  # a typed word: its stem (a stop word is stored by no one)
+        if text in STOPWORDS:
+            return None
+        text = stem(text)
+    elif fieldname not in ("text", "title"):
+        return NOTHING
+    lex = lexeme(text)
+    if lex is None:
+        return None
+    return text_clause(f"{lex}:A" if fieldname == "title" else lex)
+
+
+def _phrase(q: wq.Phrase) -> Clause | None:
+    if q.fieldname not in ("exact", "title"):
+        return all_of([c for c in (_term(q.fieldname, w) for w in q.words) if c is not None])
+    lexemes: list[str] = []
+    gaps: list[int] = []
+    gap = 1
+    for word in q.words:
+        if q.fieldname == "exact" and word in STOPWORDS:
+            gap += 1
+            continue
+        lex = lexeme(stem(word) if q.fieldname == "exact" else word)
+        if lex is None:
+            continue
+        lexemes.append(f"{lex}:A" if q.fieldname == "title" else lex)
+        gaps.append(gap)
+        gap = 1
+    if not lexemes:
+        return None
+    if q.slop > 1:  # no word-distance window in tsquery: all the words
+        return text_clause(" & ".join(lexemes))
+    ts = lexemes[0]
+    for lex, distance in zip(lexemes[1:], gaps[1:], strict=True):
+        ts += f" <{distance}> {lex}"
+    return text_clause(ts)
+
+
+def compile_filters(filters: Filters, reader: VocabularyReader) -> Clause | None:
+    """The filters' SQL: author words, categories, date range."""
+    parts: list[Clause] = []
+    if filters.author:
+        author = compile_query(key_query(reader, "author_key", filters.author))
+        parts.append(author or NOTHING)
+    if filters.categories:
+        parts.append(Clause("category_key = ANY(%s)", ([normalize_key(c) for c in filters.categories],)))
+    if filters.since:
+        parts.append(Clause("date >= %s", (filters.since,)))
+    if filters.until:
+        parts.append(Clause("date <= %s", (filters.until,)))
+    return all_of(parts)
+
+
+def groups_of(q: wq.Query) -> list[wq.Query]:
+    """The positive top-level parts of a strict query, each ranked on its own."""
+    if isinstance(q, wq.AndNot):
+        return groups_of(q.a)
+    if isinstance(q, (wq.AndMaybe, wq.Require)):
+        return groups_of(q.a)
+    if isinstance(q, wq.And):
+        return [c for c in q.subqueries if not isinstance(c, wq.Not)]
+    return [q]
+
+
+def lexemes_of(q: wq.Query) -> list[str]:
+    """The stems a positive clause looks for (for document frequencies)."""
+    out: list[str] = []
+    for node in _walk(q):
+        if isinstance(node, wq.Term) and node.fieldname in ("text", "title"):
+            out.append(node.text.decode() if isinstance(node.text, bytes) else node.text)
+        elif isinstance(node, wq.Term) and node.fieldname == "exact" and node.text not in STOPWORDS:
+            out.append(stem(node.text))
+        elif isinstance(node, wq.Phrase):
+            out += [stem(w) if node.fieldname == "exact" else w for w in node.words if w not in STOPWORDS]
+    return out
+
+
+def _walk(q: wq.Query):
+    if isinstance(q, wq.Not):
+        return
+    yield q
+    for child in q.children():
+        yield from _walk(child)
+
+
+__all__ = ["Clause", "compile_filters", "compile_query", "groups_of", "lexemes_of"]

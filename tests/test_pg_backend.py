@@ -1,0 +1,120 @@
+"""What only the PostgreSQL backend has: migrations, the Italian text search
+configuration, the vocabulary, transactions and the writer lock. (The
+Archive API itself is tested on both backends by the shared test modules.)"""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from search import IndexMissing, WriterBusy, open_archive
+from search.analysis import stemming_analyzer
+from search.pg.migrations import LATEST, current_version, migrate
+from search.pg.textprep import normalized
+
+from . import pg_support
+from .conftest import DEMO
+
+
+@pytest.fixture
+def dsn(pg_server) -> str:
+    return pg_support.create_database(pg_server)
+
+
+@pytest.fixture
+def archive(dsn):
+    a = open_archive("postgres", dsn=dsn)
+    yield a
+    a.close()
+
+
+def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
+    with psycopg.connect(dsn) as conn:
+        return {(k, t): n for k, t, n in conn.execute("SELECT kind, term, ndoc FROM vocabulary")}
+
+
+def test_migrations_are_versioned_and_idempotent(archive, dsn):
+    archive.stats()  # opening the archive applies them
+    with psycopg.connect(dsn) as conn:
+        assert current_version(conn) == LATEST == 1
+        assert migrate(conn) == []
+        rows = conn.execute("SELECT version, description FROM schema_version").fetchall()
+        assert rows == [(1, "articles, Italian text search configuration, vocabulary")]
+
+
+def test_postgres_stems_are_the_engine_s(archive, dsn):
+    archive.stats()
+    text = "Dell’Europa, l'elezione e le elezioni regionali: più città, perché 2,5 U.S.A. coronavirus"
+    with psycopg.connect(dsn) as conn:
+        lexemes = conn.execute("SELECT tsvector_to_array(to_tsvector('archivio_it', %s))",
+                               (normalized(text),)).fetchone()[0]
+    assert normalized(text) == "europa elezione e le elezioni regionali piu citta perche 25 usa coronavirus"
+    # The elided articles are gone before PostgreSQL; its stop list drops "e", "le".
+    assert sorted(lexemes) == [
+        "25", "citt", "coronavirus", "elezion", "europ", "perc", "piu", "regional", "usa"
+    ]
+    # The same stems as the engine's, but for two words only the engine's list
+    # stops (folded "più", "perché"): stored, never asked for by a query.
+    engine = sorted({t.text.replace(",", "") for t in stemming_analyzer()(text)})
+    assert engine == ["25", "citt", "coronavirus", "elezion", "europ", "regional", "usa"]
+
+
+def test_vocabulary_follows_imports_updates_and_removals(archive, dsn, tmp_path):
+    src = tmp_path / "a.jsonl"
+    src.write_text(json.dumps({"id": "a", "title": "Tram a Bologna", "body": "Il tram nuovo."}) + "\n")
+    archive.import_paths([src])
+    assert vocabulary(dsn) == {("n", ""): 1, ("w", "tram"): 1, ("w", "a"): 1, ("w", "bologna"): 1,
+                               ("w", "il"): 1, ("w", "nuovo"): 1, ("s", "tram"): 1, ("s", "bologn"): 1,
+                               ("s", "nuov"): 1}
+    src.write_text(json.dumps({"id": "a", "title": "Metro a Bologna", "body": "La metro."}) + "\n")
+    assert archive.import_paths([src]).updated == 1
+    assert vocabulary(dsn) == {("n", ""): 1, ("w", "metro"): 1, ("w", "a"): 1, ("w", "bologna"): 1,
+                               ("w", "la"): 1, ("s", "metr"): 1, ("s", "bologn"): 1}
+    assert archive.search("metro").total == 1
+    assert archive.remove(["a"]) == ["a"]
+    assert vocabulary(dsn) == {}
+
+
+def test_failed_batch_leaves_no_half_article(archive, dsn, tmp_path):
+    archive.import_paths([DEMO])
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("ALTER TABLE articles ADD CONSTRAINT short_titles CHECK (id <> 'long')")
+    src = tmp_path / "b.jsonl"
+    src.write_text(
+        json.dumps({"id": "ok", "title": "Breve", "body": "Testo."}) + "\n"
+        + json.dumps({"id": "long", "title": "x" * 80, "body": "Testo."}) + "\n"
+    )
+    with pytest.raises(psycopg.errors.CheckViolation):
+        archive.import_paths([src])
+    assert archive.get("ok") is None and archive.get("long") is None
+    assert archive.check()["ok"] and archive.stats()["indexed"] == 22
+
+
+def test_no_index_import_then_rebuild(archive):
+    archive.import_paths([DEMO], index=False)
+    with pytest.raises(IndexMissing, match="archivio rebuild"):
+        archive.search("tram")
+    assert archive.check()["ok"] is False and len(archive.check()["missing_from_index"]) == 20
+    assert archive.rebuild() == 22
+    assert archive.check()["ok"] and archive.search("tram bologna").exact_total == 1
+
+
+def test_a_second_writer_waits_then_gives_up(archive, dsn):
+    archive.stats()
+    with archive.db.writing(1.0):
+        other = open_archive("postgres", dsn=dsn, lock_timeout=0.3)
+        with pytest.raises(WriterBusy, match="occupato"):
+            other.import_paths([DEMO])
+        other.close()
+
+
+def test_unreachable_database_and_missing_dsn_are_clear(monkeypatch):
+    monkeypatch.delenv("ARCHIVIO_DSN", raising=False)
+    monkeypatch.setenv("ARCHIVIO_PG_CONNECT_TIMEOUT", "1")
+    with pytest.raises(IndexMissing, match="ARCHIVIO_DSN"):
+        open_archive("postgres")
+    gone = open_archive("postgres", dsn=f"host=127.0.0.1 port={pg_support.free_port()} user=x")
+    with pytest.raises(IndexMissing, match="non raggiungibile"):
+        gone.search("tram")
