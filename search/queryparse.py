@@ -35,8 +35,13 @@ MAX_PATTERNS = 4
 MAX_PHRASE_WORDS = 12
 MAX_SLOP = 10
 # Articles holding every word of the phrases (their rarest word bounds it):
-# each one needs a check of word positions, the slow part of a phrase.
+# each one needs a check of word positions, the slow part of a phrase. The
+# bound grows with the archive past MAX_PHRASE_CANDIDATES, up to a share of
+# it: in a million articles "tampone" is in tens of thousands, and
+# "abbiamo il tampone" is still a reasonable phrase (0.9 s the first time,
+# then cached); "il la di", in nearly every article, is not.
 MAX_PHRASE_CANDIDATES = 15_000
+MAX_PHRASE_SHARE = 0.10
 MAX_TYPO_WORDS = 4
 # Known words tried as possible typos when no article holds every word.
 MAX_RESPELL_WORDS = 6
@@ -195,7 +200,7 @@ class QueryBuilder:
                 f"Frase tra virgolette troppo lunga: al massimo {MAX_PHRASE_WORDS} parole "
                 "(scegli le più caratteristiche)."
             )
-        if candidates > MAX_PHRASE_CANDIDATES:
+        if candidates > max(MAX_PHRASE_CANDIDATES, MAX_PHRASE_SHARE * self.reader.doc_count()):
             raise QueryError(
                 "Frase tra virgolette fatta solo di parole molto comuni: "
                 "aggiungi almeno una parola più caratteristica."

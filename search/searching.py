@@ -27,10 +27,10 @@ MAX_PER_PAGE = 100
 # Deepest result reachable by paging: bounds the work of a single request.
 MAX_DEPTH = 10_000
 FACET_SIZE = 20
-# Budget of the matching phase of one search (strict plus fallback), in
-# CPU seconds of the searching thread (see topk.clock): past it the fallback
-# is left out, and a query whose own matches take longer is refused. Query
-# parsing caps the other costs.
+# Budget of the ranking phase of one search (strict plus fallback), in CPU
+# seconds of the searching thread (see topk.clock): past it the fallback is
+# left out, and a query whose own matches take longer to rank is refused.
+# Query parsing caps the other costs (words, patterns, phrases).
 TIME_LIMIT = 0.5
 
 
@@ -167,7 +167,6 @@ def run(
     boost = recency and sort == "relevance" and ranking.recency_weight > 0
     # With the boost, whole windows are ranked so that every page cuts the same ones.
     limit = window_limit(wanted) if boost else wanted
-    deadline = clock() + TIME_LIMIT
     ds = docsets_for(searcher)
     allowed = filter_docs(searcher, filters)
     scope = ds.live if allowed is None else allowed
@@ -181,6 +180,10 @@ def run(
             if respelled is not None:
                 parsed = respelled
                 strict_bits = ds.query(parsed.strict) & scope
+        # The budget starts once the matching documents are known: building a
+        # word's bitmap is a one-time cost (cached), which on a cold server
+        # must not get an ordinary query refused.
+        deadline = clock() + TIME_LIMIT
         try:
             q = _boosted(parsed.strict, parsed, sort)
             ranked += _top(searcher, ds, q, strict_bits, sort, limit, deadline)
