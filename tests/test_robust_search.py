@@ -249,8 +249,9 @@ def _forget_caches(archive) -> None:
 @pytest.mark.corpus
 def test_worst_nasty_query_stays_under_a_second(corpus_archive):
     """A bound, not a benchmark: the slowest of these, each timed cold (no
-    cached results) at its best of three runs (so that a busy machine does
-    not count), under 1 second."""
+    cached results) at its best of three runs, under 1 second of the
+    searching thread's CPU time (the engine's own clock, see topk.clock:
+    time spent waiting for a processor on a busy machine does not count)."""
     corpus_archive.search("governo")
     timings = []
     for text in NASTY:
@@ -258,10 +259,10 @@ def test_worst_nasty_query_stays_under_a_second(corpus_archive):
             best = float("inf")
             for _ in range(3):
                 _forget_caches(corpus_archive)
-                started = time.perf_counter()
+                started = time.thread_time()
                 with contextlib.suppress(QueryError):
                     corpus_archive.search(text, **options)
-                best = min(best, time.perf_counter() - started)
+                best = min(best, time.thread_time() - started)
             timings.append((best, text[:50], options))
     worst = max(timings, key=lambda t: t[0])
     assert worst[0] < 1.0, worst
