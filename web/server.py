@@ -1,10 +1,10 @@
-"""Serving the site: waitress, in one process or in several sharing one socket.
+"""Serving the site: waitress, in one process or in several sharing one port.
 
 Python runs one thread at a time, so one process answers searches on one
-core at most. With `workers` > 1 the parent binds the socket, then forks
-that many processes, each with its own archive (its own SQLite connection
-and index readers: nothing opened is shared across the fork) and its own
-waitress threads, all accepting on the same socket; the kernel hands each
+core at most. With `workers` > 1 the parent forks that many processes,
+each with its own archive (its own SQLite connection and index readers:
+nothing opened is shared across the fork), its own waitress threads and its
+own socket on the same port (SO_REUSEPORT); the kernel hands each
 connection to one of them. A worker that dies is replaced; SIGTERM or
 Ctrl+C stops them all.
 """
@@ -42,11 +42,12 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, threads: int, wor
     if workers <= 1:
         waitress_serve(make_app(), host=host, port=port, threads=threads, ident="archivio")
         return
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    # The parent's socket, bound but not listening, holds the port (and
+    # reports a busy one at once); each worker listens on its own socket
+    # bound to the same port with SO_REUSEPORT, so that the kernel spreads
+    # the connections evenly. (With one shared socket, the first worker to
+    # wake takes every keep-alive connection of a burst; the others idle.)
+    sock = _socket(host, port, listen=False)
 
     children: set[int] = set()
     stopping = False
@@ -65,7 +66,8 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, threads: int, wor
                 _die_with_parent()
                 code = 0
                 try:
-                    waitress_serve(make_app(), sockets=[sock], threads=threads, ident="archivio")
+                    own = _socket(host, port, listen=True)
+                    waitress_serve(make_app(), sockets=[own], threads=threads, ident="archivio")
                 except BaseException:  # noqa: BLE001 - a worker reports and exits, the parent replaces it
                     code = 1
                 os._exit(code)
@@ -103,3 +105,14 @@ def _die_with_parent() -> None:
     pr_set_pdeathsig = 1
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def _socket(host: str, port: int, listen: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    if listen:
+        sock.listen(1024)
+    return sock
