@@ -4,6 +4,7 @@
     python -m bench.speed --scale 100000               # dev corpus, then 100,000 articles
     python -m bench.speed --sizes 20k,100k,1m --runs 3 --build-runs 1   # 1M: about an hour
     python -m bench.speed --sizes 20k --skip-web --skip-baselines       # quick look
+    python -m bench.speed --backend postgres --dsn "host=127.0.0.1 port=5432 user=postgres" --skip-baselines
 
 For every size it writes the corpus (replicated with new ids, urls and
 dates shifted back by 397 days per copy) to a work directory, imports it into an
@@ -21,6 +22,20 @@ Archivio store, then measures, each figure the median of --runs runs:
 - the web server (`cli.py serve`): requests/s, p95 and errors with
   `wrk -t2 -c8 -d20s` on `/?q=...` cycling through the dev queries, plus
   the server's peak RSS, with the result cache off and on.
+
+With `--backend postgres` the same figures are taken for the PostgreSQL
+backend. `--dsn` names a server (any database on it; the user must be
+allowed to create databases): each size gets a fresh database
+`archivio_bench_<size>` there, dropped first if an earlier run left it.
+The "full build" is then `cli.py import` of the whole corpus into the empty
+database (articles, vectors and vocabulary in one pass), and the rebuild
+`cli.py rebuild` re-deriving the vectors and vocabulary of the full
+database; the size is the database's (`pg_database_size`: the store, the
+text index and the vocabulary together), after the import and again after
+a rebuild (which leaves the old row versions for VACUUM to reuse). Memory
+figures are the client's (the `archivio` process), not the server's. The
+web server runs with `--backend postgres` (no result cache on that backend,
+so only the cache-off figure).
 
 Ratios are Archivio / baseline; for times lower is better, for rates
 (articles/s, requests/s) higher is better.
@@ -292,24 +307,47 @@ def worker_main(argv: list[str]) -> None:
 # -- query latency --------------------------------------------------------------------------
 
 
+# The most common category, and one article's category and date, in either store.
+COMMON_CATEGORY_SQL = (
+    "SELECT min(category) FROM articles WHERE category_key != '' GROUP BY category_key "
+    "ORDER BY count(*) DESC LIMIT 1"
+)
+ARTICLE_SQL = "SELECT category, date FROM articles WHERE id = {}"
+
+
 def query_filters(queries: list[dict], data_dir: Path) -> dict[str, dict]:
-    """The filter of the "filter" flavour, per query: the category of the article
-    sought (else the most common one) and the year around its date."""
+    """The filter of the "filter" flavour, per query, read from the SQLite store."""
     import sqlite3
 
     db = sqlite3.connect(data_dir / "archive.sqlite")
-    common = db.execute(
-        "SELECT category FROM articles WHERE category_key != '' GROUP BY category_key "
-        "ORDER BY count(*) DESC LIMIT 1"
-    ).fetchone()[0]
+    try:
+        return filters_from(queries, db.execute(COMMON_CATEGORY_SQL).fetchone()[0],
+                            lambda i: db.execute(ARTICLE_SQL.format("?"), (i,)).fetchone())
+    finally:
+        db.close()
+
+
+def pg_query_filters(queries: list[dict], dsn: str) -> dict[str, dict]:
+    """The same filters, read from the PostgreSQL backend's `articles` table."""
+    import psycopg
+
+    with psycopg.connect(dsn) as db:
+        return filters_from(queries, db.execute(COMMON_CATEGORY_SQL).fetchone()[0],
+                            lambda i: db.execute(ARTICLE_SQL.format("%s"), (i,)).fetchone())
+
+
+def filters_from(
+    queries: list[dict], common: str, article: Callable[[str], tuple | None]
+) -> dict[str, dict]:
+    """The category of the article sought (else the query's, else the most common
+    one) and the year around its date; `article(id)` gives (category, date)."""
     out = {}
     for q in queries:
-        row = db.execute("SELECT category, date FROM articles WHERE id = ?", (q["relevant"][0],)).fetchone()
+        row = article(q["relevant"][0])
         category = (row[0] if row and row[0] else None) or (q.get("filters") or {}).get("category") or common
-        day = date.fromisoformat(row[1]) if row and row[1] else date(2021, 6, 1)
+        day = date.fromisoformat(str(row[1])) if row and row[1] else date(2021, 6, 1)
         since, until = day - timedelta(days=183), day + timedelta(days=182)
         out[q["qid"]] = {"category": category, "since": since.isoformat(), "until": until.isoformat()}
-    db.close()
     return out
 
 
@@ -332,10 +370,11 @@ def measure_latency(fn: Callable[[dict, str], object], queries: list[dict], runs
     return out
 
 
-def archivio_query_fn(data_dir: Path, index_dir: Path, filters: dict[str, dict]):
-    from search import Archive, QueryError
+def archivio_query_fn(data_dir: Path | None, index_dir: Path | None, filters: dict[str, dict],
+                      dsn: str | None = None):
+    from search import Archive, QueryError, open_archive
 
-    archive = Archive(data_dir, index_dir)
+    archive = open_archive("postgres", dsn=dsn) if dsn else Archive(data_dir, index_dir)
     if hasattr(archive, "result_cache"):
         archive.result_cache = None  # latency is measured without the result cache
 
@@ -456,8 +495,7 @@ def server_peak_rss_mib(pid: int) -> float:
 
 
 def measure_web(
-    data_dir: Path,
-    index_dir: Path,
+    archive_args: list[str],
     queries: list[dict],
     work: Path,
     seconds: int,
@@ -469,10 +507,7 @@ def measure_web(
     port = free_port()
     env = dict(os.environ, ARCHIVIO_RESULT_CACHE="256" if cache else "0")
     server = subprocess.Popen(
-        cli(
-            "--data-dir", str(data_dir), "--index-dir", str(index_dir),
-            "serve", "--port", str(port), "--workers", str(workers),
-        ),
+        cli(*archive_args, "serve", "--port", str(port), "--workers", str(workers)),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -527,72 +562,33 @@ def median_of(runs: int, fn: Callable[[int], tuple[float, ...]]) -> tuple[float,
     return tuple(statistics.median(r[i] for r in results) for i in range(len(results[0])))
 
 
+def increment_files(work: Path, count: int, runs: int) -> list[Path]:
+    """A different 1,000 new articles for each run, copies numbered past any used
+    before (a counter in the work dir, so a reused store never sees them twice)."""
+    counter = work / "next-copy.txt"
+    first = int(counter.read_text()) if counter.exists() else (count // 19_902) + 10
+    counter.write_text(str(first + runs))
+    inc_files = []
+    for i in range(runs):
+        path = work / f"new-{i}.jsonl"
+        write_jsonl(
+            (rec for _, rec in zip(range(INCREMENT), scaled_records(None, first + i), strict=False)), path
+        )
+        inc_files.append(path)
+    return inc_files
+
+
 def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: list[dict]) -> dict:
     label = "dev" if n is None else f"{n:,}"
     work.mkdir(parents=True, exist_ok=True)
     corpus = work / "corpus"
     count, raw = write_corpus(scaled_records(n), corpus)
     print(f"\n[{label}] {count:,} articles, {raw / 1e6:.1f} MB of text  (work dir {work})", flush=True)
-    data, index = work / "data", work / "index"
     r: dict = {"articles": count, "raw_mb": raw / 1e6}
-    # The store is filled once; every rebuild then streams from it.
-    if not (data / "archive.sqlite").exists():
-        started = time.perf_counter()
-        subprocess.run(
-            cli("--data-dir", str(data), "--index-dir", str(index), "import", "--no-index", str(corpus)),
-            cwd=ROOT,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        print(f"  store import {time.perf_counter() - started:.1f} s", flush=True)
-    procs = str(args.procs)
-
-    def rebuild(_: int) -> tuple[float, float, float, float]:
-        secs, rss = run_measured(
-            cli("--data-dir", str(data), "--index-dir", str(index), "rebuild", "--procs", procs)
-        )
-        return secs, rss, LAST_CPU, LAST_RSS
-
-    print(f"  load average before the rebuilds: {os.getloadavg()[0]:.2f}", flush=True)
-    r["build_s"], r["build_rss"], r["build_cpu"], r["build_rss_sum"] = median_of(args.build_runs, rebuild)
-    # The live generation only: a rebuild keeps the previous one for open readers.
-    live = index / (index / "CURRENT").read_text().strip()
-    r["size_mb"] = dir_size(live) / 1e6
-    print(
-        f"  archivio rebuild {r['build_s']:.1f} s ({r['build_cpu']:.0f} CPU s), "
-        f"{r['build_rss']:.0f} MiB, {r['size_mb']:.1f} MB",
-        flush=True,
-    )
-
-    # Incremental: a different 1,000 new articles each run, copies numbered past any
-    # used before (a counter in the work dir, so a reused store never sees them twice).
-    counter = work / "next-copy.txt"
-    first = int(counter.read_text()) if counter.exists() else (count // 19_902) + 10
-    counter.write_text(str(first + args.runs))
-    inc_files = []
-    for i in range(args.runs):
-        path = work / f"new-{i}.jsonl"
-        write_jsonl(
-            (rec for _, rec in zip(range(INCREMENT), scaled_records(None, first + i), strict=False)), path
-        )
-        inc_files.append(path)
-
-    def incremental(i: int) -> tuple[float]:
-        return (
-            run_measured(
-                cli("--data-dir", str(data), "--index-dir", str(index), "import", str(inc_files[i]))
-            )[0],
-        )
-
-    (r["inc_s"],) = median_of(args.runs, incremental)
-    print(f"  archivio incremental {r['inc_s']:.2f} s; load average {os.getloadavg()[0]:.2f}", flush=True)
-
-    filters = query_filters(queries, data)
-    fn, archive = archivio_query_fn(data, index, filters)
-    r["latency"] = measure_latency(fn, queries, args.runs)
-    archive.close()
-    print("  archivio latency " + json.dumps(r["latency"]), flush=True)
-
+    if args.backend == "postgres":
+        inc_files, filters, archive_args = bench_postgres(r, args, work, corpus, queries)
+    else:
+        inc_files, filters, archive_args = bench_whoosh(r, args, work, corpus, queries)
     out = {"archivio": r}
     if not args.skip_baselines:
         for system in ("fts5", "whoosh"):
@@ -629,15 +625,164 @@ def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: lis
             )
             out[system] = b
     if not args.skip_web:
-        for cache in (False, True):
+        # The PostgreSQL backend has no result cache: one measurement.
+        for cache in (False,) if args.backend == "postgres" else (False, True):
             key = "web_cached" if cache else "web"
             runs = [
-                measure_web(data, index, queries, work, args.web_seconds, cache, args.web_workers)
+                measure_web(archive_args, queries, work, args.web_seconds, cache, args.web_workers)
                 for _ in range(args.web_runs)
             ]
             r[key] = {k: statistics.median(x[k] for x in runs) for k in runs[0]}
             print(f"  web (cache {'on' if cache else 'off'}): {json.dumps(r[key])}", flush=True)
     return out
+
+
+def bench_whoosh(
+    r: dict, args: argparse.Namespace, work: Path, corpus: Path, queries: list[dict]
+) -> tuple[list[Path], dict[str, dict], list[str]]:
+    """The whoosh engine's figures into `r`; the increment files, the query
+    filters and the CLI arguments naming the archive."""
+    count = r["articles"]
+    data, index = work / "data", work / "index"
+    # The store is filled once; every rebuild then streams from it.
+    if not (data / "archive.sqlite").exists():
+        started = time.perf_counter()
+        subprocess.run(
+            cli("--data-dir", str(data), "--index-dir", str(index), "import", "--no-index", str(corpus)),
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        print(f"  store import {time.perf_counter() - started:.1f} s", flush=True)
+    procs = str(args.procs)
+
+    def rebuild(_: int) -> tuple[float, float, float, float]:
+        secs, rss = run_measured(
+            cli("--data-dir", str(data), "--index-dir", str(index), "rebuild", "--procs", procs)
+        )
+        return secs, rss, LAST_CPU, LAST_RSS
+
+    print(f"  load average before the rebuilds: {os.getloadavg()[0]:.2f}", flush=True)
+    r["build_s"], r["build_rss"], r["build_cpu"], r["build_rss_sum"] = median_of(args.build_runs, rebuild)
+    # The live generation only: a rebuild keeps the previous one for open readers.
+    live = index / (index / "CURRENT").read_text().strip()
+    r["size_mb"] = dir_size(live) / 1e6
+    print(
+        f"  archivio rebuild {r['build_s']:.1f} s ({r['build_cpu']:.0f} CPU s), "
+        f"{r['build_rss']:.0f} MiB, {r['size_mb']:.1f} MB",
+        flush=True,
+    )
+
+    inc_files = increment_files(work, count, args.runs)
+
+    def incremental(i: int) -> tuple[float]:
+        return (
+            run_measured(
+                cli("--data-dir", str(data), "--index-dir", str(index), "import", str(inc_files[i]))
+            )[0],
+        )
+
+    (r["inc_s"],) = median_of(args.runs, incremental)
+    print(f"  archivio incremental {r['inc_s']:.2f} s; load average {os.getloadavg()[0]:.2f}", flush=True)
+
+    filters = query_filters(queries, data)
+    fn, archive = archivio_query_fn(data, index, filters)
+    r["latency"] = measure_latency(fn, queries, args.runs)
+    archive.close()
+    print("  archivio latency " + json.dumps(r["latency"]), flush=True)
+
+    return inc_files, filters, ["--data-dir", str(data), "--index-dir", str(index)]
+
+
+def fresh_database(admin_dsn: str, name: str) -> str:
+    """An empty database `name` on the server of `admin_dsn` (dropped first
+    when an earlier run left it); its DSN."""
+    import psycopg
+
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    info = psycopg.conninfo.conninfo_to_dict(admin_dsn)
+    info["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**info)
+
+
+def database_mb(dsn: str) -> tuple[float, float]:
+    """(whole database, the text indexes alone: stems and exact words) in MB."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        total, gin = conn.execute(
+            "SELECT pg_database_size(current_database()), pg_relation_size('articles_tsv') "
+            "+ coalesce(pg_relation_size(to_regclass('articles_tsv_exact')), 0)"
+        ).fetchone()
+    return total / 1e6, gin / 1e6
+
+
+def vacuum(dsn: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) articles")
+        conn.execute("VACUUM (ANALYZE) vocabulary")
+
+
+def bench_postgres(
+    r: dict, args: argparse.Namespace, work: Path, corpus: Path, queries: list[dict]
+) -> tuple[list[Path], dict[str, dict], list[str]]:
+    """The PostgreSQL backend's figures into `r` (see the module docstring);
+    the increment files, the query filters and the CLI arguments naming the archive."""
+    if not args.dsn:
+        raise SystemExit("--backend postgres needs --dsn (a server where the user may create databases)")
+    dsn = ""
+    archive_args: list[str] = []
+
+    def full_import(_: int) -> tuple[float, float, float, float]:
+        nonlocal dsn, archive_args
+        dsn = fresh_database(args.dsn, f"archivio_bench_{work.name}")
+        archive_args = ["--backend", "postgres", "--dsn", dsn]
+        secs, rss = run_measured(cli(*archive_args, "import", str(corpus)))
+        return secs, rss, LAST_CPU, LAST_RSS
+
+    print(f"  load average before the imports: {os.getloadavg()[0]:.2f}", flush=True)
+    r["import_s"], r["import_rss"], r["import_cpu"], r["import_rss_sum"] = median_of(
+        args.build_runs, full_import
+    )
+    r["size_mb"], r["gin_mb"] = database_mb(dsn)
+    print(
+        f"  archivio import {r['import_s']:.1f} s ({r['import_cpu']:.0f} CPU s), "
+        f"{r['import_rss']:.0f} MiB, database {r['size_mb']:.1f} MB (GIN {r['gin_mb']:.1f} MB)",
+        flush=True,
+    )
+
+    def rebuild(_: int) -> tuple[float, float, float, float]:
+        secs, rss = run_measured(cli(*archive_args, "rebuild"))
+        return secs, rss, LAST_CPU, LAST_RSS
+
+    r["build_s"], r["build_rss"], r["build_cpu"], r["build_rss_sum"] = median_of(args.build_runs, rebuild)
+    r["rebuilt_size_mb"], _ = database_mb(dsn)
+    print(
+        f"  archivio rebuild {r['build_s']:.1f} s ({r['build_cpu']:.0f} CPU s), "
+        f"{r['build_rss']:.0f} MiB, database {r['rebuilt_size_mb']:.1f} MB after it",
+        flush=True,
+    )
+
+    inc_files = increment_files(work, r["articles"], args.runs)
+
+    def incremental(i: int) -> tuple[float]:
+        return (run_measured(cli(*archive_args, "import", str(inc_files[i])))[0],)
+
+    (r["inc_s"],) = median_of(args.runs, incremental)
+    print(f"  archivio incremental {r['inc_s']:.2f} s; load average {os.getloadavg()[0]:.2f}", flush=True)
+
+    # The steady state, not autovacuum catching up with the rebuild's row versions.
+    vacuum(dsn)
+    filters = pg_query_filters(queries, dsn)
+    fn, archive = archivio_query_fn(None, None, filters, dsn=dsn)
+    r["latency"] = measure_latency(fn, queries, args.runs)
+    archive.close()
+    print("  archivio latency " + json.dumps(r["latency"]), flush=True)
+    return inc_files, filters, archive_args
 
 
 # -- the table -----------------------------------------------------------------------------
@@ -678,6 +823,19 @@ def print_table(label: str, res: dict) -> None:
         ("index size / raw text", "s", ("size_ratio",)),
         ("incremental +1,000 (s)", "s", ("inc_s",)),
     ]
+    if "import_s" in a:  # PostgreSQL: the full import is the build; the size is the database's
+        a["import_rate"] = n / a["import_s"]
+        rows[:0] = [
+            ("import into an empty database (s)", "s", ("import_s",)),
+            ("import articles/s", "int", ("import_rate",)),
+            ("import CPU seconds (client)", "s", ("import_cpu",)),
+            ("import peak memory, PSS (client, MiB)", "int", ("import_rss",)),
+        ]
+        rows[rows.index(("index size (MB)", "s", ("size_mb",)))] = (
+            "database size, store included (MB)", "s", ("size_mb",)
+        )
+        rows.insert(-1, ("database size after a rebuild (MB)", "s", ("rebuilt_size_mb",)))
+        rows.insert(-1, ("of which text indexes (GIN, MB)", "s", ("gin_mb",)))
     for d in (a, f, w):
         if "build_s" in d:
             d["rate"] = n / d["build_s"]
@@ -686,7 +844,8 @@ def print_table(label: str, res: dict) -> None:
         for p in (50, 95, 99):
             rows.append((f"query {flavour} p{p} (ms)", "s", ("latency", flavour, p)))
     print(f"\n### {label}: {n:,} articles, {a['raw_mb']:.1f} MB raw text")
-    print("| metric | archivio | fts5 any | whoosh std | ÷ fts5 | ÷ whoosh |")
+    ours = "archivio (postgres)" if "import_s" in a else "archivio"
+    print(f"| metric | {ours} | fts5 any | whoosh std | ÷ fts5 | ÷ whoosh |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, unit, path in rows:
         ours, fv, wv = get(a, *path), get(f, *path), get(w, *path)
@@ -718,6 +877,10 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated: 20k (the dev corpus), 100k, 1m, or counts",
     )
     ap.add_argument("--scale", type=parse_size, help="one more size after the dev corpus, e.g. 100000")
+    ap.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh",
+                    help="engine to measure (default whoosh)")
+    ap.add_argument("--dsn", help="--backend postgres: a PostgreSQL server where the user may create "
+                    "databases (each size gets archivio_bench_<size>)")
     ap.add_argument("--procs", type=int, default=2, help="rebuild processes")
     ap.add_argument("--runs", type=int, default=3, help="runs per latency / incremental figure")
     ap.add_argument("--build-runs", type=int, default=3, help="runs per full-build figure")
@@ -728,8 +891,9 @@ def main(argv: list[str] | None = None) -> None:
         "filtered queries take ~1 s each at 100,000 articles)",
     )
     ap.add_argument("--web-runs", type=int, default=1)
-    ap.add_argument("--web-workers", type=int, default=2,
-                    help="serve --workers for the web figures (one per core of these 2-core machines)")
+    ap.add_argument("--web-workers", type=int, default=1,
+                    help="serve --workers for the web figures (on a 2-core machine that also runs wrk, "
+                         "2 workers measured no faster than 1: 63-88 vs 69 req/s at 100k)")
     ap.add_argument("--web-seconds", type=int, default=20)
     ap.add_argument("--skip-web", action="store_true")
     ap.add_argument("--skip-baselines", action="store_true")

@@ -16,9 +16,17 @@ The boost reorders the relevance ranking within fixed windows of WINDOW
 places (a rescoring window, as Elasticsearch's rescore does): the work
 stays bounded, an article never jumps over a whole window of better ones,
 and pages cut from the same window always agree with each other.
+
+`boost_windows` is the arithmetic, a pure function over (key, score, day)
+triples shared by both backends; `rerank` feeds it the whoosh index's date
+column, search.pg.searching the `date` column of the fetched rows.
 """
 
 from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from datetime import date
+from typing import TypeVar
 
 from whoosh.searching import Searcher
 
@@ -28,6 +36,7 @@ WINDOW = 100
 DAY = 86_400 * 1_000_000
 NO_DATE = 2**64 - 1
 
+Key = TypeVar("Key", bound=Hashable)
 Ranked = list[tuple[int, float | None]]
 
 
@@ -37,30 +46,52 @@ def window_limit(wanted: int) -> int:
     return -(-wanted // WINDOW) * WINDOW
 
 
-def rerank(searcher: Searcher, ranked: Ranked, weight: float, half_life_days: float) -> Ranked:
-    """`ranked` (best first) rescored with the boost and reordered window by window."""
+def day_number(day: date | None) -> float | None:
+    """An article date as the day number `boost_windows` reads (None: undated)."""
+    return float(day.toordinal()) if day is not None else None
+
+
+def boost_windows(
+    ranked: Sequence[tuple[Key, float | None, float | None]], weight: float, half_life_days: float
+) -> list[tuple[Key, float | None]]:
+    """`ranked` (best first), as (key, score, day) triples, rescored with the
+    boost and reordered window by window; returns (key, score) pairs.
+
+    `day` is the article's date as a number of days from any fixed origin
+    (only differences count), None for an undated article; a None score
+    (a date sort) is left as it is.
+    """
     if weight <= 0 or not ranked:
-        return ranked
-    dates = _dates(searcher, [d for d, _ in ranked])
-    half_life = half_life_days * DAY
-    out: Ranked = []
+        return [(key, score) for key, score, _ in ranked]
+    out: list[tuple[Key, float | None]] = []
     for start in range(0, len(ranked), WINDOW):
         window = ranked[start : start + WINDOW]
-        newest = max((v for d, _ in window if (v := dates[d]) != NO_DATE), default=None)
+        newest = max((day for _, _, day in window if day is not None), default=None)
         if newest is None:
-            out += window
+            out += [(key, score) for key, score, _ in window]
             continue
-
-        def boosted(docnum: int, score: float | None, newest: int = newest) -> float | None:
-            value = dates[docnum]
-            if value == NO_DATE or score is None:
-                return score
-            return score * (1.0 + weight * 0.5 ** ((newest - value) / half_life))
-
-        rescored = [(d, boosted(d, score)) for d, score in window]
+        rescored = [(key, _boosted(score, day, newest, weight, half_life_days)) for key, score, day in window]
         # sorted() is stable: equal boosted scores keep the relevance order.
         out += sorted(rescored, key=lambda item: -(item[1] or 0.0))
     return out
+
+
+def _boosted(
+    score: float | None, day: float | None, newest: float, weight: float, half_life_days: float
+) -> float | None:
+    if day is None or score is None:
+        return score
+    return score * (1.0 + weight * 0.5 ** ((newest - day) / half_life_days))
+
+
+def rerank(searcher: Searcher, ranked: Ranked, weight: float, half_life_days: float) -> Ranked:
+    """`ranked` (whoosh document numbers, best first) rescored with the boost
+    and reordered window by window."""
+    if weight <= 0 or not ranked:
+        return ranked
+    dates = _dates(searcher, [d for d, _ in ranked])
+    days = {d: None if v == NO_DATE else v / DAY for d, v in dates.items()}
+    return boost_windows([(d, score, days[d]) for d, score in ranked], weight, half_life_days)
 
 
 def _dates(searcher: Searcher, docnums: list[int]) -> dict[int, int]:

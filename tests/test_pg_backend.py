@@ -38,10 +38,31 @@ def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
 def test_migrations_are_versioned_and_idempotent(archive, dsn):
     archive.stats()  # opening the archive applies them
     with psycopg.connect(dsn) as conn:
-        assert current_version(conn) == LATEST == 1
+        assert current_version(conn) == LATEST == 2
         assert migrate(conn) == []
-        rows = conn.execute("SELECT version, description FROM schema_version").fetchall()
-        assert rows == [(1, "articles, Italian text search configuration, vocabulary")]
+        rows = conn.execute("SELECT version, description FROM schema_version ORDER BY 1").fetchall()
+        assert rows == [
+            (1, "articles, Italian text search configuration, vocabulary"),
+            (2, "unstemmed vector for exact phrases"),
+        ]
+
+
+def test_phrases_match_stems_until_the_exact_vectors_are_derived(archive, dsn, tmp_path):
+    src = tmp_path / "a.jsonl"
+    src.write_text(json.dumps({"id": "eroi", "title": "Eroi civili", "body": "Gli eroi civili."}) + "\n")
+    archive.import_paths([src])
+    assert archive.search('"eroe civile"').exact_total == 0
+    with psycopg.connect(dsn) as conn:
+        words = conn.execute("SELECT tsvector_to_array(tsv_exact) FROM articles").fetchone()[0]
+        assert sorted(words) == ["civili", "eroi", "gli"]
+        # As after migration 2 on a database indexed before it: no unstemmed vectors yet.
+        conn.execute("UPDATE articles SET tsv_exact = NULL")
+    assert archive.search('"eroe civile"').exact_total == 1  # the stems, as before
+    assert not archive.check()["ok"]
+    assert archive.rebuild() == 1
+    assert archive.check()["ok"]
+    assert archive.search('"eroe civile"').exact_total == 0
+    assert archive.search('"eroi civili"').exact_total == 1
 
 
 def test_postgres_stems_are_the_engine_s(archive, dsn):

@@ -1,5 +1,8 @@
 """The optional recency boost: newer articles first at equal relevance, never
-above an article with more of the words, the same ranking on every page."""
+above an article with more of the words, the same ranking on every page.
+
+Run on both backends (conftest.PG_MODULES): the same expectations hold for
+whoosh and PostgreSQL, whose boosts share search.recency.boost_windows."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from click.testing import CliRunner
 import cli
 from search import Archive
 from search.ranking import Ranking
-from search.recency import WINDOW
+from search.recency import WINDOW, boost_windows
 from web import create_app
 
 TEXT = "Il consiglio approva il bilancio comunale dopo una lunga seduta."
@@ -29,7 +32,7 @@ def article(n: int, day: int | None, body: str = TEXT) -> dict:
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory) -> Archive:
+def archive(tmp_path_factory, make_archive) -> Archive:
     base = tmp_path_factory.mktemp("recency")
     # Same words, so the same relevance: 150 dated articles imported out of date
     # order, one without a date, and an old article holding a word the others lack.
@@ -39,7 +42,7 @@ def archive(tmp_path_factory) -> Archive:
     articles.append(article(151, 0, body=TEXT + " Il bilancio del porto resta in attivo."))
     path = base / "articoli.jsonl"
     path.write_text("".join(json.dumps(a) + "\n" for a in articles))
-    archive = Archive(base / "data", base / "index")
+    archive = make_archive(base)
     report = archive.import_paths([path])
     assert report.ok and report.added == 152
     yield archive
@@ -56,7 +59,7 @@ def day_of(hit) -> int | None:
 
 def test_off_by_default_ties_keep_the_plain_order(archive):
     plain = archive.search("seduta consiglio", per_page=20)
-    # Equal scores: whoosh's order, the order of import.
+    # Equal scores: the plain order (whoosh: the order of import; PostgreSQL: by id).
     assert ids(plain)[:3] == ["art-000", "art-001", "art-002"]
     assert len({round(h.score, 6) for h in plain.hits}) == 1
 
@@ -113,7 +116,10 @@ def test_date_sorts_ignore_the_boost(archive):
 
 def test_cli_flag(archive):
     runner = CliRunner()
-    args = ["--data-dir", str(archive.data_dir), "--index-dir", str(archive.index_dir), "query"]
+    if isinstance(archive, Archive):
+        args = ["--data-dir", str(archive.data_dir), "--index-dir", str(archive.index_dir), "query"]
+    else:
+        args = ["--backend", "postgres", "--dsn", archive.db.dsn, "query"]
     out = runner.invoke(cli.main, [*args, "seduta consiglio", "--recency", "--json", "--limit", "1"])
     assert out.exit_code == 0, out.output
     first = json.loads(out.output)["results"][0]
@@ -129,3 +135,18 @@ def test_web_sort_option(archive):
     page = client.get("/?q=seduta+consiglio&ordina=rilevanza-novita")
     assert page.status_code == 200
     assert '<option value="rilevanza-novita" selected>Rilevanza, prima i recenti</option>' in page.text
+
+
+def test_windows_are_pure_arithmetic():
+    # (key, score, day): the newest dated article of each window counts as age 0;
+    # undated articles and date sorts (score None) keep their score.
+    ranked = [("a", 1.0, 10.0), ("b", 1.0, 100.0), ("c", 1.05, None), ("d", None, 50.0)]
+    out = boost_windows(ranked, 0.2, 90.0)
+    assert [key for key, _ in out] == ["b", "a", "c", "d"]
+    assert dict(out) == {"a": pytest.approx(1.0 + 0.2 * 0.5), "b": 1.2, "c": 1.05, "d": None}
+    # A weight of 0 is the plain ranking; the second window has its own newest article.
+    assert boost_windows(ranked, 0.0, 90.0) == [(k, s) for k, s, _ in ranked]
+    many = [(n, 1.0, float(n % WINDOW if n < WINDOW else 0)) for n in range(WINDOW + 2)]
+    out = boost_windows(many, 0.2, 90.0)
+    assert out[0] == (WINDOW - 1, 1.2)
+    assert out[WINDOW:] == [(WINDOW, 1.2), (WINDOW + 1, 1.2)]

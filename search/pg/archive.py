@@ -29,7 +29,7 @@ from . import store
 from . import suggest as suggest_mod
 from .connection import Database
 from .searching import run
-from .textprep import TSV_SQL, field_texts, terms
+from .textprep import VECTORS_SQL, terms, vector_params
 from .vocabulary import PgQueryBuilder, VocabularyReader
 
 NO_INDEX = "Indice non trovato nel database PostgreSQL. Esegui `archivio rebuild` per crearlo."
@@ -153,9 +153,9 @@ class PostgresArchive:
         batch: list[Article] = []
 
         def flush() -> None:
-            rows = [(*field_texts(a), a.id) for a in batch]
+            rows = [(*vector_params(a), a.id) for a in batch]
             with conn.transaction(), conn.cursor() as cur:
-                cur.executemany(f"UPDATE articles SET tsv = {TSV_SQL} WHERE id = %s", rows)
+                cur.executemany(f"UPDATE articles SET {VECTORS_SQL} WHERE id = %s", rows)
                 if not full:
                     store.apply_vocabulary(conn, Counter(t for a in batch for t in terms(a)))
             batch.clear()
@@ -224,7 +224,8 @@ class PostgresArchive:
         recency: bool = False,
     ) -> SearchResult:
         """Searches the archive; QueryError (Italian) for bad input, IndexMissing
-        when nothing is indexed. `recency` is accepted and not applied yet."""
+        when nothing is indexed. `recency` boosts newer articles at equal
+        relevance (search.recency)."""
         filters = make_filters(_text(author), _texts(category), since, until)
         check_paging(page, per_page, sort)
         text = _text(text) or ""
@@ -233,7 +234,7 @@ class PostgresArchive:
             if not reader.doc_count():
                 raise IndexMissing(NO_INDEX)
             parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text)
-            return run(conn, reader, parsed, filters, self.ranking, sort, page, per_page, facets)
+            return run(conn, reader, parsed, filters, self.ranking, sort, page, per_page, facets, recency)
 
     def stats(self) -> dict:
         with self.db.reading() as conn:
@@ -242,15 +243,17 @@ class PostgresArchive:
         return stats
 
     def check(self) -> dict:
-        """Store/index agreement: every article has its search vector, and the
-        vocabulary counts the indexed articles."""
+        """Store/index agreement: every article has its search vectors, and the
+        vocabulary counts the indexed articles. (Articles indexed before the
+        unstemmed vector existed, migration 2, need a rebuild.)"""
         with self.db.reading() as conn:
             total = store.count(conn)
             indexed = VocabularyReader(conn).doc_count()
             missing = sorted(store.ids(conn, "tsv IS NULL"))
+            underived = store.count(conn, "tsv IS NOT NULL AND tsv_exact IS NULL")
         counted = total - len(missing)
         return {
-            "ok": not missing and indexed == counted,
+            "ok": not missing and not underived and indexed == counted,
             "integrity": True,
             "stale": indexed != counted,
             "store": total,

@@ -9,7 +9,9 @@ pieces: `unaccent`, then the Snowball Italian stemmer with its stop list.
 Text reaches it already split by the engine's tokenizer (elided articles
 such as l', dell', quest' dropped, both apostrophes handled, acronyms and
 numbers kept whole: see `search.pg.textprep`), so the stems PostgreSQL
-stores are the ones the query side computes.
+stores are the ones the query side computes. `archivio_exact` (migration
+2) keeps every word of that text as it is, stop words included: the
+unstemmed vector `tsv_exact` that quoted phrases must match word for word.
 """
 
 from __future__ import annotations
@@ -71,6 +73,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         CREATE INDEX vocabulary_words_trgm ON vocabulary USING gin (term gin_trgm_ops) WHERE kind = 'w';
         CREATE INDEX vocabulary_prefix ON vocabulary (kind, term text_pattern_ops);
+        """,
+    ),
+    (
+        2,
+        "unstemmed vector for exact phrases",
+        f"""
+        CREATE TEXT SEARCH CONFIGURATION archivio_exact (COPY = simple);
+        ALTER TEXT SEARCH CONFIGURATION archivio_exact ALTER MAPPING FOR {TOKEN_TYPES} WITH simple;
+        -- NULL until derived (indexed imports, rebuild): phrases then match on stems alone.
+        ALTER TABLE articles ADD COLUMN tsv_exact tsvector;
+        CREATE INDEX articles_tsv_exact ON articles USING gin (tsv_exact);
         """,
     ),
 ]

@@ -10,6 +10,11 @@ Relevance: each word group of the query scores idf × ts_rank over the
 weighted vector (title A, subtitle B, body D, length-normalised), the idf
 read from the vocabulary table — BM25's two ingredients from PostgreSQL's
 own ranking function.
+
+With the recency boost (relevance sort only), whole windows of the ranking
+are fetched with their dates and rescored by the shared search.recency;
+all-terms matches stay above partial ones, and every page cuts the same
+windows.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from whoosh import query as wq
 
 from ..queryparse import ParsedQuery, QueryError
 from ..ranking import Ranking
+from ..recency import boost_windows, day_number, window_limit
 from ..searching import FACET_SIZE, Filters, Hit, SearchResult, _snippet_source, check_paging
 from ..snippets import snippet
 from ..topk import loose_groups
@@ -72,8 +78,8 @@ def scorer(reader: VocabularyReader, groups: list[wq.Query], bonus: float = 0.0)
         parts.append("%s * ts_rank(%s::float4[], tsv, %s::tsquery, %s)")
         params += [weight, WEIGHTS, clause.ts, RANK_NORMALIZATION]
         if bonus:
-            parts.append("%s * (tsv @@ %s::tsquery)::int")
-            params += [weight * bonus, clause.ts]
+            parts.append(f"%s * coalesce(({clause.sql}), FALSE)::int")
+            params += [weight * bonus, *clause.params]
     if not parts:
         return Scorer("0.0", ())
     return Scorer("(" + " + ".join(parts) + ")::float8", tuple(params))
@@ -89,10 +95,14 @@ def run(
     page: int = 1,
     per_page: int = 10,
     facets: bool = True,
+    recency: bool = False,
 ) -> SearchResult:
     started = time.perf_counter()
     check_paging(page, per_page, sort)
     offset, wanted = (page - 1) * per_page, page * per_page
+    boost = recency and sort == "relevance" and ranking.recency_weight > 0
+    # With the boost, whole windows are ranked from the top, so that every page cuts the same ones.
+    first, limit = (0, window_limit(wanted)) if boost else (offset, per_page)
     scope = all_of([c for c in (Clause("tsv IS NOT NULL", ()), compile_filters(filters, reader)) if c])
     strict = compile_query(parsed.strict)
     try:
@@ -105,7 +115,8 @@ def run(
                 strict = compile_query(parsed.strict)
                 strict_where = _within(scope, parsed.strict)
                 exact_total = _count(conn, strict_where)
-        ranked = _top(conn, strict_where, scorer(reader, groups_of(parsed.strict)), sort, offset, per_page)
+        ranked = _top(conn, strict_where, scorer(reader, groups_of(parsed.strict)), sort, first, limit)
+        exact_ranked = len(ranked)
         counted = strict_where
         total = exact_total
         loose_ran = False
@@ -116,8 +127,8 @@ def run(
             groups, _ = loose_groups(parsed.loose)
             score = scorer(reader, groups, GROUP_BONUS)
             partial_total = _count(conn, partial)
-            skip = max(0, offset - exact_total)
-            ranked += _top(conn, partial, score, sort, skip, wanted - exact_total - skip)
+            skip = max(0, first - exact_total)
+            ranked += _top(conn, partial, score, sort, skip, first + limit - exact_total - skip)
             counted = all_of([scope, loose])
             total = exact_total + partial_total
             loose_ran = True
@@ -127,10 +138,17 @@ def run(
             "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
             "oppure restringi con i filtri."
         ) from None
-    articles = store.get_many(conn, [i for i, _ in ranked])
+    if boost:
+        weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
+        pages = boost_windows(ranked[:exact_ranked], weight, half_life)
+        pages += boost_windows(ranked[exact_ranked:], weight, half_life)
+        shown = pages[offset:wanted]
+    else:
+        shown = [(i, score) for i, score, _ in ranked]
+    articles = store.get_many(conn, [i for i, _ in shown])
     hits = [
         Hit(articles[i], score, snippet(_snippet_source(articles[i]), parsed.highlight))
-        for i, score in ranked
+        for i, score in shown
         if i in articles
     ]
     return SearchResult(
@@ -161,20 +179,24 @@ def _count(conn: psycopg.Connection, where: Clause | None) -> int:
 
 def _top(
     conn: psycopg.Connection, where: Clause | None, score: Scorer, sort: str, offset: int, limit: int
-) -> list[tuple[str, float | None]]:
-    """The ids (and scores) of one page of matches, by relevance or by date."""
+) -> list[tuple[str, float | None, float | None]]:
+    """The ids, scores and day numbers (search.recency) of one page of matches,
+    by relevance or by date."""
     if where is None or limit <= 0:
         return []
     if sort == "relevance":
         sql = (
-            f"SELECT id, {score.sql} AS score FROM articles WHERE {where.sql} "
+            f"SELECT id, {score.sql} AS score, date FROM articles WHERE {where.sql} "
             "ORDER BY score DESC, id LIMIT %s OFFSET %s"
         )
         params = score.params + where.params + (limit, offset)
     else:
-        sql = f"SELECT id, NULL FROM articles WHERE {where.sql} ORDER BY {ORDERS[sort]} LIMIT %s OFFSET %s"
+        sql = (
+            f"SELECT id, NULL, date FROM articles WHERE {where.sql} "
+            f"ORDER BY {ORDERS[sort]} LIMIT %s OFFSET %s"
+        )
         params = where.params + (limit, offset)
-    return [(row[0], row[1]) for row in conn.execute(sql, params)]
+    return [(row[0], row[1], day_number(row[2])) for row in conn.execute(sql, params)]
 
 
 _FACETS = """

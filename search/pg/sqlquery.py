@@ -2,9 +2,14 @@
 
 Text clauses become one `tsquery` where they can (so the GIN index answers
 a whole AND or OR at once); keyword clauses (autore:, categoria:) become
-column comparisons. Stems map to lexemes as stored by `archivio_it`;
-phrases of typed words become `<N>` distances between their stems, stop
-words counting as gaps, as in the stored positions.
+column comparisons. Stems map to lexemes as stored by `archivio_it`.
+A quoted phrase of typed words must hold those very words in that order:
+it is looked up as `<N>` distances between their stems in `tsv` (stop
+words counting as gaps, as in the stored positions; this also ranks it)
+and as `<->` between the words themselves in `tsv_exact`, the unstemmed
+vector (`archivio_exact`), so "eroe civile" no longer finds "eroi civili".
+An article whose unstemmed vector is not derived yet (a database migrated
+and not rebuilt) matches on the stems alone.
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ class Clause:
     sql: str
     params: tuple
     ts: str | None = None
+    # False: `sql` tests more than `tsv @@ ts` (an exact phrase), and `ts` only ranks.
+    pure: bool = True
+
+    @property
+    def mergeable(self) -> bool:
+        """The clause is `tsv @@ ts` and nothing else: tsqueries can be combined."""
+        return self.ts is not None and self.pure
 
 
 NOTHING = Clause("FALSE", ())
@@ -42,9 +54,9 @@ def all_of(clauses: list[Clause]) -> Clause | None:
         return None
     if len(clauses) == 1:
         return clauses[0]
-    if all(c.ts is not None for c in clauses):
+    if all(c.mergeable for c in clauses):
         return text_clause(" & ".join(f"({c.ts})" for c in clauses))
-    return Clause(" AND ".join(f"({c.sql})" for c in clauses), tuple(p for c in clauses for p in c.params))
+    return _combined(clauses, " AND ", " & ")
 
 
 def any_of(clauses: list[Clause]) -> Clause | None:
@@ -52,13 +64,20 @@ def any_of(clauses: list[Clause]) -> Clause | None:
         return None
     if len(clauses) == 1:
         return clauses[0]
-    if all(c.ts is not None for c in clauses):
+    if all(c.mergeable for c in clauses):
         return text_clause(" | ".join(f"({c.ts})" for c in clauses))
-    return Clause(" OR ".join(f"({c.sql})" for c in clauses), tuple(p for c in clauses for p in c.params))
+    return _combined(clauses, " OR ", " | ")
+
+
+def _combined(clauses: list[Clause], operator: str, ts_operator: str) -> Clause:
+    """Clauses joined in SQL; their tsqueries joined too (for ranking) when all are text."""
+    ts = ts_operator.join(f"({c.ts})" for c in clauses) if all(c.ts for c in clauses) else None
+    sql = operator.join(f"({c.sql})" for c in clauses)
+    return Clause(sql, tuple(p for c in clauses for p in c.params), ts, pure=False)
 
 
 def none_of(clause: Clause) -> Clause:
-    if clause.ts is not None:
+    if clause.mergeable:
         return text_clause(f"!({clause.ts})")
     return Clause(f"NOT coalesce(({clause.sql}), FALSE)", clause.params)
 
@@ -129,7 +148,15 @@ def _phrase(q: wq.Phrase) -> Clause | None:
     ts = lexemes[0]
     for lex, distance in zip(lexemes[1:], gaps[1:], strict=True):
         ts += f" <{distance}> {lex}"
-    return text_clause(ts)
+    words = [lex for lex in (lexeme(w) for w in q.words) if lex is not None]
+    if q.fieldname != "exact" or len(words) < 2:
+        return text_clause(ts)
+    return Clause(
+        "tsv @@ %s::tsquery AND coalesce(tsv_exact @@ %s::tsquery, TRUE)",
+        (ts, " <-> ".join(words)),
+        ts,
+        pure=False,
+    )
 
 
 def compile_filters(filters: Filters, reader: VocabularyReader) -> Clause | None:

@@ -16,20 +16,22 @@ from psycopg.rows import dict_row
 
 from ..article import FIELDS, Article
 from ..store import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
-from .textprep import TSV_SQL, field_texts, terms
+from .textprep import EXACT_TSV_SQL, TSV_SQL, terms, vector_params
 
 COLUMNS = ", ".join(FIELDS)
 
 _UPSERT = f"""
 INSERT INTO articles (id, title, subtitle, author, author_key, date, category, category_key,
-                      body, url, source, content_hash, fingerprint, url_key, tsv)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, CASE WHEN %s THEN {TSV_SQL} END)
+                      body, url, source, content_hash, fingerprint, url_key, tsv, tsv_exact)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+        CASE WHEN %s THEN {TSV_SQL} END, CASE WHEN %s THEN {EXACT_TSV_SQL} END)
 ON CONFLICT (id) DO UPDATE SET
     title = EXCLUDED.title, subtitle = EXCLUDED.subtitle, author = EXCLUDED.author,
     author_key = EXCLUDED.author_key, date = EXCLUDED.date, category = EXCLUDED.category,
     category_key = EXCLUDED.category_key, body = EXCLUDED.body, url = EXCLUDED.url,
     source = EXCLUDED.source, content_hash = EXCLUDED.content_hash,
-    fingerprint = EXCLUDED.fingerprint, url_key = EXCLUDED.url_key, tsv = EXCLUDED.tsv
+    fingerprint = EXCLUDED.fingerprint, url_key = EXCLUDED.url_key, tsv = EXCLUDED.tsv,
+    tsv_exact = EXCLUDED.tsv_exact
 """
 
 
@@ -101,7 +103,7 @@ def upsert_many(conn: psycopg.Connection, articles: list[Article], index: bool) 
 
 
 def _row(article: Article, digest: str, fp: str, ukey: str | None, index: bool) -> tuple:
-    title, subtitle, body = field_texts(article) if index else ("", "", "")
+    title, subtitle, body, *exact = vector_params(article) if index else ("",) * 6
     return (
         article.id,
         article.title,
@@ -121,6 +123,8 @@ def _row(article: Article, digest: str, fp: str, ukey: str | None, index: bool) 
         title,
         subtitle,
         body,
+        index,
+        *exact,
     )
 
 

@@ -71,3 +71,16 @@ TSV_SQL = (
     "setweight(to_tsvector('archivio_it', %s), 'B') || "
     "setweight(to_tsvector('archivio_it', %s), 'D')"
 )
+# The unstemmed twin (every word as written, folded; stop words kept) for exact
+# phrases; its parameters are the same three texts again (see vector_params).
+EXACT_TSV_SQL = (
+    "to_tsvector('archivio_exact', %s) || to_tsvector('archivio_exact', %s) || "
+    "to_tsvector('archivio_exact', %s)"
+)
+VECTORS_SQL = f"tsv = {TSV_SQL}, tsv_exact = {EXACT_TSV_SQL}"
+
+
+def vector_params(article: Article) -> tuple[str, ...]:
+    """The parameters of TSV_SQL followed by those of EXACT_TSV_SQL."""
+    texts = field_texts(article)
+    return texts + texts
