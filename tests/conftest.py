@@ -26,7 +26,16 @@ QUERIES = SHARED / "eval" / "queries_dev.jsonl"
 DEMO = ROOT / "demo" / "articoli"
 
 # Test modules of the Archive API, run against every backend.
-PG_MODULES = {"test_search", "test_cli", "test_web", "test_corpus", "test_recency", "test_phrases"}
+PG_MODULES = {
+    "test_search",
+    "test_cli",
+    "test_web",
+    "test_corpus",
+    "test_recency",
+    "test_phrases",
+    "test_spelling",
+    "test_robust_search",
+}
 
 
 def needs(path: Path) -> None:

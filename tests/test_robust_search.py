@@ -247,6 +247,7 @@ def _forget_caches(archive) -> None:
 
 
 @pytest.mark.corpus
+@pytest.mark.whoosh_only  # PostgreSQL's bound is its statement_timeout (search.pg.connection)
 def test_worst_nasty_query_stays_under_a_second(corpus_archive):
     """A bound, not a benchmark: the slowest of these, each timed cold (no
     cached results) at its best of three runs, under 1 second of the

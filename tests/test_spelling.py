@@ -1,5 +1,6 @@
 """Typo tolerance: close spellings from the vocabulary, and known words
-respelled when no article holds every word of a query."""
+respelled when no article holds every word of a query (on both backends:
+conftest.PG_MODULES)."""
 
 from __future__ import annotations
 
@@ -71,11 +72,11 @@ ARTICLES = [
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory) -> Archive:
+def archive(tmp_path_factory, make_archive) -> Archive:
     base = tmp_path_factory.mktemp("respell")
     path = base / "articoli.jsonl"
     path.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES))
-    archive = Archive(base / "data", base / "index")
+    archive = make_archive(base)
     assert archive.import_paths([path]).added == 3
     yield archive
     archive.close()
