@@ -35,6 +35,7 @@ PG_MODULES = {
     "test_phrases",
     "test_spelling",
     "test_robust_search",
+    "test_robust_web",
 }
 
 
