@@ -82,6 +82,9 @@ class ParsedQuery:
     # respelled so that they all meet, given a function counting a query's
     # matches (see QueryBuilder.respell); None when there is nothing to try.
     respell: Callable[[Callable[[wq.Query], int]], ParsedQuery | None] | None = None
+    # An unknown word with several close spellings: the suggestion takes the
+    # one that meets the other words most (see QueryBuilder.choose_corrections).
+    choose_corrections: Callable[[Callable[[wq.Query], int]], ParsedQuery] | None = None
 
 
 def _parser(schema: Schema) -> QueryParser:
@@ -123,6 +126,8 @@ class QueryBuilder:
         self.plain_words: list[str] = []
         # Top-level plain words and the clause each became (see respell).
         self.word_clauses: list[tuple[str, wq.Query]] = []
+        # Unknown words and their close spellings, most common first.
+        self.typo_options: dict[str, list[str]] = {}
         # Query words go through the index's own analyzer, so an index built
         # with other analysis choices (see the relevance harness) still works.
         self._stem_analyzer = reader.schema["text"].analyzer
@@ -172,6 +177,8 @@ class QueryBuilder:
         )
         if self.ranking.respell and isinstance(strict, wq.And) and len(self.word_clauses) > 1:
             parsed.respell = lambda count: self.respell(parsed, count)
+        if isinstance(strict, wq.And) and any(len(o) > 1 for o in self.typo_options.values()):
+            parsed.choose_corrections = lambda count: self.choose(parsed, count)
         return parsed
 
     def _check_costs(self, parsed: wq.Query) -> None:
@@ -341,6 +348,7 @@ class QueryBuilder:
         best = [c for _, _, c in found[: self.ranking.max_typo_candidates]]
         if best:
             self.corrections[word] = best[0]
+            self.typo_options[word] = best
         return best
 
     def is_word(self, word: str) -> bool:
@@ -354,6 +362,31 @@ class QueryBuilder:
 
     def key_clause(self, fieldname: str, value: str) -> wq.Query:
         return key_query(self.reader, fieldname, value)
+
+    def choose(self, parsed: ParsedQuery, count: Callable[[wq.Query], int]) -> ParsedQuery:
+        """ "Forse cercavi" for an unknown word with several close spellings:
+        the one found with the other words in most articles, not merely the
+        commonest ("maestro di judo milazo": Milazzo, not Milano). The query
+        itself already matches every close spelling; only the suggestion
+        changes. Ties keep the commoner word."""
+        subqueries = getattr(parsed.strict, "subqueries", [])
+        changed = False
+        for word, clause in self.word_clauses:
+            options = self.typo_options.get(word, [])
+            target = clause.normalize()
+            if len(options) < 2 or target not in subqueries:
+                continue
+
+            def meets(candidate: str, target: wq.Query = target) -> int:
+                alone = self.stem_clause(candidate)
+                return count(wq.And([alone if q == target else q for q in subqueries]).normalize())
+
+            best = max(options, key=meets)  # the first of equals: the commoner
+            if best != self.corrections.get(word):
+                self.corrections[word] = best
+                changed = True
+        chosen = replace(parsed, choose_corrections=None)
+        return replace(chosen, suggestion=self.suggest(parsed.text)) if changed else chosen
 
     def respell(self, parsed: ParsedQuery, count: Callable[[wq.Query], int]) -> ParsedQuery | None:
         """For a query no article fully matches: one known word respelled by a

@@ -180,6 +180,8 @@ def run(
             if respelled is not None:
                 parsed = respelled
                 strict_bits = ds.query(parsed.strict) & scope
+        if parsed.choose_corrections is not None:
+            parsed = parsed.choose_corrections(lambda q: (ds.query(q) & scope).bit_count())
         # The budget starts once the matching documents are known: building a
         # word's bitmap is a one-time cost (cached), which on a cold server
         # must not get an ordinary query refused.

@@ -114,3 +114,47 @@ def test_slips_are_doublings_drops_and_swaps():
     assert {"camilla", "cammila", "camial", "cmila", "amila", "camil"} <= set(found)
     assert "camilo" not in found and "camila" not in found  # no substitutions, not itself
     assert all(edit_distance("camila", s) == 1 for s in found)
+
+
+JUDO = [
+    {
+        "id": "judo-milazzo",
+        "title": "Milazzo, maestro di judo arrestato per abusi sulle allieve",
+        "body": "Il maestro della palestra di Milazzo è accusato di abusi su alcune giovani atlete.",
+        "date": "2020-05-07",
+    },
+    *(
+        {
+            "id": f"milano-{n}",
+            "title": f"Milano, nuova linea del tram numero {n}",
+            "body": "A Milano il comune presenta il progetto della linea e delle fermate.",
+            "date": "2020-05-08",
+        }
+        for n in range(3)
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def judo_archive(tmp_path_factory, make_archive) -> Archive:
+    base = tmp_path_factory.mktemp("judo")
+    path = base / "articoli.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in JUDO))
+    archive = make_archive(base)
+    assert archive.import_paths([path]).added == 4
+    yield archive
+    archive.close()
+
+
+def test_suggestion_takes_the_spelling_that_meets_the_other_words(judo_archive):
+    # "milazo" is one edit from both "milano" (commoner: 3 articles) and "milazzo";
+    # only "milazzo" appears with "judo".
+    result = judo_archive.search("maestro judo milazo")
+    assert result.suggestion == "maestro judo milazzo"
+    assert result.exact_total == 1 and result.hits[0].article.id == "judo-milazzo"
+
+
+def test_alone_an_unknown_word_gets_the_commoner_spelling(judo_archive):
+    result = judo_archive.search("milazo")
+    assert result.suggestion == "milano"
+    assert {h.article.id for h in result.hits} == {"judo-milazzo", "milano-0", "milano-1", "milano-2"}

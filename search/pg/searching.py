@@ -115,6 +115,8 @@ def run(
                 strict = compile_query(parsed.strict)
                 strict_where = _within(scope, parsed.strict)
                 exact_total = _count(conn, strict_where)
+        if parsed.choose_corrections is not None:
+            parsed = parsed.choose_corrections(lambda q: _count(conn, _within(scope, q)))
         ranked = _top(conn, strict_where, scorer(reader, groups_of(parsed.strict)), sort, first, limit)
         exact_ranked = len(ranked)
         counted = strict_where
