@@ -139,3 +139,43 @@ def test_unreachable_database_and_missing_dsn_are_clear(monkeypatch):
     gone = open_archive("postgres", dsn=f"host=127.0.0.1 port={pg_support.free_port()} user=x")
     with pytest.raises(IndexMissing, match="non raggiungibile"):
         gone.search("tram")
+
+
+def test_searches_answer_while_an_import_and_a_rebuild_run(archive, dsn, tmp_path):
+    """The site does not stop for writes: another process's searches keep
+    answering, never with an error or a partial page, while this one imports
+    and then rebuilds (each in its own transactions)."""
+    import threading
+
+    archive.import_paths([DEMO])
+    expected = [h.article.id for h in archive.search("tram bologna").hits]
+    more = tmp_path / "altri.jsonl"
+    records = (
+        {"id": f"altro-{n}", "title": f"Cronaca locale {n}", "body": f"Notizia numero {n} dal porto."}
+        for n in range(1500)
+    )
+    more.write_text("".join(json.dumps(r) + "\n" for r in records))
+    reader = open_archive("postgres", dsn=dsn)
+    seen: list[list[str]] = []
+    errors: list[BaseException] = []
+    writing = threading.Event()
+    writing.set()
+
+    def search_loop() -> None:
+        while writing.is_set():
+            try:
+                seen.append([h.article.id for h in reader.search("tram bologna").hits])
+            except BaseException as e:  # noqa: BLE001 - any failure is the finding
+                errors.append(e)
+
+    searcher = threading.Thread(target=search_loop)
+    searcher.start()
+    try:
+        assert archive.import_paths([more]).added == 1500
+        assert archive.rebuild() == 1522
+    finally:
+        writing.clear()
+        searcher.join()
+        reader.close()
+    assert not errors
+    assert len(seen) > 5 and all(ids == expected for ids in seen)
