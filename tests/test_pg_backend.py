@@ -142,9 +142,10 @@ def test_unreachable_database_and_missing_dsn_are_clear(monkeypatch):
 
 
 def test_searches_answer_while_an_import_and_a_rebuild_run(archive, dsn, tmp_path):
-    """The site does not stop for writes: another process's searches keep
-    answering, never with an error or a partial page, while this one imports
-    and then rebuilds (each in its own transactions)."""
+    """The site does not stop for writes: searches through a second archive
+    (its own connection pool, as a web server would have) keep answering,
+    never with an error or a changed page, while this one imports and then
+    rebuilds (each in its own transactions)."""
     import threading
 
     archive.import_paths([DEMO])
