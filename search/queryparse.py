@@ -78,13 +78,10 @@ class ParsedQuery:
     proximity: wq.Query | None
     highlight: Highlight
     suggestion: str | None = None
-    # When no article holds every word: the same query with one known word
-    # respelled so that they all meet, given a function counting a query's
-    # matches (see QueryBuilder.respell); None when there is nothing to try.
-    respell: Callable[[Callable[[wq.Query], int]], ParsedQuery | None] | None = None
-    # An unknown word with several close spellings: the suggestion takes the
-    # one that meets the other words most (see QueryBuilder.choose_corrections).
-    choose_corrections: Callable[[Callable[[wq.Query], int]], ParsedQuery] | None = None
+    # The query settled against the archive's matches (QueryBuilder.refine),
+    # given a function counting a query's matches and whether every word
+    # already meets in some article; None when there is nothing to settle.
+    refine: Callable[[Callable[[wq.Query], int], bool], ParsedQuery] | None = None
 
 
 def _parser(schema: Schema) -> QueryParser:
@@ -175,10 +172,8 @@ class QueryBuilder:
             highlight=self.highlight,
             suggestion=self.suggest(text),
         )
-        if self.ranking.respell and isinstance(strict, wq.And) and len(self.word_clauses) > 1:
-            parsed.respell = lambda count: self.respell(parsed, count)
-        if isinstance(strict, wq.And) and any(len(o) > 1 for o in self.typo_options.values()):
-            parsed.choose_corrections = lambda count: self.choose(parsed, count)
+        if isinstance(strict, wq.And):
+            parsed.refine = lambda count, all_meet: self.refine(parsed, count, all_meet)
         return parsed
 
     def _check_costs(self, parsed: wq.Query) -> None:
@@ -363,30 +358,46 @@ class QueryBuilder:
     def key_clause(self, fieldname: str, value: str) -> wq.Query:
         return key_query(self.reader, fieldname, value)
 
+    def refine(self, parsed: ParsedQuery, count: Callable[[wq.Query], int], all_meet: bool) -> ParsedQuery:
+        """The query settled by what the archive holds (`count` counts a
+        query's matches): respelled when the words never all meet, and its
+        suggestion chosen by context."""
+        if not all_meet and self.ranking.respell and len(self.word_clauses) > 1:
+            parsed = self.respell(parsed, count) or parsed
+        if any(len(options) > 1 for options in self.typo_options.values()):
+            parsed = self.choose(parsed, count)
+        return replace(parsed, refine=None)
+
+    def placed_words(
+        self, strict: wq.And, first: int | None = None
+    ) -> Iterator[tuple[str, wq.Query, wq.Query]]:
+        """(word, its clause, the clause as it stands in `strict`) for the
+        top-level words (the `first` ones) whose clause normalize() left whole."""
+        for word, clause in self.word_clauses[:first]:
+            target = clause.normalize()
+            if target in strict.subqueries:
+                yield word, clause, target
+
     def choose(self, parsed: ParsedQuery, count: Callable[[wq.Query], int]) -> ParsedQuery:
         """ "Forse cercavi" for an unknown word with several close spellings:
         the one found with the other words in most articles, not merely the
         commonest ("maestro di judo milazo": Milazzo, not Milano). The query
         itself already matches every close spelling; only the suggestion
         changes. Ties keep the commoner word."""
-        subqueries = getattr(parsed.strict, "subqueries", [])
         changed = False
-        for word, clause in self.word_clauses:
+        for word, _, target in self.placed_words(parsed.strict):
             options = self.typo_options.get(word, [])
-            target = clause.normalize()
-            if len(options) < 2 or target not in subqueries:
+            if len(options) < 2:
                 continue
 
             def meets(candidate: str, target: wq.Query = target) -> int:
-                alone = self.stem_clause(candidate)
-                return count(wq.And([alone if q == target else q for q in subqueries]).normalize())
+                return count(_swapped(parsed.strict, target, self.stem_clause(candidate)))
 
             best = max(options, key=meets)  # the first of equals: the commoner
             if best != self.corrections.get(word):
                 self.corrections[word] = best
                 changed = True
-        chosen = replace(parsed, choose_corrections=None)
-        return replace(chosen, suggestion=self.suggest(parsed.text)) if changed else chosen
+        return replace(parsed, suggestion=self.suggest(parsed.text)) if changed else parsed
 
     def respell(self, parsed: ParsedQuery, count: Callable[[wq.Query], int]) -> ParsedQuery | None:
         """For a query no article fully matches: one known word respelled by a
@@ -397,14 +408,10 @@ class QueryBuilder:
 
         Only here are known words treated as possible typos: when the words
         as typed meet in some article, that is what the reader meant."""
-        subqueries = parsed.strict.subqueries
         best: tuple[int, str, str, wq.Query] | None = None
-        for word, clause in self.word_clauses[:MAX_RESPELL_WORDS]:
+        for word, clause, target in self.placed_words(parsed.strict, MAX_RESPELL_WORDS):
             if word in self.corrections or max_typos(word) == 0:
                 continue
-            target = clause.normalize()
-            if target not in subqueries:
-                continue  # merged into another clause by normalize(): leave it
             stemmed = self.stem(word)
             for candidate in slips(word):
                 if candidate[:1] != word[:1] or not self.is_word(candidate):
@@ -412,7 +419,7 @@ class QueryBuilder:
                 if self.stem(candidate) in (None, stemmed):
                     continue
                 alternative = wq.Or([clause, self.stem_clause(candidate, boost=self.ranking.typo_boost)])
-                strict = wq.And([alternative if q == target else q for q in subqueries]).normalize()
+                strict = _swapped(parsed.strict, target, alternative)
                 found = count(strict)
                 if found and (best is None or found > best[0]):
                     best = (found, word, candidate, strict)
@@ -427,7 +434,6 @@ class QueryBuilder:
             loose=self.loosen(strict),
             highlight=highlight,
             suggestion=self.suggest(parsed.text),
-            respell=None,
         )
 
     def expand_pattern(self, q: wq.Query, negated: bool) -> wq.Query | None:
@@ -499,6 +505,11 @@ class QueryBuilder:
 
         suggestion = re.sub(r"\w+", replace, text)
         return suggestion if suggestion != text else None
+
+
+def _swapped(strict: wq.And, target: wq.Query, replacement: wq.Query) -> wq.Query:
+    """`strict` with its clause `target` replaced."""
+    return wq.And([replacement if q == target else q for q in strict.subqueries]).normalize()
 
 
 def key_query(reader: IndexReader, fieldname: str, value: str) -> wq.Query:

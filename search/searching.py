@@ -175,13 +175,11 @@ def run(
     ranked: list[tuple[int, float | None]] = []
     if scope:
         strict_bits = ds.query(parsed.strict) & scope
-        if not strict_bits and parsed.respell is not None:
-            respelled = parsed.respell(lambda q: (ds.query(q) & scope).bit_count())
-            if respelled is not None:
-                parsed = respelled
-                strict_bits = ds.query(parsed.strict) & scope
-        if parsed.choose_corrections is not None:
-            parsed = parsed.choose_corrections(lambda q: (ds.query(q) & scope).bit_count())
+        if parsed.refine is not None:
+            refined = parsed.refine(lambda q: (ds.query(q) & scope).bit_count(), bool(strict_bits))
+            if refined.strict is not parsed.strict:  # respelled
+                strict_bits = ds.query(refined.strict) & scope
+            parsed = refined
         # The budget starts once the matching documents are known: building a
         # word's bitmap is a one-time cost (cached), which on a cold server
         # must not get an ordinary query refused.

@@ -108,15 +108,13 @@ def run(
     try:
         strict_where = all_of([scope, strict]) if strict is not None else None
         exact_total = _count(conn, strict_where)
-        if not exact_total and parsed.respell is not None:
-            respelled = parsed.respell(lambda q: _count(conn, _within(scope, q)))
-            if respelled is not None:
-                parsed = respelled
-                strict = compile_query(parsed.strict)
-                strict_where = _within(scope, parsed.strict)
+        if parsed.refine is not None:
+            refined = parsed.refine(lambda q: _count(conn, _within(scope, q)), exact_total > 0)
+            if refined.strict is not parsed.strict:  # respelled
+                strict = compile_query(refined.strict)
+                strict_where = _within(scope, refined.strict)
                 exact_total = _count(conn, strict_where)
-        if parsed.choose_corrections is not None:
-            parsed = parsed.choose_corrections(lambda q: _count(conn, _within(scope, q)))
+            parsed = refined
         ranked = _top(conn, strict_where, scorer(reader, groups_of(parsed.strict)), sort, first, limit)
         exact_ranked = len(ranked)
         counted = strict_where
