@@ -9,6 +9,7 @@ processes and `open_archive()` calls in those modules use the same backend.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -121,6 +122,27 @@ def make_archive(backend, request):
         return Archive(base / "data", base / "index")
 
     return make
+
+
+@pytest.fixture(scope="module")
+def archive_of(tmp_path_factory, make_archive):
+    """Makes an archive of the module's backend holding `records` (article
+    dicts, imported as JSON Lines; each must be added); closed at the end."""
+    made = []
+
+    def make(name: str, records: list[dict]):
+        base = tmp_path_factory.mktemp(name)
+        path = base / "articoli.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        archive = make_archive(base)
+        made.append(archive)
+        report = archive.import_paths([path])
+        assert report.ok and report.added == len(records), report.rejected[:5]
+        return archive
+
+    yield make
+    for archive in made:
+        archive.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,6 @@ not merely their stems: on both backends (conftest.PG_MODULES)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 ARTICLES = [
@@ -19,16 +17,10 @@ ARTICLES = [
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory, make_archive):
-    base = tmp_path_factory.mktemp("phrases")
-    path = base / "articoli.jsonl"
+def archive(archive_of):
     rows = [{"id": i, "title": t, "body": b, "date": "2024-05-0" + str(n + 1)}
             for n, (i, t, b) in enumerate(ARTICLES)]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    archive = make_archive(base)
-    assert archive.import_paths([path]).added == len(ARTICLES)
-    yield archive
-    archive.close()
+    return archive_of("phrases", rows)
 
 
 def exact_ids(archive, text: str) -> list[str]:

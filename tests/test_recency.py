@@ -32,21 +32,15 @@ def article(n: int, day: int | None, body: str = TEXT) -> dict:
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory, make_archive) -> Archive:
-    base = tmp_path_factory.mktemp("recency")
+def archive(archive_of) -> Archive:
     # Same words, so the same relevance: 150 dated articles imported out of date
     # order, one without a date, and an old article holding a word the others lack.
     days = [(n * 37) % 150 for n in range(150)]
     articles = [article(n, day) for n, day in enumerate(days)]
     articles.append(article(150, None))
     articles.append(article(151, 0, body=TEXT + " Il bilancio del porto resta in attivo."))
-    path = base / "articoli.jsonl"
-    path.write_text("".join(json.dumps(a) + "\n" for a in articles))
-    archive = make_archive(base)
-    report = archive.import_paths([path])
-    assert report.ok and report.added == 152
-    yield archive
-    archive.close()
+    assert len(articles) == 152
+    return archive_of("recency", articles)
 
 
 def ids(result) -> list[str]:

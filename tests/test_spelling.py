@@ -4,8 +4,6 @@ conftest.PG_MODULES)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -72,14 +70,8 @@ ARTICLES = [
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory, make_archive) -> Archive:
-    base = tmp_path_factory.mktemp("respell")
-    path = base / "articoli.jsonl"
-    path.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES))
-    archive = make_archive(base)
-    assert archive.import_paths([path]).added == 3
-    yield archive
-    archive.close()
+def archive(archive_of) -> Archive:
+    return archive_of("respell", ARTICLES)
 
 
 def test_known_word_respelled_when_no_article_holds_every_word(archive):
@@ -136,14 +128,8 @@ JUDO = [
 
 
 @pytest.fixture(scope="module")
-def judo_archive(tmp_path_factory, make_archive) -> Archive:
-    base = tmp_path_factory.mktemp("judo")
-    path = base / "articoli.jsonl"
-    path.write_text("".join(json.dumps(a) + "\n" for a in JUDO))
-    archive = make_archive(base)
-    assert archive.import_paths([path]).added == 4
-    yield archive
-    archive.close()
+def judo_archive(archive_of) -> Archive:
+    return archive_of("judo", JUDO)
 
 
 def test_suggestion_takes_the_spelling_that_meets_the_other_words(judo_archive):
