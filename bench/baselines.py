@@ -56,18 +56,6 @@ class Fts5Baseline:
 
     def build(self, records: Iterable[dict]) -> None:
         start = time.perf_counter()
-        rows = [
-            (
-                i,
-                r["id"],
-                r.get("title") or "",
-                body_text(r),
-                norm(r.get("category")),
-                r.get("date"),
-                norm(r.get("author")),
-            )
-            for i, r in enumerate(records, 1)
-        ]
         with self.conn:  # one transaction for the whole load
             self.conn.execute(
                 "CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE,"
@@ -77,15 +65,25 @@ class Fts5Baseline:
                 "CREATE VIRTUAL TABLE fts USING fts5(title, body,"
                 " tokenize='unicode61 remove_diacritics 2')"
             )
-            self.conn.executemany(
-                "INSERT INTO docs VALUES (?, ?, ?, ?, ?)",
-                [(i, d, c, dt, a) for i, d, _, _, c, dt, a in rows],
-            )
-            self.conn.executemany(
-                "INSERT INTO fts (rowid, title, body) VALUES (?, ?, ?)",
-                [(i, t, b) for i, _, t, b, *_ in rows],
-            )
+            self._insert(records)
         self.build_seconds = time.perf_counter() - start
+
+    def add(self, records: Iterable[dict]) -> None:
+        """Appends records to a built index, in one transaction."""
+        with self.conn:
+            self._insert(records)
+
+    def _insert(self, records: Iterable[dict]) -> None:
+        first = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM docs").fetchone()[0] + 1
+        rows = list(enumerate(records, first))
+        self.conn.executemany(
+            "INSERT INTO docs VALUES (?, ?, ?, ?, ?)",
+            [(i, r["id"], norm(r.get("category")), r.get("date"), norm(r.get("author"))) for i, r in rows],
+        )
+        self.conn.executemany(
+            "INSERT INTO fts (rowid, title, body) VALUES (?, ?, ?)",
+            [(i, r.get("title") or "", body_text(r)) for i, r in rows],
+        )
 
     def match_expression(self, query_text: str) -> str:
         # Quoting every word makes FTS5 operators/syntax in user text inert.
@@ -152,6 +150,16 @@ class WhooshBaseline:
         start = time.perf_counter()
         self.dirpath.mkdir(parents=True, exist_ok=True)
         self.ix = index.create_in(str(self.dirpath), self.schema)
+        self._write(records)
+        self.build_seconds = time.perf_counter() - start
+        self.searcher = self.ix.searcher()
+
+    def add(self, records: Iterable[dict]) -> None:
+        """Appends records to a built index: one commit, whoosh's default writer and merge policy."""
+        self.ix = index.open_dir(str(self.dirpath))
+        self._write(records)
+
+    def _write(self, records: Iterable[dict]) -> None:
         writer = self.ix.writer()
         for r in records:
             doc = {"id": r["id"], "title": r.get("title") or "", "body": body_text(r)}
@@ -165,8 +173,6 @@ class WhooshBaseline:
                     doc[field] = value
             writer.add_document(**doc)
         writer.commit()
-        self.build_seconds = time.perf_counter() - start
-        self.searcher = self.ix.searcher()
 
     def parse(self, query_text: str) -> Query | None:
         # Keep only word tokens: drops quotes, colons, brackets, wildcards; lowercasing

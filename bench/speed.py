@@ -262,46 +262,18 @@ def worker(*args: str) -> list[str]:
 
 def worker_main(argv: list[str]) -> None:
     """`python -m bench.speed _worker {build|add} {fts5|whoosh} CORPUS DIR`."""
-    from bench.baselines import Fts5Baseline, WhooshBaseline, body_text, norm
+    from bench.baselines import Fts5Baseline, WhooshBaseline
 
     action, system, corpus, target = argv
     records = read_jsonl(Path(corpus))
     if system == "fts5":
-        db = Path(target) / "fts.db"
-        if action == "build":
-            Fts5Baseline(db, mode="any").build(records)
-            return
-        conn = Fts5Baseline(db).conn
-        with conn:
-            start = conn.execute("SELECT coalesce(max(rowid), 0) FROM docs").fetchone()[0]
-            for i, r in enumerate(records, start + 1):
-                conn.execute(
-                    "INSERT INTO docs VALUES (?, ?, ?, ?, ?)",
-                    (i, r["id"], norm(r.get("category")), r.get("date"), norm(r.get("author"))),
-                )
-                conn.execute(
-                    "INSERT INTO fts (rowid, title, body) VALUES (?, ?, ?)",
-                    (i, r.get("title") or "", body_text(r)),
-                )
-        return
-    path = Path(target) / "whoosh"
+        baseline = Fts5Baseline(Path(target) / "fts.db", mode="any")
+    else:
+        baseline = WhooshBaseline(Path(target) / "whoosh")
     if action == "build":
-        WhooshBaseline(path).build(records)
-        return
-    from whoosh import index
-
-    writer = index.open_dir(str(path)).writer()  # default writer and merge policy
-    for r in records:
-        doc = {"id": r["id"], "title": r.get("title") or "", "body": body_text(r)}
-        for field, value in (
-            ("category", norm(r.get("category"))),
-            ("date", r.get("date")),
-            ("author", norm(r.get("author"))),
-        ):
-            if value:
-                doc[field] = value
-        writer.add_document(**doc)
-    writer.commit()
+        baseline.build(records)
+    else:
+        baseline.add(records)
 
 
 # -- query latency --------------------------------------------------------------------------
