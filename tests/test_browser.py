@@ -8,17 +8,14 @@ browser download) through Selenium. The server is the production one
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from search import Archive
+
+from .robust_support import get, start_server, stop
 
 pytestmark = pytest.mark.browser
 
@@ -43,12 +40,6 @@ from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> str:
     """`cli.py serve` on the demo archive plus the test fixtures; yields its base URL."""
@@ -58,46 +49,12 @@ def server(tmp_path_factory) -> str:
     report = archive.import_paths([ROOT / "demo" / "articoli", FIXTURE])
     archive.close()
     assert report.ok, report.rejected
-    port = _free_port()
-    log = (base / "server.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "cli.py",
-            "--data-dir",
-            str(data),
-            "--index-dir",
-            str(index),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_server(data, index)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start: {(base / 'server.log').read_text()}")
-            time.sleep(0.1)
+        assert get(url + "/healthz")[0] == 200
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop(proc)
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,19 @@ def writers(data: Path, index: Path, root: Path) -> None:
         assert p.returncode == 0, (args, p.stdout, p.stderr)
 
 
+def during_writes(work, done: threading.Event, data: Path, index: Path, root: Path) -> None:
+    """Runs `work(n)` in 4 threads while the writers run; then sets `done` and waits for them."""
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        writers(data, index, root)
+    finally:
+        done.set()
+        for t in threads:
+            t.join(timeout=60)
+
+
 def check_page(result, per_page: int) -> None:
     """A complete page: as many hits as the total allows, each a whole article."""
     offset = (result.page - 1) * per_page
@@ -108,15 +121,7 @@ def test_in_process_searches_answer_during_writes(busy_base, tmp_path):
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             errors.append(e)
 
-    threads = [threading.Thread(target=reader, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    try:
-        writers(data, index, busy_base)
-    finally:
-        done.set()
-        for t in threads:
-            t.join(timeout=60)
+    during_writes(reader, done, data, index, busy_base)
     assert not errors, errors[0]
     assert counts["searches"] > 20
     assert archive.search("zeta").total == NEW
@@ -157,15 +162,9 @@ def test_http_searches_answer_during_writes(busy_base, tmp_path):
                     if len(result["results"]) != min(10, result["total"]):
                         failures.append(f"{path}: partial {result['total']} {len(result['results'])}")
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
     try:
-        writers(data, index, busy_base)
+        during_writes(client, done, data, index, busy_base)
     finally:
-        done.set()
-        for t in threads:
-            t.join(timeout=60)
         stop(server)
     assert not failures, failures[:5]
     assert counts["requests"] > 20
