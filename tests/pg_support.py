@@ -138,3 +138,17 @@ def wait_for(predicate, timeout: float, interval: float = 0.05) -> float:
             raise TimeoutError(f"not true after {timeout} s")
         time.sleep(interval)
     return time.monotonic() - started
+
+
+def wait_for_replay(primary: PgServer, replica: PgServer, timeout: float) -> float:
+    """Waits until the replica has replayed all the WAL the primary has inserted so far
+    (schema changes included); the seconds it took. The insert position, not the write
+    position: with synchronous_commit off a commit record may not be written yet."""
+    with psycopg.connect(primary.dsn(), autocommit=True) as conn:
+        target = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
+    with psycopg.connect(replica.dsn(), autocommit=True) as conn:
+        def replayed() -> bool:
+            row = conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)).fetchone()
+            return bool(row[0])
+
+        return wait_for(replayed, timeout)
