@@ -141,6 +141,17 @@ def test_unreachable_database_and_missing_dsn_are_clear(monkeypatch):
         gone.search("tram")
 
 
+def test_a_read_database_without_the_tables_yet_is_a_clear_message(archive, dsn, pg_server):
+    """A replica that has not replayed the primary's schema yet (here: an empty database)."""
+    archive.import_paths([DEMO])
+    behind = open_archive("postgres", dsn=dsn, dsn_read=pg_support.create_database(pg_server))
+    with pytest.raises(IndexMissing, match="replica non è ancora allineata"):
+        behind.search("tram bologna")
+    with pytest.raises(IndexMissing, match="replica non è ancora allineata"):
+        behind.stats()
+    behind.close()
+
+
 def test_searches_answer_while_an_import_and_a_rebuild_run(archive, dsn, tmp_path):
     """The site does not stop for writes: searches through a second archive
     (its own connection pool, as a web server would have) keep answering,

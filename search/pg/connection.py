@@ -101,6 +101,12 @@ class Database:
             with self.replica.connection() as conn:
                 conn.execute(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
                 yield conn
+        except psycopg.errors.UndefinedTable as e:
+            # Only a replica can lack the tables the primary has made: it has not replayed them yet.
+            raise DatabaseUnavailable(
+                "Il database di lettura non ha ancora le tabelle dell'archivio: "
+                "la replica non è ancora allineata con il primario, riprova tra poco."
+            ) from e
         except psycopg.OperationalError as e:
             if isinstance(e, psycopg.errors.QueryCanceled):
                 raise
