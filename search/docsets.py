@@ -25,6 +25,7 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.fields import DATETIME
@@ -153,6 +154,14 @@ def members(bits: int) -> list[int]:
                 at = i << 3
                 out.extend([at + p for p in positions[byte]])
     return out
+
+
+def member_array(bits: int) -> np.ndarray:
+    """members() as a numpy array (int64), for the vectorized scorer."""
+    if not bits:
+        return np.zeros(0, dtype=np.int64)
+    data = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) >> 3, "little"), dtype=np.uint8)
+    return np.flatnonzero(np.unpackbits(data, bitorder="little"))
 
 
 def _posting_ids(reader: SegmentReader, fieldname: str, text: str | bytes) -> list[int]:

@@ -3,26 +3,26 @@
 To score one document whoosh skips every matcher of the query tree to it,
 stepping through posting blocks in Python: about 100-200 µs per document for
 a query with synonyms. When the candidates are known (search.docsets), the
-same numbers can be computed per term from the posting data directly: the
-term's weight in the document (a binary search in its cached posting array)
-and the document's field length (a cached byte array), put through whoosh's
-own BM25F formula, then combined as whoosh's matchers combine them (sum for
-AND/OR, coordination for the graded fallback, constant 1 for a NOT).
+same numbers can be computed from the posting data directly: each term's
+BM25F score in every document of its postings (whoosh's own formula over
+its cached posting arrays and field lengths, once per searcher), looked up
+for a whole array of candidates at once (numpy), then combined as whoosh's
+matchers combine them (sum for AND/OR, coordination for the graded
+fallback, constant 1 for a NOT). The same data gives each term's exact
+maximum score, the bound search.topk prunes with.
 
 `QueryScorer` compiles the query shapes the engine builds (terms, phrases,
 And, Or with or without coordination, AndNot, AndMaybe, Not); any other
 shape raises Unsupported and the caller uses whoosh's matchers instead.
-tests/test_scorer.py checks the scores against whoosh's.
+tests/test_fast_paths.py checks the scores against whoosh's.
 """
 
 from __future__ import annotations
 
-import heapq
 import time
 from array import array
-from bisect import bisect_left
-from collections.abc import Sequence
 
+import numpy as np
 from whoosh import query as wq
 from whoosh import scoring
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
@@ -33,7 +33,10 @@ from whoosh.util.numeric import byte_to_length
 
 from .docsets import cache
 
-_LENGTH = [byte_to_length(b) for b in range(256)]
+# whoosh's field length for each one-byte code.
+_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+# Documents scored per step: the deadline is checked between steps.
+CHUNK = 8_192
 
 
 class Unsupported(Exception):
@@ -43,7 +46,7 @@ class Unsupported(Exception):
 # -- per-segment data, cached (shared with search.docsets' cache) ------------------------------
 
 
-def postings(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[array, array]:
+def postings(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
     """(ids, weights) of a term in a segment, deleted documents included."""
     key = ("postings", reader.segment().segment_id(), fieldname, btext)
     found = cache.get(key)
@@ -68,8 +71,9 @@ def postings(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[array
             ids.append(m.id())
             weights.append(m.weight())
             m.next()
-    cache.put(key, (ids, weights), 12 * len(ids) + 128)
-    return ids, weights
+    arrays = (np.frombuffer(ids, dtype=np.uint32), np.frombuffer(weights, dtype=np.float64))
+    cache.put(key, arrays, 12 * len(ids) + 256)
+    return arrays
 
 
 def positions(reader: SegmentReader, fieldname: str, btext: bytes) -> list[bytes]:
@@ -96,8 +100,9 @@ def positions(reader: SegmentReader, fieldname: str, btext: bytes) -> list[bytes
     return values
 
 
-def length_codes(reader: SegmentReader, fieldname: str) -> bytes:
-    """The byte-coded length of `fieldname` in every document of a segment."""
+def field_lengths(reader: SegmentReader, fieldname: str) -> np.ndarray:
+    """The length of `fieldname` in every document of a segment, as whoosh's
+    scorer sees it (decoded from its one-byte code)."""
     key = ("lengths", reader.segment().segment_id(), fieldname)
     found = cache.get(key)
     if found is not None:
@@ -112,20 +117,41 @@ def length_codes(reader: SegmentReader, fieldname: str) -> bytes:
         from whoosh.util.numeric import length_to_byte
 
         data = bytes(length_to_byte(reader.doc_field_length(d, fieldname, 0) or 0) for d in range(n))
-    cache.put(key, data, n + 64)
-    return data
+    lengths = _LENGTH[np.frombuffer(data, dtype=np.uint8)]
+    cache.put(key, lengths, 8 * n + 64)
+    return lengths
+
+
+def bm25(idf: float, tf: np.ndarray, fl: np.ndarray, avgfl: float, B: float, K1: float) -> np.ndarray:
+    """whoosh.scoring.bm25 over arrays, operation for operation (the same floats)."""
+    return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
 
 
 # -- the compiled query ----------------------------------------------------------------------
+#
+# Each node scores a whole array of a segment's (local, ascending) document
+# numbers at once: `score` gives (scores, matching term counts, hit mask),
+# zeros where the node does not match, so that parents can simply add.
+
+Scored = tuple[np.ndarray, np.ndarray, np.ndarray]  # float64 scores, int64 counts, bool hits
+
+
+def _miss(docs: np.ndarray) -> Scored:
+    n = len(docs)
+    return np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
 
 
 class _Node:
-    def score(self, seg: int, doc: int) -> tuple[float, int] | None:
-        """(score, matching term matchers) for a document of segment `seg`, or None."""
+    def score(self, seg: int, docs: np.ndarray) -> Scored:
+        """(scores, matching term matchers, hits) for documents of segment `seg`."""
         raise NotImplementedError
 
     def terms(self, seg: int) -> int:
         """How many term matchers whoosh builds for this node in segment `seg`."""
+        raise NotImplementedError
+
+    def bound(self, seg: int) -> float:
+        """The highest score this node gives any document of segment `seg`."""
         raise NotImplementedError
 
 
@@ -135,51 +161,52 @@ class _Term(_Node):
         field = searcher.schema[fieldname]
         self.btext = text if isinstance(text, bytes) else field.to_bytes(text)
         self.boost = boost
-        self.scorable = field.scorable
         # Per searcher: looking a term up in whoosh's dictionary reads its file.
         memo = searcher.__dict__.setdefault("_archivio_terms", {})
         found = memo.get((fieldname, self.btext))
         if found is None:
-            segments = []
-            for reader, _ in scorer.leaves:
-                if (fieldname, self.btext) in reader:
-                    ids, weights = postings(reader, fieldname, self.btext)
-                    lengths = length_codes(reader, fieldname) if self.scorable else b""
-                    segments.append((ids, weights, lengths))
-                else:
-                    segments.append(None)
-            stats = None
-            if self.scorable:
-                model = searcher.weighting
-                stats = (
-                    searcher.idf(fieldname, self.btext),
-                    searcher.avg_field_length(fieldname) or 1,
-                    model._field_B.get(fieldname, model.B),
-                    model.K1,
-                )
             if len(memo) > 5_000:
                 memo.clear()
-            found = memo[fieldname, self.btext] = (segments, stats)
-        self.segments, stats = found
-        if stats is not None:
-            self.idf, self.avgfl, self.B, self.K1 = stats
+            found = memo[fieldname, self.btext] = self._term_scores(scorer, fieldname, field)
+        self.segments = found
 
-    def score(self, seg: int, doc: int) -> tuple[float, int] | None:
+    def _term_scores(self, scorer: QueryScorer, fieldname: str, field) -> list:
+        """Per segment: (ids, the term's unboosted score in each, their maximum), or None."""
+        searcher = scorer.searcher
+        if field.scorable:
+            model = searcher.weighting
+            idf = searcher.idf(fieldname, self.btext)
+            avgfl = searcher.avg_field_length(fieldname) or 1
+            B, K1 = model._field_B.get(fieldname, model.B), model.K1
+        segments: list = []
+        for reader, _ in scorer.leaves:
+            ids, weights = (
+                postings(reader, fieldname, self.btext) if (fieldname, self.btext) in reader else ((), ())
+            )
+            if not len(ids):
+                segments.append(None)
+                continue
+            if field.scorable:
+                weights = bm25(idf, weights, field_lengths(reader, fieldname)[ids], avgfl, B, K1)
+            segments.append((ids, weights, float(weights.max())))
+        return segments
+
+    def score(self, seg: int, docs: np.ndarray) -> Scored:
         data = self.segments[seg]
         if data is None:
-            return None
-        ids, weights, lengths = data
-        i = bisect_left(ids, doc)
-        if i == len(ids) or ids[i] != doc:
-            return None
-        weight = weights[i]
-        if not self.scorable:
-            return weight * self.boost, 1
-        s = scoring.bm25(self.idf, weight, _LENGTH[lengths[doc]], self.avgfl, self.B, self.K1)
-        return s * self.boost, 1
+            return _miss(docs)
+        ids, values, _ = data
+        at = np.searchsorted(ids, docs)
+        at[at == len(ids)] = 0
+        hits = ids[at] == docs
+        return np.where(hits, values[at] * self.boost, 0.0), hits.astype(np.int64), hits
 
     def terms(self, seg: int) -> int:
         return 0 if self.segments[seg] is None else 1
+
+    def bound(self, seg: int) -> float:
+        data = self.segments[seg]
+        return 0.0 if data is None else data[2] * self.boost
 
 
 class _Phrase(_Node):
@@ -215,26 +242,32 @@ class _Phrase(_Node):
         for i, w in enumerate(self.words):
             ids = w.segments[seg][0]  # type: ignore[index]
             values = positions(reader, self.q.fieldname, w.btext)
-            at = fmt.decode_positions(values[bisect_left(ids, doc)])
+            at = fmt.decode_positions(values[int(np.searchsorted(ids, doc))])
             shifted = {p - i for p in at}
             starts = shifted if starts is None else starts & shifted
             if not starts:
                 return False
         return True
 
-    def score(self, seg: int, doc: int) -> tuple[float, int] | None:
-        total = 0.0
-        for w in self.words:
-            found = w.score(seg, doc)
-            if found is None:
-                return None
-            total += found[0]
-        if not self._matches(seg, doc):
-            return None
-        return total * self.q.boost, len(self.words)
+    def score(self, seg: int, docs: np.ndarray) -> Scored:
+        total, _, hits = self.words[0].score(seg, docs)
+        for w in self.words[1:]:
+            scores, _, found = w.score(seg, docs)
+            total = total + scores
+            hits &= found
+        # Positions are checked only where every word occurs, in ascending order
+        # (whoosh's matcher for a sloppy phrase only moves forward).
+        for i in np.flatnonzero(hits):
+            if not self._matches(seg, int(docs[i])):
+                hits[i] = False
+        total = np.where(hits, total * self.q.boost, 0.0)
+        return total, hits * len(self.words), hits
 
     def terms(self, seg: int) -> int:
         return len(self.words) if all(w.segments[seg] is not None for w in self.words) else 0
+
+    def bound(self, seg: int) -> float:
+        return sum(w.bound(seg) for w in self.words) * self.q.boost
 
 
 class _Sum(_Node):
@@ -244,18 +277,20 @@ class _Sum(_Node):
         self.children = children
         self.boost = boost
 
-    def score(self, seg: int, doc: int) -> tuple[float, int] | None:
-        total, count, hit = 0.0, 0, False
-        for c in self.children:
-            found = c.score(seg, doc)
-            if found is not None:
-                total += found[0]
-                count += found[1]
-                hit = True
-        return (total * self.boost, count) if hit else None
+    def score(self, seg: int, docs: np.ndarray) -> Scored:
+        total, count, hits = self.children[0].score(seg, docs)
+        for c in self.children[1:]:
+            scores, counts, found = c.score(seg, docs)
+            total = total + scores
+            count = count + counts
+            hits = hits | found
+        return total * self.boost, count, hits
 
     def terms(self, seg: int) -> int:
         return sum(c.terms(seg) for c in self.children)
+
+    def bound(self, seg: int) -> float:
+        return sum(c.bound(seg) for c in self.children) * self.boost
 
 
 class _Coord(_Node):
@@ -266,23 +301,23 @@ class _Coord(_Node):
         self.scale = scale
         self._termcounts: dict[int, int] = {}
 
-    def score(self, seg: int, doc: int) -> tuple[float, int] | None:
-        found = self.child.score(seg, doc)
-        if found is None:
-            return None
-        score, matching = found
+    def score(self, seg: int, docs: np.ndarray) -> Scored:
+        scores, matching, hits = self.child.score(seg, docs)
         termcount = self._termcounts.get(seg)
         if termcount is None:
             termcount = self._termcounts[seg] = self.child.terms(seg)
         if termcount == 0:
-            return found
+            return scores, matching, hits
         if termcount == self.scale:
-            return 0.0, matching
-        sqr = (score + (matching - 1) / (termcount - self.scale) ** 2) * ((termcount - 1) / termcount)
-        return sqr, matching
+            return np.zeros(len(docs)), matching, hits
+        sqr = (scores + (matching - 1) / (termcount - self.scale) ** 2) * ((termcount - 1) / termcount)
+        return np.where(hits, sqr, 0.0), matching, hits
 
     def terms(self, seg: int) -> int:
         return self.child.terms(seg)
+
+    def bound(self, seg: int) -> float:
+        raise Unsupported("bound of a coordinated query")
 
 
 class _All(_Node):
@@ -293,18 +328,21 @@ class _All(_Node):
         self.negatives = negatives
         self.boost = boost
 
-    def score(self, seg: int, doc: int) -> tuple[float, int] | None:
-        total, count = float(self.negatives), 0
-        for c in self.children:
-            found = c.score(seg, doc)
-            if found is None:
-                return None
-            total += found[0]
-            count += found[1]
-        return total * self.boost, count
+    def score(self, seg: int, docs: np.ndarray) -> Scored:
+        total, count, hits = self.children[0].score(seg, docs)
+        total = total + float(self.negatives)  # whoosh starts from the NOT children's 1s
+        for c in self.children[1:]:
+            scores, counts, found = c.score(seg, docs)
+            total = total + scores
+            count = count + counts
+            hits = hits & found
+        return np.where(hits, total * self.boost, 0.0), np.where(hits, count, 0), hits
 
     def terms(self, seg: int) -> int:
         return sum(c.terms(seg) for c in self.children)
+
+    def bound(self, seg: int) -> float:
+        return (self.negatives + sum(c.bound(seg) for c in self.children)) * self.boost
 
 
 class _Maybe(_Node):
@@ -313,17 +351,16 @@ class _Maybe(_Node):
     def __init__(self, a: _Node, b: _Node) -> None:
         self.a, self.b = a, b
 
-    def score(self, seg: int, doc: int) -> tuple[float, int] | None:
-        found = self.a.score(seg, doc)
-        if found is None:
-            return None
-        extra = self.b.score(seg, doc)
-        if extra is None:
-            return found
-        return found[0] + extra[0], found[1] + extra[1]
+    def score(self, seg: int, docs: np.ndarray) -> Scored:
+        scores, counts, hits = self.a.score(seg, docs)
+        extra, more, _ = self.b.score(seg, docs)
+        return np.where(hits, scores + extra, 0.0), np.where(hits, counts + more, 0), hits
 
     def terms(self, seg: int) -> int:
         return self.a.terms(seg) + self.b.terms(seg)
+
+    def bound(self, seg: int) -> float:
+        return self.a.bound(seg) + self.b.bound(seg)
 
 
 def champions(searcher: Searcher, fieldname: str, text: str, n: int) -> list[int]:
@@ -344,21 +381,25 @@ def champions(searcher: Searcher, fieldname: str, text: str, n: int) -> list[int
     B = model._field_B.get(fieldname, model.B) if isinstance(model, scoring.BM25F) else 0.75
     K1 = model.K1 if isinstance(model, scoring.BM25F) else 1.2
     avgfl = searcher.avg_field_length(fieldname) or 1
-    keyed: list[tuple[float, int]] = []
+    docs, weights = [], []
     for reader, offset in leaves:
         if (fieldname, btext) not in reader:
             continue
-        ids, weights = postings(reader, fieldname, btext)
+        ids, tf = postings(reader, fieldname, btext)
         if field.scorable:
-            lengths = length_codes(reader, fieldname)
-            norm, per = K1 * (1 - B), K1 * B / avgfl
-            table = [norm + per * length for length in _LENGTH]
-            weight_of = [w / (w + table[lengths[d]]) for d, w in zip(ids, weights, strict=True)]
-        else:
-            weight_of = list(weights)
-        best = heapq.nlargest(n, range(len(ids)), key=weight_of.__getitem__)
-        keyed += [(weight_of[i], ids[i] + offset) for i in best]
-    top = sorted(d for _, d in heapq.nlargest(n, keyed))
+            lengths = field_lengths(reader, fieldname)[ids]
+            tf = tf / (tf + (K1 * (1 - B) + K1 * B / avgfl * lengths))
+        docs.append(ids.astype(np.int64) + offset)
+        weights.append(tf)
+    if not docs:
+        return []
+    docnums, weight = np.concatenate(docs), np.concatenate(weights)
+    if len(weight) > n:
+        keep = weight >= np.partition(weight, len(weight) - n)[len(weight) - n]
+        docnums, weight = docnums[keep], weight[keep]
+    # Heaviest first; among equals the later document, as before.
+    order = np.lexsort((-docnums, -weight))[:n]
+    top = sorted(docnums[order].tolist())
     cache.put(key, top, 40 * len(top) + 64)
     return top
 
@@ -413,21 +454,28 @@ class QueryScorer:
             return _Maybe(self._compile(q.a), self._compile(q.b))
         raise Unsupported(type(q).__name__)
 
-    def scores(self, docnums: Sequence[int], deadline: float | None = None) -> list[tuple[int, float]]:
-        """(docnum, score) for each of `docnums` (ascending) that `q` matches.
+    def scores(self, docnums: np.ndarray, deadline: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(docnums, scores) of those of `docnums` (ascending) that `q` matches.
         Raises topk.TimeUp once the clock (topk.clock) passes `deadline`."""
-        out: list[tuple[int, float]] = []
-        root = self.root
-        seg = 0
-        ends = self.ends
-        for n, docnum in enumerate(docnums):
-            if deadline is not None and not n & 63 and time.thread_time() > deadline:
-                from .topk import TimeUp
+        found_docs, found_scores = [], []
+        bounds = np.searchsorted(docnums, self.ends)
+        start = 0
+        for seg, end in enumerate(bounds):
+            for lo in range(start, end, CHUNK):
+                if deadline is not None and time.thread_time() > deadline:
+                    from .topk import TimeUp
 
-                raise TimeUp
-            while docnum >= ends[seg]:
-                seg += 1
-            found = root.score(seg, docnum - self.leaves[seg][1])
-            if found is not None:
-                out.append((docnum, found[0]))
-        return out
+                    raise TimeUp
+                docs = docnums[lo : min(end, lo + CHUNK)]
+                scores, _, hits = self.root.score(seg, (docs - self.leaves[seg][1]).astype(np.uint32))
+                found_docs.append(docs[hits])
+                found_scores.append(scores[hits])
+            start = end
+        if not found_docs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        return np.concatenate(found_docs), np.concatenate(found_scores)
+
+    def bound(self) -> float:
+        """The highest score the query gives any document (an exact bound:
+        the maximum of each term's score, summed up the tree)."""
+        return max((self.root.bound(seg) for seg in range(len(self.leaves))), default=0.0)

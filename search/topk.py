@@ -25,11 +25,12 @@ import heapq
 import time
 from collections.abc import Sequence
 
+import numpy as np
 from whoosh import collectors
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from .docsets import DocSets, from_ids, members
+from .docsets import DocSets, from_ids, member_array
 from .scorer import QueryScorer, Unsupported, champions, query_terms
 
 # Up to this many candidates are all scored; above it only the champions
@@ -98,6 +99,15 @@ def best(ranked: Ranked, k: int) -> Ranked:
     return heapq.nsmallest(k, ranked, key=lambda p: (-p[1], p[0]))
 
 
+def best_of(docnums: np.ndarray, scores: np.ndarray, k: int) -> Ranked:
+    """best() for arrays of (ascending) document numbers and their scores."""
+    if len(scores) > k:
+        keep = scores >= np.partition(scores, len(scores) - k)[len(scores) - k]
+        docnums, scores = docnums[keep], scores[keep]
+    order = np.lexsort((docnums, -scores))[:k]
+    return list(zip(docnums[order].tolist(), scores[order].tolist(), strict=True))
+
+
 def top_scored(
     searcher: Searcher,
     ds: DocSets,
@@ -115,10 +125,10 @@ def top_scored(
     if k <= 0 or not bits:
         return []
     if bits.bit_count() <= each:
-        return best(scores(searcher, q, members(bits), deadline), k)
+        return ranked_best(searcher, q, bits, k, deadline)
     chosen = bits & champion_bits(searcher, ds, q)
     if chosen.bit_count() >= k or not must_fill:
-        return best(scores(searcher, q, members(chosen), deadline), k)
+        return ranked_best(searcher, q, chosen, k, deadline)
     return _collect(searcher, ds, q, bits, k, deadline)
 
 
@@ -134,14 +144,15 @@ def champion_bits(searcher: Searcher, ds: DocSets, q: wq.Query) -> int:
     return bits
 
 
-def scores(searcher: Searcher, q: wq.Query, docnums: Sequence[int], deadline: float | None) -> Ranked:
-    """Scores of `q` for `docnums`: computed from the postings when the query's
-    shape allows it (search.scorer), else by whoosh's matchers."""
+def ranked_best(searcher: Searcher, q: wq.Query, bits: int, k: int, deadline: float | None) -> Ranked:
+    """The k best of `bits` by the score of `q`: computed from the postings
+    when the query's shape allows it (search.scorer), else by whoosh's matchers."""
+    docnums = member_array(bits)
     try:
         scorer = QueryScorer(searcher, q)
     except Unsupported:
-        return score_docs(searcher, q, docnums, deadline)
-    return scorer.scores(docnums, deadline)
+        return best(score_docs(searcher, q, docnums.tolist(), deadline), k)
+    return best_of(*scorer.scores(docnums, deadline), k)
 
 
 def _collect(
@@ -233,7 +244,12 @@ def top_partial(
 
 
 def _max_score(searcher: Searcher, q: wq.Query) -> float:
-    """An upper bound of the score `q` can give a document (whoosh's max_quality)."""
+    """An upper bound of the score `q` can give a document: the exact maximum
+    from the postings (search.scorer), else whoosh's max_quality."""
+    try:
+        return QueryScorer(searcher, q).bound()
+    except Unsupported:
+        pass
     context = searcher.context(needs_current=True)
     bound = 0.0
     for sub, _ in searcher.leaf_searchers():
