@@ -159,40 +159,50 @@ class _Term(_Node):
     def __init__(self, scorer: QueryScorer, fieldname: str, text: str, boost: float) -> None:
         searcher = scorer.searcher
         field = searcher.schema[fieldname]
+        self.fieldname = fieldname
         self.btext = text if isinstance(text, bytes) else field.to_bytes(text)
         self.boost = boost
+        self.leaves = scorer.leaves
         # Per searcher: looking a term up in whoosh's dictionary reads its file.
         memo = searcher.__dict__.setdefault("_archivio_terms", {})
         found = memo.get((fieldname, self.btext))
         if found is None:
             if len(memo) > 5_000:
                 memo.clear()
-            found = memo[fieldname, self.btext] = self._term_scores(scorer, fieldname, field)
-        self.segments = found
-
-    def _term_scores(self, scorer: QueryScorer, fieldname: str, field) -> list:
-        """Per segment: (ids, the term's unboosted score in each, their maximum), or None."""
-        searcher = scorer.searcher
-        if field.scorable:
-            model = searcher.weighting
-            idf = searcher.idf(fieldname, self.btext)
-            avgfl = searcher.avg_field_length(fieldname) or 1
-            B, K1 = model._field_B.get(fieldname, model.B), model.K1
-        segments: list = []
-        for reader, _ in scorer.leaves:
-            ids, weights = (
-                postings(reader, fieldname, self.btext) if (fieldname, self.btext) in reader else ((), ())
-            )
-            if not len(ids):
-                segments.append(None)
-                continue
+            present = [(fieldname, self.btext) in reader for reader, _ in self.leaves]
+            stats = None
             if field.scorable:
-                weights = bm25(idf, weights, field_lengths(reader, fieldname)[ids], avgfl, B, K1)
-            segments.append((ids, weights, float(weights.max())))
-        return segments
+                model = searcher.weighting
+                stats = (
+                    searcher.idf(fieldname, self.btext),
+                    searcher.avg_field_length(fieldname) or 1,
+                    model._field_B.get(fieldname, model.B),
+                    model.K1,
+                )
+            found = memo[fieldname, self.btext] = (present, stats)
+        self.present, self.stats = found
+
+    def data(self, seg: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(ids, the term's unboosted score in each, their maximum) in a segment, or None."""
+        if not self.present[seg]:
+            return None
+        reader = self.leaves[seg][0]
+        # The scores depend on the whole index's statistics: they are part of the key.
+        key = ("scores", reader.segment().segment_id(), self.fieldname, self.btext, self.stats)
+        found = cache.get(key)
+        if found is None:
+            ids, values = postings(reader, self.fieldname, self.btext)
+            if not len(ids):
+                return None
+            if self.stats is not None:
+                idf, avgfl, B, K1 = self.stats
+                values = bm25(idf, values, field_lengths(reader, self.fieldname)[ids], avgfl, B, K1)
+            found = (ids, values, float(values.max()))
+            cache.put(key, found, 8 * len(values) + 128)
+        return found  # type: ignore[return-value]
 
     def score(self, seg: int, docs: np.ndarray) -> Scored:
-        data = self.segments[seg]
+        data = self.data(seg)
         if data is None:
             return _miss(docs)
         ids, values, _ = data
@@ -202,10 +212,10 @@ class _Term(_Node):
         return np.where(hits, values[at] * self.boost, 0.0), hits.astype(np.int64), hits
 
     def terms(self, seg: int) -> int:
-        return 0 if self.segments[seg] is None else 1
+        return 1 if self.present[seg] else 0
 
     def bound(self, seg: int) -> float:
-        data = self.segments[seg]
+        data = self.data(seg)
         return 0.0 if data is None else data[2] * self.boost
 
 
@@ -240,7 +250,7 @@ class _Phrase(_Node):
         fmt = reader.schema[self.q.fieldname].format
         starts: set[int] | None = None
         for i, w in enumerate(self.words):
-            ids = w.segments[seg][0]  # type: ignore[index]
+            ids = w.data(seg)[0]  # type: ignore[index]
             values = positions(reader, self.q.fieldname, w.btext)
             at = fmt.decode_positions(values[int(np.searchsorted(ids, doc))])
             shifted = {p - i for p in at}
@@ -264,7 +274,7 @@ class _Phrase(_Node):
         return total, hits * len(self.words), hits
 
     def terms(self, seg: int) -> int:
-        return len(self.words) if all(w.segments[seg] is not None for w in self.words) else 0
+        return len(self.words) if all(w.present[seg] for w in self.words) else 0
 
     def bound(self, seg: int) -> float:
         return sum(w.bound(seg) for w in self.words) * self.q.boost
