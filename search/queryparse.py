@@ -18,6 +18,7 @@ from whoosh.qparser import QueryParser, plugins
 from whoosh.query.compound import PreloadedOr
 from whoosh.reading import IndexReader
 
+from . import lexicon
 from .analysis import fold, normalize_key
 from .ranking import Ranking
 from .spelling import close_words, max_typos, slips
@@ -336,7 +337,7 @@ class QueryBuilder:
         self._typo_words += 1
         found = [
             (distance, -self.reader.doc_frequency("exact", candidate), candidate)
-            for distance, candidate in close_words(word, maxdist, self.is_word, self.spelling_neighbours)
+            for distance, candidate in close_words(word, maxdist, self.known_words, self.spelling_neighbours)
             if self.stem(candidate) is not None
         ]
         found.sort()
@@ -346,14 +347,17 @@ class QueryBuilder:
             self.typo_options[word] = best
         return best
 
+    def known_words(self, words: Iterable[str]) -> set[str]:
+        """Those of `words` in the archive's vocabulary (accent-folded, unstemmed)."""
+        return lexicon.known_words(self.reader, "exact", words)
+
     def is_word(self, word: str) -> bool:
-        """Whether the archive's vocabulary (accent-folded, unstemmed) holds `word`."""
-        return ("exact", word) in self.reader
+        return word in self.known_words([word])
 
     def spelling_neighbours(self, word: str, maxdist: int) -> Iterable[str | bytes]:
-        """Vocabulary words that may lie within `maxdist` edits of `word`, a
-        superset screened by the caller: here every word with its first letter."""
-        return self.reader.expand_prefix("exact", word[:1])
+        """Vocabulary words that may lie within `maxdist` edits of `word`, with
+        its first letter: a superset, screened again by the caller."""
+        return lexicon.near_words(self.reader, "exact", word, maxdist)
 
     def key_clause(self, fieldname: str, value: str) -> wq.Query:
         return key_query(self.reader, fieldname, value)
@@ -413,8 +417,9 @@ class QueryBuilder:
             if word in self.corrections or max_typos(word) == 0:
                 continue
             stemmed = self.stem(word)
+            known = self.known_words(c for c in slips(word) if c[:1] == word[:1])
             for candidate in slips(word):
-                if candidate[:1] != word[:1] or not self.is_word(candidate):
+                if candidate not in known:
                     continue
                 if self.stem(candidate) in (None, stemmed):
                     continue

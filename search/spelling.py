@@ -15,8 +15,9 @@ from string import ascii_lowercase, digits
 ALPHABET = ascii_lowercase + digits
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Damerau-Levenshtein (optimal string alignment) distance."""
+def edit_distance(a: str, b: str, limit: int | None = None) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance; past `limit`,
+    some number above it (the rows stop once every cell exceeds it)."""
     prev2: list[int] = []
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -25,6 +26,9 @@ def edit_distance(a: str, b: str) -> int:
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
             if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 cur[j] = min(cur[j], prev2[j - 2] + 1)
+        # A transposition reaches back two rows: both must exceed the limit.
+        if limit is not None and min(cur) > limit and min(prev) > limit:
+            return limit + 1
         prev2, prev = prev, cur
     return prev[-1]
 
@@ -39,17 +43,19 @@ def max_typos(word: str) -> int:
 def close_words(
     word: str,
     maxdist: int,
-    known: Callable[[str], bool],
+    known: Callable[[Iterable[str]], set[str]],
     neighbours: Callable[[str, int], Iterable[str | bytes]],
 ) -> list[tuple[int, str]]:
     """(distance, word) for the vocabulary's words within `maxdist` edits of
-    `word` (itself left out), same first letter. `known(w)` says whether a
-    word is in the vocabulary; `neighbours(word, maxdist)` lists a superset
+    `word` (itself left out), same first letter. `known(words)` gives those
+    of `words` in the vocabulary; `neighbours(word, maxdist)` lists a superset
     of the close words (say, all those with its first letter)."""
     if maxdist == 1:
-        # One edit: generating the few hundred spellings and looking each up
-        # costs a couple of milliseconds, against tens for a vocabulary scan.
-        return [(1, w) for w in sorted(set(_one_edit(word))) if w[:1] == word[:1] and known(w)]
+        # One edit: the few hundred spellings are generated and looked up in
+        # one batch, cheaper than screening the vocabulary.
+        spellings = sorted({w for w in _one_edit(word) if w[:1] == word[:1]})
+        found = known(spellings)
+        return [(1, w) for w in spellings if w in found]
     found = []
     letters = set(word)
     # Screened by two cheap necessary conditions (length, and letters gained
@@ -62,7 +68,7 @@ def close_words(
             or candidate == word
         ):
             continue
-        distance = edit_distance(word, candidate)
+        distance = edit_distance(word, candidate, maxdist)
         if distance <= maxdist:
             found.append((distance, candidate))
     return found

@@ -23,7 +23,7 @@ def brute_force(word: str, maxdist: int) -> list[tuple[int, str]]:
 
 
 def lookup() -> list:
-    return [VOCABULARY.__contains__, lambda word, _: sorted(w for w in VOCABULARY if w[:1] == word[:1])]
+    return [VOCABULARY.intersection, lambda word, _: sorted(w for w in VOCABULARY if w[:1] == word[:1])]
 
 
 @pytest.mark.parametrize(
@@ -45,6 +45,14 @@ def test_close_words(word, maxdist, expected):
 @given(st.text(alphabet="acilmnoz", min_size=1, max_size=9), st.integers(1, 2))
 def test_one_edit_generation_agrees_with_the_edit_distance(word, maxdist):
     assert sorted(close_words(word, maxdist, *lookup())) == brute_force(word, maxdist)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="abcde", max_size=9), st.text(alphabet="abcde", max_size=9), st.integers(0, 3))
+def test_a_bounded_edit_distance_is_exact_up_to_its_limit(a, b, limit):
+    full = edit_distance(a, b)
+    bounded = edit_distance(a, b, limit)
+    assert bounded == full if full <= limit else bounded > limit
 
 
 ARTICLES = [

@@ -157,6 +157,9 @@ class PgQueryBuilder(QueryBuilder):
         finally:
             self._known = None
 
+    def known_words(self, words: Iterable[str]) -> set[str]:
+        return {w for w in words if self.is_word(w)}
+
     def is_word(self, word: str) -> bool:
         if self._known is not None:
             return word in self._known
