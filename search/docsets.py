@@ -38,6 +38,7 @@ from whoosh.searching import Searcher
 CACHE_BYTES = 256 * 1024 * 1024
 _BIT_POSITIONS = [tuple(i for i in range(8) if b >> i & 1) for b in range(256)]
 _NONZERO_RUNS = re.compile(rb"[^\x00]+")
+_EIGHT = np.arange(8)
 
 
 class _LRU:
@@ -161,7 +162,12 @@ def member_array(bits: int) -> np.ndarray:
     if not bits:
         return np.zeros(0, dtype=np.int64)
     data = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) >> 3, "little"), dtype=np.uint8)
-    return np.flatnonzero(np.unpackbits(data, bitorder="little"))
+    at = np.flatnonzero(data)
+    if len(at) > len(data) >> 3:
+        return np.flatnonzero(np.unpackbits(data, bitorder="little"))
+    # A sparse set: only the bytes holding members are unpacked.
+    unpacked = np.unpackbits(data[at, None], axis=1, bitorder="little").astype(bool)
+    return ((at[:, None] << 3) + _EIGHT)[unpacked]
 
 
 def _posting_ids(reader: SegmentReader, fieldname: str, text: str | bytes) -> list[int]:

@@ -13,7 +13,7 @@ from whoosh import index
 from whoosh import query as wq
 
 from search import builder
-from search.docsets import DocSets, members
+from search.docsets import DocSets, from_ids, member_array, members
 from search.formats import ArchivioCodec
 from search.ranking import Ranking
 from search.schema import build_schema
@@ -145,6 +145,14 @@ QUERIES = [
 def test_docsets_match_whoosh(searcher, q):
     ds = DocSets(searcher)
     assert members(ds.query(q)) == sorted(q.docs(searcher))
+
+
+@pytest.mark.parametrize("count", [0, 1, 37, 2_000, 9_000, 10_000])
+def test_bitmap_members_as_an_array(count):
+    ids = sorted(random.Random(count).sample(range(10_000), count))
+    bits = from_ids(ids, 10_000)
+    assert members(bits) == ids
+    assert member_array(bits).tolist() == ids
 
 
 def test_ranges_and_keys_match_whoosh(searcher):
