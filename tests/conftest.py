@@ -1,21 +1,33 @@
 """Shared fixtures: real archives on disk built with the real engine.
 
-Archive-level test modules (PG_MODULES) run once per backend: whoosh, and
-PostgreSQL on a throwaway server started for the session (tests/pg_support;
-skipped with the reason when PostgreSQL is not installed). The module-wide
+Tests marked `both_backends` (a whole module through `pytestmark`, or one
+test) run once per backend: whoosh, and PostgreSQL on a throwaway server
+started for the session (tests/pg_support; skipped with the reason when
+PostgreSQL is not installed). For its postgres run the module-wide
 `backend` fixture also sets ARCHIVIO_BACKEND / ARCHIVIO_DSN, so that CLI
-processes and `open_archive()` calls in those modules use the same backend.
+processes and `open_archive()` calls use the same backend. A test marked
+`whoosh_only(reason=...)` is an Archive-level test kept to whoosh: it gets
+the same two runs, the postgres one skipped with its reason. Every other
+test (parsers, whoosh internals) runs once and has no backend to depend on.
+
+An archive is named by the folder that keeps it: whoosh's data/ and index/
+there, or on PostgreSQL a database of the folder's own. make_archive,
+archive_at, copy_archive and archive_env (the environment of a CLI process)
+all follow that rule, so a test can mix the API, the CLI and the server.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from search import Archive, open_archive
+from search.article import Article
+from search.pg import store as pg_store
 
 from . import pg_support
 
@@ -26,18 +38,8 @@ CORPUS = SHARED / "corpus" / "italian_news_dev.jsonl.gz"
 QUERIES = SHARED / "eval" / "queries_dev.jsonl"
 DEMO = ROOT / "demo" / "articoli"
 
-# Test modules of the Archive API, run against every backend.
-PG_MODULES = {
-    "test_search",
-    "test_cli",
-    "test_web",
-    "test_corpus",
-    "test_recency",
-    "test_phrases",
-    "test_spelling",
-    "test_robust_search",
-    "test_robust_web",
-}
+BACKENDS = ["whoosh", "postgres"]
+WHOOSH_ONLY = "riguarda il solo motore whoosh"
 
 
 def needs(path: Path) -> None:
@@ -46,15 +48,18 @@ def needs(path: Path) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames and metafunc.module.__name__.split(".")[-1] in PG_MODULES:
-        metafunc.parametrize("backend", ["whoosh", "postgres"], indirect=True, scope="module")
+    marked = metafunc.definition.get_closest_marker
+    if "backend" in metafunc.fixturenames and (marked("both_backends") or marked("whoosh_only")):
+        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="module")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         params = getattr(item, "callspec", None) and item.callspec.params
-        if item.get_closest_marker("whoosh_only") and params and params.get("backend") == "postgres":
-            item.add_marker(pytest.mark.skip(reason="riguarda il solo motore whoosh"))
+        marker = item.get_closest_marker("whoosh_only")
+        if marker and params and params.get("backend") == "postgres":
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else WHOOSH_ONLY)
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture(scope="session")
@@ -71,27 +76,67 @@ def pg_server() -> str:
     server.stop()
 
 
-# The admin DSN of the session's server while a PostgreSQL module runs.
+# The admin DSN of the session's server while a postgres run is on.
 _PG_ADMIN: dict[str, str] = {}
+# folder -> the DSN of the database of the archive kept there.
 _DATABASES: dict[str, str] = {}
 
 
+def folder_dsn(folder: Path) -> str | None:
+    """In a postgres run, the DSN of the database of the archive kept in
+    `folder` (created on first use); None in a whoosh run."""
+    if os.environ.get("ARCHIVIO_BACKEND") != "postgres" or "dsn" not in _PG_ADMIN:
+        return None
+    key = str(folder)
+    if key not in _DATABASES:
+        _DATABASES[key] = pg_support.create_database(_PG_ADMIN["dsn"])
+    return _DATABASES[key]
+
+
 def archive_env(folder: Path) -> dict[str, str]:
-    """The environment of a CLI process working on the archive kept in `folder`:
-    with PostgreSQL, a database of its own for each folder."""
+    """The environment of a CLI process working on the archive kept in `folder`
+    (its --data-dir and --index-dir: folder/data, folder/index)."""
     env = dict(os.environ)
-    if env.get("ARCHIVIO_BACKEND") == "postgres" and "dsn" in _PG_ADMIN:
-        key = str(folder)
-        if key not in _DATABASES:
-            _DATABASES[key] = pg_support.create_database(_PG_ADMIN["dsn"])
-        env["ARCHIVIO_DSN"] = _DATABASES[key]
+    dsn = folder_dsn(folder)
+    if dsn:
+        env["ARCHIVIO_DSN"] = dsn
     return env
+
+
+def archive_at(folder: Path, **options):
+    """The archive kept in `folder`, as a CLI process run with archive_env(folder)
+    sees it; a new, empty one the first time. `options` go to its constructor."""
+    dsn = folder_dsn(folder)
+    if dsn:
+        return open_archive("postgres", dsn=dsn, **options)
+    return Archive(folder / "data", folder / "index", **options)
+
+
+def copy_archive(source: Path, target: Path) -> None:
+    """Copies the (closed) archive kept in `source` to `target`: the whoosh
+    folders, or a PostgreSQL database made from the source's."""
+    dsn = folder_dsn(source)
+    if dsn is None:
+        shutil.copytree(source / "data", target / "data")
+        shutil.copytree(source / "index", target / "index")
+    else:
+        _DATABASES[str(target)] = pg_support.copy_database(_PG_ADMIN["dsn"], dsn)
+
+
+def stored_articles(archive) -> dict[str, Article]:
+    """Every article of `archive` by id, read from its store (SQLite or the
+    `articles` table) rather than through the API under test."""
+    if isinstance(archive, Archive):
+        return {a.id: a for a in archive.store.iter_all()}
+    with archive.db.reading() as conn:
+        return {a.id: a for a in pg_store.iter_all(conn)}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def backend(request) -> str:
-    """The backend of the module ("whoosh" unless parametrized): for PostgreSQL,
-    a fresh database named in ARCHIVIO_BACKEND / ARCHIVIO_DSN while the module runs."""
+    """The backend of the module's run ("whoosh" unless parametrized): for
+    PostgreSQL, a fresh database named in ARCHIVIO_BACKEND / ARCHIVIO_DSN
+    while the run lasts."""
     name = getattr(request, "param", "whoosh")
     if name != "postgres":
         yield name
@@ -111,17 +156,10 @@ def backend(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def make_archive(backend, request):
-    """Opens a new, empty archive of the module's backend under a folder
-    (whoosh: data/ and index/ there; PostgreSQL: a new database)."""
-
-    def make(base: Path):
-        if backend == "postgres":
-            dsn = pg_support.create_database(request.getfixturevalue("pg_server"))
-            return open_archive("postgres", dsn=dsn)
-        return Archive(base / "data", base / "index")
-
-    return make
+def make_archive(backend):
+    """Opens a new, empty archive of the module's backend kept in a folder
+    (whoosh: data/ and index/ there; PostgreSQL: a new database): archive_at."""
+    return archive_at
 
 
 @pytest.fixture(scope="module")

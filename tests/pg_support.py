@@ -125,8 +125,32 @@ def create_database(admin_dsn: str, prefix: str = "archivio_test") -> str:
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+    return _dsn_of(admin_dsn, name)
+
+
+def copy_database(admin_dsn: str, source_dsn: str, prefix: str = "archivio_test") -> str:
+    """A new database on the server of `admin_dsn`, a copy of `source_dsn`'s
+    (CREATE DATABASE ... TEMPLATE); its DSN. Nothing may be connected to the
+    source: a server process can outlive its closed connection for a moment,
+    so a source still "in use" is retried for a few seconds."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    source = psycopg.conninfo.conninfo_to_dict(source_dsn)["dbname"]
+    deadline = time.monotonic() + 10
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        while True:
+            try:
+                conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+                break
+            except psycopg.errors.ObjectInUse:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    return _dsn_of(admin_dsn, name)
+
+
+def _dsn_of(admin_dsn: str, dbname: str) -> str:
     info = psycopg.conninfo.conninfo_to_dict(admin_dsn)
-    info["dbname"] = name
+    info["dbname"] = dbname
     return psycopg.conninfo.make_conninfo(**info)
 
 

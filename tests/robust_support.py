@@ -1,5 +1,9 @@
 """Helpers for the robustness tests: generated articles, the real CLI in a
-subprocess, the real server on 127.0.0.1, and a read-only look at the store."""
+subprocess, the real server on 127.0.0.1, and a read-only look at the store.
+
+An archive is named by its data folder (`data`, with `index` beside it): in
+a postgres run (conftest) the CLI, the server and the store helpers use the
+database of the folder holding `data`, which conftest.archive_at opens too."""
 
 from __future__ import annotations
 
@@ -16,6 +20,10 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+
+import psycopg
+
+from .conftest import archive_env, folder_dsn
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "cli.py"
@@ -62,8 +70,9 @@ def cli_command(data: Path, index: Path, *args: str) -> list[str]:
     return [sys.executable, str(CLI), "--data-dir", str(data), "--index-dir", str(index), *args]
 
 
-def cli_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
+def cli_env(data: Path | None = None, **extra: str) -> dict[str, str]:
+    """The environment of a CLI process on the archive of `data` (any, with None)."""
+    env = dict(os.environ) if data is None else archive_env(data.parent)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("ARCHIVIO_DATA", None)
     env.pop("ARCHIVIO_INDEX", None)
@@ -79,7 +88,7 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=cli_env(**env),
+        env=cli_env(data, **env),
         cwd=ROOT,
     )
 
@@ -90,13 +99,29 @@ def start_cli(data: Path, index: Path, *args: str, **env: str) -> subprocess.Pop
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=cli_env(**env),
+        env=cli_env(data, **env),
         cwd=ROOT,
     )
 
 
+def _pg_rows(data: Path, sql: str) -> list[tuple] | None:
+    """The rows of `sql` in the archive database of `data` in a postgres run
+    ([] before the archive has its tables); None in a whoosh run."""
+    dsn = folder_dsn(data.parent)
+    if dsn is None:
+        return None
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            return conn.execute(sql).fetchall()
+        except psycopg.errors.UndefinedTable:  # the schema is not there yet
+            return []
+
+
 def store_ids(data: Path) -> set[str]:
     """The ids in the store, read through a separate read-only connection."""
+    rows = _pg_rows(data, "SELECT id FROM articles")
+    if rows is not None:
+        return {row[0] for row in rows}
     db = sqlite3.connect(f"file:{data / 'archive.sqlite'}?mode=ro", uri=True, timeout=30)
     try:
         return {row[0] for row in db.execute("SELECT id FROM articles")}
@@ -105,6 +130,9 @@ def store_ids(data: Path) -> set[str]:
 
 
 def store_count(data: Path) -> int:
+    rows = _pg_rows(data, "SELECT count(*) FROM articles")
+    if rows is not None:
+        return rows[0][0] if rows else 0
     path = data / "archive.sqlite"
     if not path.exists():
         return 0
@@ -119,6 +147,9 @@ def store_count(data: Path) -> int:
 
 def store_rows(data: Path) -> dict[str, tuple[str, str]]:
     """id -> (title, body) for every stored article."""
+    rows = _pg_rows(data, "SELECT id, title, body FROM articles")
+    if rows is not None:
+        return {r[0]: (r[1], r[2]) for r in rows}
     db = sqlite3.connect(f"file:{data / 'archive.sqlite'}?mode=ro", uri=True, timeout=30)
     try:
         return {r[0]: (r[1], r[2]) for r in db.execute("SELECT id, title, body FROM articles")}
@@ -127,6 +158,7 @@ def store_rows(data: Path) -> dict[str, tuple[str, str]]:
 
 
 def integrity(data: Path) -> str:
+    """SQLite's own check of the whoosh archive's store file."""
     db = sqlite3.connect(data / "archive.sqlite")
     try:
         return db.execute("PRAGMA integrity_check").fetchone()[0]

@@ -1,4 +1,5 @@
-"""The search site in a real headless Chromium, against `cli.py serve`.
+"""The search site in a real headless Chromium, against `cli.py serve`, on
+both backends.
 
 Uses Debian's chromium and chromium-driver (installed by .ci/run; never a
 browser download) through Selenium. The server is the production one
@@ -13,11 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from search import Archive
-
 from .robust_support import get, start_server, stop
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.both_backends]
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,15 +40,14 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> str:
+def server(tmp_path_factory, make_archive) -> str:
     """`cli.py serve` on the demo archive plus the test fixtures; yields its base URL."""
     base = tmp_path_factory.mktemp("browser")
-    data, index = base / "data", base / "index"
-    archive = Archive(data, index)
+    archive = make_archive(base)
     report = archive.import_paths([ROOT / "demo" / "articoli", FIXTURE])
     archive.close()
     assert report.ok, report.rejected
-    proc, url = start_server(data, index)
+    proc, url = start_server(base / "data", base / "index")
     try:
         assert get(url + "/healthz")[0] == 200
         yield url

@@ -10,6 +10,8 @@ import pytest
 
 from .conftest import DEMO, ROOT, SEED, archive_env
 
+pytestmark = pytest.mark.both_backends
+
 
 def run(tmp, *args: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-W", "error::SyntaxWarning", str(ROOT / "cli.py"),

@@ -8,7 +8,7 @@ import pytest
 
 from .conftest import CORPUS, QUERIES, needs
 
-pytestmark = pytest.mark.corpus
+pytestmark = [pytest.mark.corpus, pytest.mark.both_backends]
 
 
 def test_whole_corpus_is_imported_and_indexed(corpus_archive):

@@ -1,9 +1,11 @@
 """Quoted phrases match the words as typed (accents and case aside), in order,
-not merely their stems: on both backends (conftest.PG_MODULES)."""
+not merely their stems: on both backends (the module is marked both_backends)."""
 
 from __future__ import annotations
 
 import pytest
+
+pytestmark = pytest.mark.both_backends
 
 ARTICLES = [
     ("eroe", "Impastato, un eroe civile", "La memoria di un eroe civile della Sicilia."),

@@ -1,7 +1,7 @@
 """The optional recency boost: newer articles first at equal relevance, never
 above an article with more of the words, the same ranking on every page.
 
-Run on both backends (conftest.PG_MODULES): the same expectations hold for
+Run on both backends (marked both_backends): the same expectations hold for
 whoosh and PostgreSQL, whose boosts share search.recency.boost_windows."""
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from search import Archive
 from search.ranking import Ranking
 from search.recency import WINDOW, boost_windows
 from web import create_app
+
+pytestmark = pytest.mark.both_backends
 
 TEXT = "Il consiglio approva il bilancio comunale dopo una lunga seduta."
 START = date(2020, 1, 1)

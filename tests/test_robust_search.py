@@ -16,6 +16,8 @@ from search.queryparse import MAX_PATTERNS, MAX_PHRASE_WORDS, MAX_QUERY_CHARS, M
 from search.searching import MAX_DEPTH, MAX_PER_PAGE
 from web import create_app
 
+pytestmark = pytest.mark.both_backends
+
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 SYNTAX = [
@@ -247,7 +249,7 @@ def _forget_caches(archive) -> None:
 
 
 @pytest.mark.corpus
-@pytest.mark.whoosh_only  # PostgreSQL's bound is its statement_timeout (search.pg.connection)
+@pytest.mark.whoosh_only(reason="a bound of whoosh's; PostgreSQL's is its statement_timeout (search.pg)")
 def test_worst_nasty_query_stays_under_a_second(corpus_archive):
     """A bound, not a benchmark: the slowest of these, each timed cold (no
     cached results) at its best of three runs, under 1 second of the

@@ -18,6 +18,8 @@ from web import create_app
 
 from .robust_support import get, run_cli, start_server, stop, store_count, write_jsonl
 
+pytestmark = pytest.mark.both_backends
+
 HOSTILE = [
     {
         "id": "ostile-1",
@@ -239,7 +241,7 @@ def test_serve_binds_to_loopback_by_default_and_has_no_debug_switch(server):
     assert p.returncode == 2  # no such option
 
 
-@pytest.mark.whoosh_only  # an index directory never built; PostgreSQL's case: test_pg_backend
+@pytest.mark.whoosh_only(reason="an index directory never built; PostgreSQL's case is in test_pg_backend")
 def test_maintenance_page_from_the_real_server(tmp_path):
     write_jsonl(tmp_path / "a.jsonl", 0, 5)
     p = run_cli(tmp_path / "data", tmp_path / "index", "import", "--no-index", str(tmp_path / "a.jsonl"))

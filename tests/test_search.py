@@ -8,6 +8,8 @@ import pytest
 
 from search import QueryError
 
+pytestmark = pytest.mark.both_backends
+
 SEED_TITLE = "C'È UN ALTRO PIANO (SEGRETO) PER L'UCRAINA. LO STANNO SCRIVENDO USA E RUSSIA"
 
 

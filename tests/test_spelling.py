@@ -1,6 +1,6 @@
 """Typo tolerance: close spellings from the vocabulary, and known words
 respelled when no article holds every word of a query (on both backends:
-conftest.PG_MODULES)."""
+the module is marked both_backends)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from search import Archive
 from search.spelling import close_words, edit_distance, slips
+
+pytestmark = pytest.mark.both_backends
 
 VOCABULARY = {"camila", "camilla", "camillo", "milano", "milazzo", "mila", "cane", "pane", "ospizio"}
 

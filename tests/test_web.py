@@ -26,6 +26,8 @@ import pytest
 from search import Archive, open_archive
 from web import create_app
 
+pytestmark = pytest.mark.both_backends
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo" / "articoli"
 FIXTURE = Path(__file__).parent / "fixtures" / "web_articles.json"
@@ -677,7 +679,7 @@ def test_healthz(client):
     }
 
 
-@pytest.mark.whoosh_only
+@pytest.mark.whoosh_only(reason="an index directory never built; PostgreSQL's case is in test_pg_backend")
 def test_missing_index_gives_maintenance_pages(tmp_path, dirs):
     broken = Archive(dirs[0], tmp_path / "nessun-indice")
     c = create_app(broken).test_client()
