@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import re
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
@@ -36,8 +35,6 @@ from whoosh.searching import Searcher
 
 # Bytes of bitmaps kept per process (shared by all threads and searchers).
 CACHE_BYTES = 256 * 1024 * 1024
-_BIT_POSITIONS = [tuple(i for i in range(8) if b >> i & 1) for b in range(256)]
-_NONZERO_RUNS = re.compile(rb"[^\x00]+")
 _EIGHT = np.arange(8)
 
 
@@ -143,22 +140,11 @@ def from_ids(ids: Iterable[int], nbits: int) -> int:
 
 def members(bits: int) -> list[int]:
     """The document numbers in a bitmap, ascending."""
-    if not bits:
-        return []
-    data = bits.to_bytes((bits.bit_length() + 7) >> 3, "little")
-    out: list[int] = []
-    positions = _BIT_POSITIONS
-    for run in _NONZERO_RUNS.finditer(data):
-        base = run.start()
-        for i, byte in enumerate(run.group(), base):
-            if byte:
-                at = i << 3
-                out.extend([at + p for p in positions[byte]])
-    return out
+    return member_array(bits).tolist()
 
 
 def member_array(bits: int) -> np.ndarray:
-    """members() as a numpy array (int64), for the vectorized scorer."""
+    """The document numbers in a bitmap, ascending, as a numpy array (int64)."""
     if not bits:
         return np.zeros(0, dtype=np.int64)
     data = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) >> 3, "little"), dtype=np.uint8)
