@@ -151,7 +151,8 @@ class _Node:
         raise NotImplementedError
 
     def bound(self, seg: int) -> float:
-        """The highest score this node gives any document of segment `seg`."""
+        """An upper bound of the score this node gives a document of segment
+        `seg` (exact for a term: its best score there)."""
         raise NotImplementedError
 
 
@@ -468,9 +469,9 @@ class QueryScorer:
         """(docnums, scores) of those of `docnums` (ascending) that `q` matches.
         Raises topk.TimeUp once the clock (topk.clock) passes `deadline`."""
         found_docs, found_scores = [], []
-        bounds = np.searchsorted(docnums, self.ends)
+        segment_ends = np.searchsorted(docnums, self.ends)
         start = 0
-        for seg, end in enumerate(bounds):
+        for seg, end in enumerate(segment_ends):
             for lo in range(start, end, CHUNK):
                 if deadline is not None and time.thread_time() > deadline:
                     from .topk import TimeUp
@@ -486,6 +487,6 @@ class QueryScorer:
         return np.concatenate(found_docs), np.concatenate(found_scores)
 
     def bound(self) -> float:
-        """The highest score the query gives any document (an exact bound:
-        the maximum of each term's score, summed up the tree)."""
+        """An upper bound of the score the query gives any document: each
+        term's exact maximum, summed up the tree."""
         return max((self.root.bound(seg) for seg in range(len(self.leaves))), default=0.0)
