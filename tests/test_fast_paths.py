@@ -12,13 +12,14 @@ import pytest
 from whoosh import index
 from whoosh import query as wq
 
-from search import builder
+from search import builder, lexicon
 from search.docsets import DocSets, from_ids, member_array, members
 from search.formats import ArchivioCodec
 from search.ranking import Ranking
 from search.schema import build_schema
 from search.scorer import QueryScorer
 from search.searching import weighting
+from search.spelling import edit_distance
 from search.topk import score_docs
 
 WORDS = [
@@ -211,6 +212,17 @@ def test_a_terms_bound_is_its_best_score(searcher, segmented_searcher, segmented
         q = wq.Term(fieldname, text)
         scores = [score for _, score in score_docs(s, q, members(DocSets(s).query(q)), None)]
         assert QueryScorer(s, q).bound() == pytest.approx(max(scores), rel=1e-12)
+
+
+def test_the_lexicon_answers_as_whooshs_term_dictionary(segmented_searcher):
+    reader = segmented_searcher.reader()
+    vocabulary = {w.decode() for w in reader.lexicon("exact")}
+    assert {"genova", "ucraina", "covid", "19"} <= vocabulary
+    probes = vocabulary | {"genov", "genovaa", "ucrainaa", "zzz", "x" * 40}
+    assert lexicon.known_words(reader, "exact", probes) == vocabulary
+    for word in ("genoca", "ucrania", "ciclizmo", "ospedalle"):
+        close = {w for w in vocabulary if w[:1] == word[:1] and edit_distance(word, w) <= 2}
+        assert close and close <= lexicon.near_words(reader, "exact", word, 2)
 
 
 def _commit(ix, docs: list[dict]) -> list[int]:
