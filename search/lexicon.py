@@ -6,8 +6,8 @@ first letter. whoosh answers one word at a time from its term dictionary
 (a hash file read, ~7 µs per word and segment) and lists words by walking
 its term file, so one unknown word cost 10-50 ms on a 100,000-article
 archive. Here each segment's words (the accent-folded, unstemmed `exact`
-field) are read once into sorted numpy arrays, kept in the per-segment
-cache (search.docsets): membership of a whole batch is one binary search,
+field) are read once into sorted numpy arrays, pinned in the per-segment
+cache (search.docsets) until the segment goes: membership of a whole batch is one binary search,
 and the close words are screened by length and letters in one pass.
 """
 
@@ -55,7 +55,7 @@ def segment_lexicon(reader: SegmentReader, fieldname: str) -> Lexicon:
         lengths=np.array([len(w) for w in words], dtype=np.uint8),
         masks=np.array([letter_mask(w.decode("utf-8", "replace")) for w in words], dtype=np.uint64),
     )
-    cache.put(key, lexicon, (MAX_BYTES + 9) * len(words) + 256)
+    cache.put(key, lexicon, (MAX_BYTES + 9) * len(words) + 256, pinned=True)
     return lexicon
 
 

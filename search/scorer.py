@@ -8,8 +8,8 @@ BM25F score in every document of its postings (whoosh's own formula over
 its cached posting arrays and field lengths, once per searcher), looked up
 for a whole array of candidates at once (numpy), then combined as whoosh's
 matchers combine them (sum for AND/OR, coordination for the graded
-fallback, constant 1 for a NOT). The same data gives each term's exact
-maximum score, the bound search.topk prunes with.
+fallback, constant 1 for a NOT). Each term's statistics give the upper
+bound of its score that search.topk prunes with.
 
 `QueryScorer` compiles the query shapes the engine builds (terms, phrases,
 And, Or with or without coordination, AndNot, AndMaybe, Not); any other
@@ -52,7 +52,8 @@ def postings(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[np.nd
     found = cache.get(key)
     if found is not None:
         return found  # type: ignore[return-value]
-    ids, weights = array("I"), array("d")
+    # float32: what whoosh's blocks hold, so the same numbers in half the memory.
+    ids, weights = array("I"), array("f")
     try:
         m = reader.postings(fieldname, btext)
     except TermNotFound:
@@ -71,8 +72,8 @@ def postings(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[np.nd
             ids.append(m.id())
             weights.append(m.weight())
             m.next()
-    arrays = (np.frombuffer(ids, dtype=np.uint32), np.frombuffer(weights, dtype=np.float64))
-    cache.put(key, arrays, 12 * len(ids) + 256)
+    arrays = (np.frombuffer(ids, dtype=np.uint32), np.frombuffer(weights, dtype=np.float32))
+    cache.put(key, arrays, 8 * len(ids) + 256)
     return arrays
 
 
@@ -101,8 +102,8 @@ def positions(reader: SegmentReader, fieldname: str, btext: bytes) -> list[bytes
 
 
 def field_lengths(reader: SegmentReader, fieldname: str) -> np.ndarray:
-    """The length of `fieldname` in every document of a segment, as whoosh's
-    scorer sees it (decoded from its one-byte code)."""
+    """The one-byte length code of `fieldname` in every document of a segment
+    (whoosh's scorer sees the length _LENGTH[code])."""
     key = ("lengths", reader.segment().segment_id(), fieldname)
     found = cache.get(key)
     if found is not None:
@@ -117,9 +118,9 @@ def field_lengths(reader: SegmentReader, fieldname: str) -> np.ndarray:
         from whoosh.util.numeric import length_to_byte
 
         data = bytes(length_to_byte(reader.doc_field_length(d, fieldname, 0) or 0) for d in range(n))
-    lengths = _LENGTH[np.frombuffer(data, dtype=np.uint8)]
-    cache.put(key, lengths, 8 * n + 64)
-    return lengths
+    codes = np.frombuffer(data, dtype=np.uint8)
+    cache.put(key, codes, n + 64, pinned=True)
+    return codes
 
 
 def bm25(idf: float, tf: np.ndarray, fl: np.ndarray, avgfl: float, B: float, K1: float) -> np.ndarray:
@@ -132,6 +133,8 @@ def bm25(idf: float, tf: np.ndarray, fl: np.ndarray, avgfl: float, B: float, K1:
 # Each node scores a whole array of a segment's (local, ascending) document
 # numbers at once: `score` gives (scores, matching term counts, hit mask),
 # zeros where the node does not match, so that parents can simply add.
+# Scores are computed for the documents asked about only: kept for every
+# posting, they outgrew the segment cache at a million articles.
 
 Scored = tuple[np.ndarray, np.ndarray, np.ndarray]  # float64 scores, int64 counts, bool hits
 
@@ -151,8 +154,7 @@ class _Node:
         raise NotImplementedError
 
     def bound(self, seg: int) -> float:
-        """An upper bound of the score this node gives a document of segment
-        `seg` (exact for a term: its best score there)."""
+        """An upper bound of the score this node gives a document of segment `seg`."""
         raise NotImplementedError
 
 
@@ -183,41 +185,57 @@ class _Term(_Node):
             found = memo[fieldname, self.btext] = (present, stats)
         self.present, self.stats = found
 
-    def data(self, seg: int) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """(ids, the term's unboosted score in each, their maximum) in a segment, or None."""
+    def data(self, seg: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+        """(ids, weights, the field's length codes) of the term in a segment, or None."""
         if not self.present[seg]:
             return None
         reader = self.leaves[seg][0]
-        # The scores depend on the whole index's statistics: they are part of the key.
-        key = ("scores", reader.segment().segment_id(), self.fieldname, self.btext, self.stats)
-        found = cache.get(key)
-        if found is None:
-            ids, values = postings(reader, self.fieldname, self.btext)
-            if not len(ids):
-                return None
-            if self.stats is not None:
-                idf, avgfl, B, K1 = self.stats
-                values = bm25(idf, values, field_lengths(reader, self.fieldname)[ids], avgfl, B, K1)
-            found = (ids, values, float(values.max()))
-            cache.put(key, found, 8 * len(values) + 128)
-        return found  # type: ignore[return-value]
+        ids, weights = postings(reader, self.fieldname, self.btext)
+        if not len(ids):
+            return None
+        lengths = field_lengths(reader, self.fieldname) if self.stats is not None else None
+        return ids, weights, lengths
+
+    def _scores(self, weights: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+        """Unboosted scores for these weights and length codes (the same
+        floats as whoosh's, computed only for the documents asked about)."""
+        weights = weights.astype(np.float64)  # whoosh computes in double precision
+        if self.stats is None:
+            return weights
+        idf, avgfl, B, K1 = self.stats
+        return bm25(idf, weights, _LENGTH[codes], avgfl, B, K1)
 
     def score(self, seg: int, docs: np.ndarray) -> Scored:
         data = self.data(seg)
         if data is None:
             return _miss(docs)
-        ids, values, _ = data
+        ids, weights, lengths = data
         at = np.searchsorted(ids, docs)
         at[at == len(ids)] = 0
         hits = ids[at] == docs
-        return np.where(hits, values[at] * self.boost, 0.0), hits.astype(np.int64), hits
+        scores = self._scores(weights[at], None if lengths is None else lengths[docs])
+        return np.where(hits, scores * self.boost, 0.0), hits.astype(np.int64), hits
 
     def terms(self, seg: int) -> int:
         return 1 if self.present[seg] else 0
 
     def bound(self, seg: int) -> float:
-        data = self.data(seg)
-        return 0.0 if data is None else data[2] * self.boost
+        if not self.present[seg]:
+            return 0.0
+        reader = self.leaves[seg][0]
+        # From the term's statistics (its highest weight, its shortest field), as
+        # whoosh's max_quality, without reading the postings: for a common word
+        # at a million articles they would push the rest out of the cache.
+        key = ("bound", reader.segment().segment_id(), self.fieldname, self.btext, self.stats)
+        best = cache.get(key)
+        if best is None:
+            info = reader.term_info(self.fieldname, self.btext)
+            best = info.max_weight()
+            if self.stats is not None:
+                idf, avgfl, B, K1 = self.stats
+                best = scoring.bm25(idf, best, info.min_length(), avgfl, B, K1)
+            cache.put(key, best, 128)
+        return best * self.boost  # type: ignore[operator]
 
 
 class _Phrase(_Node):
@@ -397,8 +415,9 @@ def champions(searcher: Searcher, fieldname: str, text: str, n: int) -> list[int
         if (fieldname, btext) not in reader:
             continue
         ids, tf = postings(reader, fieldname, btext)
+        tf = tf.astype(np.float64)
         if field.scorable:
-            lengths = field_lengths(reader, fieldname)[ids]
+            lengths = _LENGTH[field_lengths(reader, fieldname)[ids]]
             tf = tf / (tf + (K1 * (1 - B) + K1 * B / avgfl * lengths))
         docs.append(ids.astype(np.int64) + offset)
         weights.append(tf)
@@ -488,5 +507,5 @@ class QueryScorer:
 
     def bound(self) -> float:
         """An upper bound of the score the query gives any document: each
-        term's exact maximum, summed up the tree."""
+        term's bound (see _Term.bound), summed up the tree."""
         return max((self.root.bound(seg) for seg in range(len(self.leaves))), default=0.0)

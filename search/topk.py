@@ -244,8 +244,8 @@ def top_partial(
 
 
 def _max_score(searcher: Searcher, q: wq.Query) -> float:
-    """An upper bound of the score `q` can give a document: from each term's
-    exact maximum score (search.scorer), else whoosh's max_quality."""
+    """An upper bound of the score `q` can give a document: from its terms'
+    statistics (search.scorer), else whoosh's max_quality."""
     try:
         return QueryScorer(searcher, q).bound()
     except Unsupported:
