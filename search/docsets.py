@@ -23,7 +23,7 @@ import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 from whoosh import query as wq
@@ -104,6 +104,19 @@ class _LRU:
             for key in [k for k in self.pinned if not segment_ids.isdisjoint(_segments_of(k))]:
                 del self.pinned[key]
 
+    def retire(self, owned: set[str], current: set[str]) -> None:
+        """Drops what was computed for a whole index (keys naming all its
+        segments) that named an earlier state of the index owning `owned`
+        segments: its segments may all still be there, but no new searcher
+        will ask for it again."""
+        with self.lock:
+            for key in [
+                k
+                for k in self.items
+                if isinstance(k[1], tuple) and not owned.isdisjoint(k[1]) and set(k[1]) != current
+            ]:
+                self.used -= self.items.pop(key)[1]
+
 
 def _segments_of(key: tuple) -> tuple[str, ...]:
     """The segment ids a cache key depends on: keys are (kind, segment id, ...)
@@ -118,6 +131,12 @@ cache = _LRU(CACHE_BYTES)
 
 def clear_cache() -> None:
     cache.clear()
+
+
+def retire_index_states(owned: set[str], current: set[str]) -> None:
+    """Drops the cached whole-index data of earlier states of an index (see
+    _LRU.retire): left in place, every import's commits would add a copy."""
+    cache.retire(owned, current)
 
 
 def forget_segments(segment_ids: set[str]) -> None:
@@ -222,6 +241,9 @@ class DocSets:
             (sub.reader(), offset) for sub, offset in searcher.leaf_searchers()
         ]
         self.nbits = searcher.doc_count_all()
+        self.segment_ids = tuple(r.segment().segment_id() for r, _ in self.leaves)
+        # The whole index's state: its segments and their deletions.
+        self.state = (self.segment_ids, tuple(r.segment().deleted_count() for r, _ in self.leaves))
         self._local: dict[tuple, int] = {}
         self.live = self._combine(self._live_local)
         self._stem_analyzer = searcher.schema["text"].analyzer if "text" in searcher.schema else None
@@ -255,14 +277,24 @@ class DocSets:
             cache.put(key, bits, _size(bits))
         return bits  # type: ignore[return-value]
 
+    def shared(self, kind: str, detail: tuple, make: Callable[[], int]) -> int:
+        """A whole-index bitmap of this index state, made once and kept in the
+        shared, byte-bounded cache: one copy for all the server's threads
+        (each has a searcher of its own), dropped once the index moves on."""
+        key = (kind, self.segment_ids, self.state[1], *detail)
+        bits = cache.get(key)
+        if bits is None:
+            bits = make()
+            cache.put(key, bits, _size(bits))
+        return bits  # type: ignore[return-value]
+
     def term(self, fieldname: str, text: str) -> int:
         """Live documents holding the term."""
-        key = (fieldname, text)
-        bits = self._local.get(key)
-        if bits is None:
-            bits = self._combine(lambda r: self._term_local(r, fieldname, text)) & self.live
-            self._local[key] = bits
-        return bits
+        return self.shared(
+            "terms",
+            (fieldname, text),
+            lambda: self._combine(lambda r: self._term_local(r, fieldname, text)) & self.live,
+        )
 
     def _whoosh(self, q: wq.Query) -> int:
         """Any other query: whoosh's own matching, cached by the query's text."""

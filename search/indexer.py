@@ -32,7 +32,7 @@ from whoosh.writing import IndexWriter
 from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .builder import build, merge_tiers
-from .docsets import forget_segments
+from .docsets import forget_segments, retire_index_states
 from .formats import ArchivioCodec
 from .schema import build_schema, document
 
@@ -132,9 +132,11 @@ class IndexManager:
         return fresh
 
     def _note_segments(self, searcher: Searcher) -> None:
-        """Tells the caches which segments this index no longer has. Judged
-        by the index on disk, not by this searcher, which another thread's
-        commit may already have overtaken: a live segment is never dropped."""
+        """Tells the caches which segments this index no longer has, and (when
+        this searcher is the index on disk) that whole-index data of earlier
+        states is stale. Judged by the index on disk, not by this searcher,
+        which another thread's commit may already have overtaken: a live
+        segment is never dropped."""
         seen = {sub.reader().segment().segment_id() for sub, _ in searcher.leaf_searchers()}
         try:
             on_disk = {seg.segment_id() for seg in self.open()._segments()}
@@ -144,7 +146,10 @@ class IndexManager:
             self._segments |= seen
             gone = self._segments - on_disk
             self._segments -= gone
+            owned = self._segments | gone
         forget_segments(gone)
+        if seen == on_disk:
+            retire_index_states(owned, on_disk)
 
     def close(self) -> None:
         searcher = getattr(self._local, "searcher", None)

@@ -136,11 +136,11 @@ def champion_bits(searcher: Searcher, ds: DocSets, q: wq.Query) -> int:
     """The documents in the champion list of any term of `q`."""
     bits = 0
     for fieldname, text in set(query_terms(q)):
-        key = ("champions", fieldname, text)
-        found = ds._local.get(key)
-        if found is None:
-            found = ds._local[key] = from_ids(champions(searcher, fieldname, text, CHAMPIONS), ds.nbits)
-        bits |= found
+        bits |= ds.shared(
+            "champion-bits",
+            (fieldname, text),
+            lambda f=fieldname, t=text: from_ids(champions(searcher, f, t, CHAMPIONS), ds.nbits),
+        )
     return bits
 
 

@@ -4,6 +4,7 @@ memory does not grow with every import (issue: soak test RSS)."""
 from __future__ import annotations
 
 import json
+import threading
 
 from search import Archive
 from search.docsets import _segments_of, cache
@@ -65,6 +66,55 @@ def test_an_import_keeps_the_untouched_segments_cached(tmp_path):
     after = segment_ids(archive)
     assert before <= after  # an incremental import adds a segment, merges nothing here
     assert after <= cached_segments()
+    archive.close()
+
+
+def whole_index_states() -> set[tuple[str, ...]]:
+    """The segment lists named by the cached whole-index data (term and
+    champion bitmaps, whoosh query results)."""
+    with cache.lock:
+        return {key[1] for key in cache.items if isinstance(key[1], tuple)}
+
+
+def test_an_import_retires_the_whole_index_data_of_the_state_before(tmp_path):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_articles(first, 0, 50)
+    write_articles(second, 50, 10)
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    archive.result_cache = None
+    archive.import_paths([first])
+    archive.search("bilancio porto")
+    before = tuple(sorted(segment_ids(archive)))
+    assert any(sorted(state) == list(before) for state in whole_index_states())
+    archive.import_paths([second])
+    archive.index.close()
+    assert archive.search("bilancio porto").total == 60
+    after = segment_ids(archive)
+    mine = {state for state in whole_index_states() if not after.isdisjoint(state)}
+    # Every segment of the first state is still there, yet its data went.
+    assert mine and all(set(state) == after for state in mine)
+    archive.close()
+
+
+def test_threads_share_one_copy_of_the_whole_index_bitmaps(tmp_path):
+    source = tmp_path / "a.jsonl"
+    write_articles(source, 0, 50)
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    archive.result_cache = None
+    archive.import_paths([source])
+    archive.search("bilancio")
+
+    current = segment_ids(archive)
+
+    def keys() -> list[tuple]:
+        with cache.lock:
+            return [k for k in cache.items if k[0] == "terms" and set(k[1]) == current]
+
+    seen = keys()
+    worker = threading.Thread(target=lambda: archive.search("bilancio"))  # a searcher of its own
+    worker.start()
+    worker.join()
+    assert seen and keys() == seen
     archive.close()
 
 
