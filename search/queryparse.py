@@ -351,9 +351,6 @@ class QueryBuilder:
         """Those of `words` in the archive's vocabulary (accent-folded, unstemmed)."""
         return lexicon.known_words(self.reader, "exact", words)
 
-    def is_word(self, word: str) -> bool:
-        return word in self.known_words([word])
-
     def spelling_neighbours(self, word: str, maxdist: int) -> Iterable[str | bytes]:
         """Vocabulary words that may lie within `maxdist` edits of `word`, with
         its first letter: a superset, screened again by the caller."""

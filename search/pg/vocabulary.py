@@ -122,7 +122,7 @@ class VocabularyReader:
 class PgQueryBuilder(QueryBuilder):
     """The shared QueryBuilder, with close spellings from the trigram index.
 
-    The shared typo code asks `is_word` of a few hundred spellings one edit
+    The shared typo code asks `known_words` of a few hundred spellings one edit
     away from a word: here those answers come from one trigram query per
     word (its neighbours in the vocabulary), not one query per spelling.
     """
