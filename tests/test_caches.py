@@ -18,6 +18,24 @@ def write_articles(path, start: int, count: int) -> None:
             f.write(json.dumps({"id": f"c-{n}", "title": f"Seduta {n}", "body": body}) + "\n")
 
 
+def new_archive(tmp_path, count: int) -> Archive:
+    """An archive of `count` articles, its result cache off (searches reach the caches)."""
+    source = tmp_path / "a.jsonl"
+    write_articles(source, 0, count)
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    archive.result_cache = None
+    archive.import_paths([source])
+    return archive
+
+
+def import_more(archive: Archive, tmp_path, start: int, count: int) -> None:
+    """An incremental import; this thread's next search opens a fresh searcher."""
+    source = tmp_path / "b.jsonl"
+    write_articles(source, start, count)
+    archive.import_paths([source])
+    archive.index.close()
+
+
 def segment_ids(archive: Archive) -> set[str]:
     searcher = archive.index.searcher()
     return {sub.reader().segment().segment_id() for sub, _ in searcher.leaf_searchers()}
@@ -29,11 +47,7 @@ def cached_segments() -> set[str]:
 
 
 def test_a_rebuild_drops_the_cached_data_of_the_old_segments(tmp_path):
-    source = tmp_path / "a.jsonl"
-    write_articles(source, 0, 50)
-    archive = Archive(tmp_path / "data", tmp_path / "index")
-    archive.result_cache = None
-    archive.import_paths([source])
+    archive = new_archive(tmp_path, 50)
     archive.search("bilancio porto", category="Cronaca")
     archive.search("consiglio")
     old = segment_ids(archive)
@@ -51,16 +65,10 @@ def test_a_rebuild_drops_the_cached_data_of_the_old_segments(tmp_path):
 
 
 def test_an_import_keeps_the_untouched_segments_cached(tmp_path):
-    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    write_articles(first, 0, 50)
-    write_articles(second, 50, 10)
-    archive = Archive(tmp_path / "data", tmp_path / "index")
-    archive.result_cache = None
-    archive.import_paths([first])
+    archive = new_archive(tmp_path, 50)
     archive.search("bilancio")
     before = segment_ids(archive)
-    archive.import_paths([second])
-    archive.index.close()  # this thread's next search opens a fresh searcher
+    import_more(archive, tmp_path, 50, 10)
     result = archive.search("bilancio")
     assert result.total == 60
     after = segment_ids(archive)
@@ -77,17 +85,11 @@ def whole_index_states() -> set[tuple[str, ...]]:
 
 
 def test_an_import_retires_the_whole_index_data_of_the_state_before(tmp_path):
-    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
-    write_articles(first, 0, 50)
-    write_articles(second, 50, 10)
-    archive = Archive(tmp_path / "data", tmp_path / "index")
-    archive.result_cache = None
-    archive.import_paths([first])
+    archive = new_archive(tmp_path, 50)
     archive.search("bilancio porto")
-    before = tuple(sorted(segment_ids(archive)))
-    assert any(sorted(state) == list(before) for state in whole_index_states())
-    archive.import_paths([second])
-    archive.index.close()
+    before = segment_ids(archive)
+    assert any(set(state) == before for state in whole_index_states())
+    import_more(archive, tmp_path, 50, 10)
     assert archive.search("bilancio porto").total == 60
     after = segment_ids(archive)
     mine = {state for state in whole_index_states() if not after.isdisjoint(state)}
@@ -97,11 +99,7 @@ def test_an_import_retires_the_whole_index_data_of_the_state_before(tmp_path):
 
 
 def test_threads_share_one_copy_of_the_whole_index_bitmaps(tmp_path):
-    source = tmp_path / "a.jsonl"
-    write_articles(source, 0, 50)
-    archive = Archive(tmp_path / "data", tmp_path / "index")
-    archive.result_cache = None
-    archive.import_paths([source])
+    archive = new_archive(tmp_path, 50)
     archive.search("bilancio")
 
     current = segment_ids(archive)
