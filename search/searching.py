@@ -122,6 +122,8 @@ def weighting(ranking: Ranking) -> scoring.WeightingModel:
 
 
 def check_paging(page: int, per_page: int, sort: str) -> None:
+    """Bad paging or sort is a QueryError; each backend's Archive.search
+    checks it first, before any work (run() takes it as checked)."""
     if sort not in SORTS:
         raise QueryError(f"Ordinamento sconosciuto: {sort!r}. Usa uno tra: {', '.join(SORTS)}.")
     if per_page < 1 or per_page > MAX_PER_PAGE:
@@ -162,7 +164,6 @@ def run(
     rank above partial ones.
     """
     started = time.perf_counter()
-    check_paging(page, per_page, sort)
     wanted = page * per_page
     boost = recency and sort == "relevance" and ranking.recency_weight > 0
     # With the boost, whole windows are ranked so that every page cuts the same ones.

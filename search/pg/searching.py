@@ -29,7 +29,7 @@ from whoosh import query as wq
 from ..queryparse import ParsedQuery, QueryError
 from ..ranking import Ranking
 from ..recency import boost_windows, day_number, window_limit
-from ..searching import FACET_SIZE, Filters, Hit, SearchResult, _snippet_source, check_paging
+from ..searching import FACET_SIZE, Filters, Hit, SearchResult, _snippet_source
 from ..snippets import snippet
 from ..topk import loose_groups
 from . import store
@@ -98,7 +98,6 @@ def run(
     recency: bool = False,
 ) -> SearchResult:
     started = time.perf_counter()
-    check_paging(page, per_page, sort)
     offset, wanted = (page - 1) * per_page, page * per_page
     boost = recency and sort == "relevance" and ranking.recency_weight > 0
     # With the boost, whole windows are ranked from the top, so that every page cuts the same ones.

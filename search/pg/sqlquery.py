@@ -50,23 +50,22 @@ def text_clause(ts: str) -> Clause:
 
 
 def all_of(clauses: list[Clause]) -> Clause | None:
-    if not clauses:
-        return None
-    if len(clauses) == 1:
-        return clauses[0]
-    if all(c.mergeable for c in clauses):
-        return text_clause(" & ".join(f"({c.ts})" for c in clauses))
-    return _combined(clauses, " AND ", " & ")
+    return _joined(clauses, " AND ", " & ")
 
 
 def any_of(clauses: list[Clause]) -> Clause | None:
+    return _joined(clauses, " OR ", " | ")
+
+
+def _joined(clauses: list[Clause], operator: str, ts_operator: str) -> Clause | None:
+    """The clauses joined by `operator`: one tsquery when all are plain text matches."""
     if not clauses:
         return None
     if len(clauses) == 1:
         return clauses[0]
     if all(c.mergeable for c in clauses):
-        return text_clause(" | ".join(f"({c.ts})" for c in clauses))
-    return _combined(clauses, " OR ", " | ")
+        return text_clause(ts_operator.join(f"({c.ts})" for c in clauses))
+    return _combined(clauses, operator, ts_operator)
 
 
 def _combined(clauses: list[Clause], operator: str, ts_operator: str) -> Clause:
