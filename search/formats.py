@@ -140,10 +140,11 @@ class CompactTermInfo(W3TermInfo):
 
 
 class PackedValues:
-    """A block's variable-size posting values (position lists) as one bytes
-    object plus end offsets. whoosh's reader only indexes the sequence it
-    unpickles, so this stands in for its tuple of bytes: 2 bytes less per
-    posting on disk, and no bytes object per posting when writing."""
+    """A block's variable-size posting values as one bytes object plus end
+    offsets, as an earlier version of this codec wrote full blocks; kept so
+    that indexes it wrote stay readable (whoosh's reader only indexes the
+    sequence it unpickles). New blocks hold a tuple of bytes: after zlib it
+    is smaller than the offsets."""
 
     __slots__ = ("data", "ends")
 
@@ -212,14 +213,13 @@ class CompactPostingsWriter(W3PostingsWriter):
                 self._values = []
             else:
                 lo = ends[start - 1] if start else 0
-                block = vdata[lo : ends[end - 1]]
-                if last:  # may end up inlined: whoosh's per-posting form
-                    cuts = [e - lo for e in ends[start:end]]
-                    self._values = [block[a:b] for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
-                elif fixed is not None and fixed > 0:
-                    self._values = [block]  # whoosh joins fixed-size values anyway
+                cuts = ends[start:end]
+                if fixed is not None and fixed > 0 and not last:
+                    self._values = [vdata[lo : cuts[-1]]]  # whoosh joins fixed-size values anyway
                 else:
-                    self._values = PackedValues(block, array("I", (e - lo for e in ends[start:end])))
+                    # One bytes object per posting: pickled as a tuple of them,
+                    # which compresses better than offsets into one string.
+                    self._values = [vdata[a:b] for a, b in zip([lo, *cuts[:-1]], cuts, strict=True)]
             if doclens is not None:
                 block_lengths = [doclens[d] for d in block_ids]
                 self._minlength = min(block_lengths) or None
@@ -235,8 +235,8 @@ class CompactPostingsWriter(W3PostingsWriter):
     def _mini_values(self):
         values = self._values
         fixed = self._format.fixed_value_size()
-        if (fixed is None or fixed < 0) and not isinstance(values, PackedValues):
-            return PackedValues.of(values)
+        if fixed is None or fixed < 0:
+            return tuple(values)
         return super()._mini_values()
 
     def finish_postings(self):
@@ -275,13 +275,13 @@ class CompactPostingsWriter(W3PostingsWriter):
         return weights
 
     def _write_block(self, last: bool = False) -> None:
-        # whoosh's method with protocol 2 hard-wired; same layout otherwise.
+        # whoosh's method (which hard-wires pickle protocol 2) with protocol 4; same layout.
         if not self._blockcount:
             self._postfile.write(WHOOSH3_HEADER_MAGIC)
         self._terminfo.add_block(self)
         data = (self._mini_ids(), self._mini_weights(), self._mini_values())
-        # Blocks hold a few objects (the values are one PackedValues): no memo to save.
-        databytes = pickle.dumps(data, 4)
+        # Without the memo: a byte less per position list, none shared.
+        databytes = dumps_compact(data, 4)
         comp = self._compression
         if comp and len(databytes) >= 64:
             databytes = zlib.compress(databytes, comp)

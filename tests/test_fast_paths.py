@@ -13,6 +13,7 @@ from whoosh import index
 from whoosh import query as wq
 
 from search import builder, lexicon
+from search.analysis import TOKEN_PATTERN
 from search.docsets import DocSets, from_ids, member_array, members
 from search.formats import ArchivioCodec
 from search.ranking import Ranking
@@ -107,18 +108,57 @@ def whoosh_index(tmp_path_factory, docs):
     return ix
 
 
-@pytest.mark.parametrize("procs, chunk", [(1, 10_000), (2, 10_000), (2, 300)])
-def test_builder_writes_what_whoosh_writes(tmp_path, docs, whoosh_index, procs, chunk):
-    ix = index.create_in(str(tmp_path), build_schema())
-    assert builder.build(ix, docs, procs=procs, chunk=chunk) == len(docs)
-    ours, theirs = index.open_dir(str(tmp_path)).reader(), whoosh_index.reader()
+def _same_index(ours, theirs, count: int) -> None:
     assert _postings(ours) == _postings(theirs)
-    for docnum in range(len(docs)):
+    for docnum in range(count):
         assert ours.stored_fields(docnum) == theirs.stored_fields(docnum)
         for fieldname in ("text", "title", "exact"):
             assert ours.doc_field_length(docnum, fieldname) == theirs.doc_field_length(docnum, fieldname)
     for fieldname in ("text", "title", "exact"):
         assert ours.field_length(fieldname) == theirs.field_length(fieldname)
+
+
+# (processes, articles per segment, least postings per term range): one
+# segment in one or several parts, several segments, many term ranges.
+@pytest.mark.parametrize(
+    "procs, chunk, min_range", [(1, 10_000, 50_000), (2, 10_000, 50_000), (2, 300, 50_000), (2, 10_000, 200)]
+)
+def test_builder_writes_what_whoosh_writes(
+    tmp_path, monkeypatch, docs, whoosh_index, procs, chunk, min_range
+):
+    monkeypatch.setattr(builder, "MIN_RANGE", min_range)
+    ix = index.create_in(str(tmp_path), build_schema())
+    assert builder.build(ix, docs, procs=procs, chunk=chunk) == len(docs)
+    _same_index(index.open_dir(str(tmp_path)).reader(), whoosh_index.reader(), len(docs))
+    assert not list(tmp_path.glob("runs-*"))  # the run files are gone
+
+
+def test_builder_on_awkward_articles(tmp_path, monkeypatch):
+    """Words that index as two terms or none, empty and missing texts, and an
+    article past 65,535 words (its positions take 4 bytes)."""
+    long_text = " ".join(WORDS[i % len(WORDS)] for i in range(70_000)) + " coda"
+    texts = ["O'Neill e d'Alema, l’Ucraina", "", "il la di che", long_text, "città perché U.S.A."]
+    docs = [
+        {"id": f"x{i}", "text": t, "title": t[:40], "exact": t, "author": "", "category": ""}
+        for i, t in enumerate(texts)
+    ]
+    docs.append({"id": "x-none", "author": "", "category": ""})
+    (tmp_path / "whoosh").mkdir()
+    (tmp_path / "ours").mkdir()
+    theirs = index.create_in(str(tmp_path / "whoosh"), build_schema())
+    writer = theirs.writer(codec=ArchivioCodec())
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    ix = index.create_in(str(tmp_path / "ours"), build_schema())
+    monkeypatch.setattr(builder, "PART", 2)  # the long article and its neighbours in one part
+    assert builder.build(ix, docs, procs=1) == len(docs)
+    ours = index.open_dir(str(tmp_path / "ours")).reader()
+    _same_index(ours, theirs.reader(), len(docs))
+    last = len(TOKEN_PATTERN.findall(long_text)) - 1
+    assert last > 0xFFFF
+    assert ours.postings("exact", b"coda").value_as("positions") == [last]
+    assert {b"o", b"neill", b"alema"} <= set(ours.lexicon("exact"))
 
 
 @pytest.fixture(scope="module")

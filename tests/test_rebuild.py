@@ -117,11 +117,12 @@ def test_reader_during_rebuild_sees_a_whole_index(filled, tmp_path):
 def test_killed_rebuild_leaves_the_old_index_serving(filled, tmp_path):
     generation = filled.index.current_generation()
     proc = cli("rebuild", folder=tmp_path)
-    # Kill it once the new generation has started to be written.
+    # Kill it in the middle: the new generation's postings are being made
+    # (its run files' folder exists only then; the whole rebuild takes ~1 s).
     deadline = time.monotonic() + 30
-    while not list(filled.index_dir.glob("gen-*.building")) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)
+    while not list(filled.index_dir.glob("gen-*.building/runs-*")) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert proc.poll() is None, "the rebuild ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert filled.index.current_generation() == generation
