@@ -52,19 +52,62 @@ RANGES_PER_PROC = 6
 # ... but not smaller than this many postings (a range has a fixed cost).
 MIN_RANGE = 50_000
 
-_SCHEMA: Schema | None = None  # the workers' schema (inherited by fork)
+_SCHEMA: Schema | None = None  # a worker process's schema (set by the pool's initializer)
 
 
-def _analyse(task: tuple[list[dict], int, str]) -> tuple[Run, list[DocData]]:
+def _set_schema(schema: Schema) -> None:
+    global _SCHEMA
+    _SCHEMA = schema
+
+
+def _analyse(schema: Schema, task: tuple[list[dict], int, str]) -> tuple[Run, list[DocData]]:
     docs, first, path = task
-    assert _SCHEMA is not None
-    part, perdoc = analyse_part(_SCHEMA, docs, first)
+    part, perdoc = analyse_part(schema, docs, first)
     return write_run(path, part), perdoc
 
 
-def _encode(task: TermRange) -> EncodedRange:
+def _encode(schema: Schema, task: TermRange) -> EncodedRange:
+    return encode_range(schema[task.fieldname].format, task, ArchivioCodec())
+
+
+def _analyse_in_worker(task: tuple[list[dict], int, str]) -> tuple[Run, list[DocData]]:
     assert _SCHEMA is not None
-    return encode_range(_SCHEMA[task.fieldname].format, task, ArchivioCodec())
+    return _analyse(_SCHEMA, task)
+
+
+def _encode_in_worker(task: TermRange) -> EncodedRange:
+    assert _SCHEMA is not None
+    return _encode(_SCHEMA, task)
+
+
+class _Workers:
+    """Where the two phases run: a pool of forked processes, or this one."""
+
+    def __init__(self, schema: Schema, procs: int) -> None:
+        self.schema = schema
+        self.procs = procs
+        # fork: the workers inherit the schema (not picklable with its analyzers' caches).
+        self.pool = (
+            multiprocessing.get_context("fork").Pool(procs, initializer=_set_schema, initargs=(schema,))
+            if procs > 1
+            else None
+        )
+
+    def analyse(self, task: tuple[list[dict], int, str]):
+        """Phase 1 for a part; the result has .get()."""
+        if self.pool is None:
+            return _Done(_analyse(self.schema, task))
+        return self.pool.apply_async(_analyse_in_worker, (task,))
+
+    def encode(self, tasks: list[TermRange]) -> Iterator[EncodedRange]:
+        """Phase 2 for a segment, results in task order."""
+        if self.pool is None:
+            return (_encode(self.schema, task) for task in tasks)
+        return self.pool.imap(_encode_in_worker, tasks)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
 
 
 class _Segment:
@@ -121,6 +164,8 @@ class _Segment:
             fw.finish_field()
         self.writer.docnum = self.count
         self.writer._added = True
+        for run in self.runs:
+            os.remove(run.path)
         return self.writer._finalize_segment()
 
 
@@ -135,36 +180,10 @@ def build(
     """Indexes `docs` (whoosh documents) into the empty index `ix`; returns
     how many. Holds the index's write lock throughout. `total`, when known,
     sizes the parts so that every process gets an equal share."""
-    global _SCHEMA
     codec = ArchivioCodec()
     main = SegmentWriter(ix, codec=codec)
-    segments = []
-    count = 0
-    pool = None
-    per_segment = min(chunk, total) if total else chunk
-    part = max(1, min(PART, -(-per_segment // procs)))
-    folder = getattr(ix.storage, "folder", None)
     try:
-        _SCHEMA = main.schema
-        if procs > 1:
-            # fork: the workers inherit the schema (not picklable with its analyzers' caches).
-            pool = multiprocessing.get_context("fork").Pool(procs)
-        stream = iter(docs)
-        with tempfile.TemporaryDirectory(prefix="runs-", dir=folder) as tmp:
-            while True:
-                segment = _Segment(ix, codec)
-                _analyse_segment(segment, stream, pool, procs, part, chunk, tmp, count, progress)
-                if not segment.count:
-                    segment.writer._close_segment()
-                    break
-                tasks = segment.tasks(procs)
-                results = pool.imap(_encode, tasks) if pool is not None else map(_encode, tasks)
-                segments.append(segment.finish(tasks, results))
-                for run in segment.runs:
-                    os.remove(run.path)
-                count += segment.count
-                if segment.count < chunk:
-                    break
+        segments = list(write_segments(ix, docs, procs, progress, chunk, total))
         main._close_segment()
         main._commit_toc(segments)
         main._finish()
@@ -172,18 +191,56 @@ def build(
         if not main.is_closed:
             main.cancel()
         raise
+    return sum(segment.doc_count_all() for segment in segments)
+
+
+def add_segments(ix: Index, writer: SegmentWriter, docs: list[dict]) -> None:
+    """Writes `docs` as new segments of `ix` (in this process) that the
+    next commit of `writer`, which holds the lock, takes in: an incremental
+    import without whoosh's per-document writer. Deletions go through
+    `writer` first (its document offsets are those of the older segments)."""
+    writer.segments.extend(write_segments(ix, docs))
+
+
+def write_segments(
+    ix: Index,
+    docs: Iterable[dict],
+    procs: int = 1,
+    progress: Callable[[int], None] | None = None,
+    chunk: int = CHUNK,
+    total: int | None = None,
+) -> Iterator:
+    """Segments of up to `chunk` of `docs` each, written into `ix`'s storage
+    (for a writer holding the lock to commit)."""
+    codec = ArchivioCodec()
+    # Parts as big as memory allows, all the processes busy.
+    per_segment = min(chunk, total) if total else chunk
+    part = max(1, min(PART, -(-per_segment // procs)))
+    folder = getattr(ix.storage, "folder", None)
+    stream = iter(docs)
+    done = 0
+    workers = _Workers(ix.schema, procs)
+    try:
+        with tempfile.TemporaryDirectory(prefix="runs-", dir=folder) as tmp:
+            while True:
+                segment = _Segment(ix, codec)
+                _analyse_segment(segment, stream, workers, part, chunk, tmp, done, progress)
+                if not segment.count:
+                    segment.writer._close_segment()
+                    return
+                tasks = segment.tasks(procs)
+                yield segment.finish(tasks, workers.encode(tasks))
+                done += segment.count
+                if segment.count < chunk:
+                    return
     finally:
-        if pool is not None:
-            pool.terminate()
-        _SCHEMA = None
-    return count
+        workers.close()
 
 
 def _analyse_segment(
     segment: _Segment,
     stream: Iterator[dict],
-    pool,
-    procs: int,
+    workers: _Workers,
     part: int,
     chunk: int,
     tmp: str,
@@ -197,15 +254,14 @@ def _analyse_segment(
     first = 0
     exhausted = False
     while True:
-        while not exhausted and first < chunk and len(pending) <= procs:
+        while not exhausted and first < chunk and len(pending) <= workers.procs:
             batch = list(islice(stream, min(part, chunk - first)))
             if not batch:
                 exhausted = True
                 break
-            task = (batch, first, os.path.join(tmp, f"run-{done + first}"))
-            pending.append(pool.apply_async(_analyse, (task,)) if pool is not None else _Done(_analyse(task)))
+            pending.append(workers.analyse((batch, first, os.path.join(tmp, f"run-{done + first}"))))
             first += len(batch)
-            del batch, task
+            del batch
         if not pending:
             return
         run, perdoc = pending.popleft().get()
@@ -254,8 +310,9 @@ def merge_tiers(writer: SegmentWriter, segments: list) -> list:
     for seg in segments:
         if seg.doc_count_all() < cap:
             tiers.setdefault(tier_of(seg.doc_count()), []).append(seg)
-    # The segment this commit writes counts in its tier (merged ones go into it).
-    new_tier = tier_of(writer.docnum - writer.docbase)
+    # The segment this commit writes, if any, counts in its tier (merged ones go into it).
+    added = writer.docnum - writer.docbase
+    new_tier = tier_of(added) if added else None
     for tier in sorted(tiers):
         group = tiers[tier]
         if len(group) + (tier == new_tier) >= TIER_FANOUT:

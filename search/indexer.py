@@ -31,7 +31,7 @@ from whoosh.writing import IndexWriter
 
 from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
-from .builder import build, merge_tiers
+from .builder import add_segments, build, merge_tiers
 from .docsets import forget_segments, retire_index_states
 from .formats import ArchivioCodec
 from .schema import build_schema, document
@@ -193,12 +193,22 @@ class IndexManager:
         return self.open().writer(timeout=WRITER_TIMEOUT, codec=ArchivioCodec())
 
     def update(self, articles: Iterable[Article], delete_ids: Iterable[str] = ()) -> None:
-        writer = self.writer()
+        """Removes `delete_ids` and adds or replaces `articles`, in one commit.
+        The new articles are written as a segment of their own by the bulk
+        builder (whoosh's writer would analyse and pool them one posting at a
+        time); small segments are merged by `merge_tiers`."""
+        ix = self.open()
+        # The last version of each article (an import may hold one twice).
+        latest = {article.id: article for article in articles}
+        writer = ix.writer(timeout=WRITER_TIMEOUT, codec=ArchivioCodec())
         try:
-            for article_id in delete_ids:
-                writer.delete_by_term("id", article_id)
-            for article in articles:
-                writer.update_document(**document(article))
+            # One searcher for all the deletions (whoosh opens one per call otherwise);
+            # an update replaces the article.
+            with writer.searcher() as searcher:
+                for article_id in [*delete_ids, *latest]:
+                    writer.delete_by_term("id", article_id, searcher=searcher)
+            docs = [document(article) for article in latest.values()]
+            add_segments(ix, writer, docs)
             writer.commit(mergetype=merge_tiers)
         except BaseException:
             writer.cancel()

@@ -269,11 +269,23 @@ def test_the_lexicon_answers_as_whooshs_term_dictionary(segmented_searcher):
 
 
 def _commit(ix, docs: list[dict]) -> list[int]:
+    """An incremental commit as IndexManager.update makes it; the segment sizes after it."""
     writer = ix.writer(codec=ArchivioCodec())
-    for doc in docs:
-        writer.add_document(**doc)
+    builder.add_segments(ix, writer, docs)
     writer.commit(mergetype=builder.merge_tiers)
     return sorted(s.doc_count_all() for s in index.open_dir(ix.storage.folder)._segments())
+
+
+def test_an_incremental_segment_holds_what_whooshs_writer_writes(tmp_path, docs, whoosh_index):
+    ix = index.create_in(str(tmp_path), build_schema())
+    builder.build(ix, docs[:500])
+    assert _commit(ix, docs[500:]) == [200, 500]
+    ours, theirs = index.open_dir(str(tmp_path)).reader(), whoosh_index.reader()
+    rows = {key: postings for key, (postings, _) in _postings(ours).items()}
+    assert rows == {key: postings for key, (postings, _) in _postings(theirs).items()}
+    for docnum in range(len(docs)):
+        assert ours.stored_fields(docnum) == theirs.stored_fields(docnum)
+        assert ours.doc_field_length(docnum, "exact") == theirs.doc_field_length(docnum, "exact")
 
 
 def test_small_segments_merge_in_tiers(tmp_path, docs):

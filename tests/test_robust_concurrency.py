@@ -22,6 +22,7 @@ import pytest
 from whoosh.index import LockError
 
 from search import IndexMissing, QueryError
+from search.indexer import IndexManager
 from search.pg.connection import WRITER_LOCK
 
 from .conftest import archive_at, copy_archive, folder_dsn
@@ -177,13 +178,19 @@ def test_http_searches_answer_during_writes(busy_base, tmp_path):
 @contextlib.contextmanager
 def import_kept_busy(data: Path, backend: str):
     """Yields a test of "the import just started holds the writer lock, with
-    work left": true from some moment until the block ends. whoosh: once it
-    has stored something (3,000 articles keep it busy for seconds more).
-    PostgreSQL stores them in about a second, less than a second process
-    takes to start: there the import's INSERTs wait for the block to end,
-    behind a SHARE lock on `articles`, while it holds the writer lock."""
+    work left": true from some moment until the block ends. Each backend's
+    index is held for the block, so the import waits, holding the writer
+    lock, after storing its first batch (a whole import takes about a second,
+    less than a second process takes to start). whoosh: the index's own
+    write lock, which the import waits for up to its WRITER_TIMEOUT (10 s).
+    PostgreSQL: the import's INSERTs wait behind a SHARE lock on `articles`."""
     if backend == "whoosh":
-        yield lambda: store_count(data) > BASE
+        lock = IndexManager(data.parent / "index").open().lock("WRITELOCK")
+        assert lock.acquire()
+        try:
+            yield lambda: store_count(data) > BASE
+        finally:
+            lock.release()
         return
     key = WRITER_LOCK % 2**64  # as pg_locks shows a bigint key: two 32-bit halves
     with psycopg.connect(folder_dsn(data.parent)) as conn:
