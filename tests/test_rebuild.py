@@ -85,6 +85,30 @@ def test_rebuild_switches_generation_and_keeps_results(filled, backend):
         assert generations == [before.name, after.name]
 
 
+def test_an_incremental_import_replaces_articles_and_keeps_the_last_version(filled, tmp_path):
+    """An article updated by an import, and one given twice in the same file,
+    are each found once, as their last version says."""
+    import json
+
+    records = [
+        {"id": "r-7", "title": "Notizia 7 corretta: il viadotto", "body": "Il viadotto riapre.",
+         "date": "2024-01-02"},
+        {"id": "nuovo", "title": "Prima stesura", "body": "La passerella chiude.", "date": "2024-02-01"},
+        {"id": "nuovo", "title": "Seconda stesura", "body": "La passerella riapre.", "date": "2024-02-01"},
+    ]
+    path = tmp_path / "correzioni.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    report = filled.import_paths([path])
+    assert (report.added, report.updated) == (1, 2)
+
+    assert [h.article.title for h in filled.search("viadotto").hits] == ["Notizia 7 corretta: il viadotto"]
+    assert [h.article.title for h in filled.search("passerella").hits] == ["Seconda stesura"]
+    assert filled.search("passerella chiude").exact_total == 0
+    assert filled.search("ricostruzione ponte").exact_total == 1999
+    check = filled.check()
+    assert check["ok"], check
+
+
 def test_reader_during_rebuild_sees_a_whole_index(filled, tmp_path):
     """Searches in another thread never see a partial index while rebuilding."""
     seen: list[int] = []

@@ -65,8 +65,9 @@ def upsert_many(conn: psycopg.Connection, articles: list[Article], index: bool) 
             by_url.setdefault(row[2], row[0])
     results: list[tuple[str, Article]] = []
     rows: list[tuple] = []
-    replaced: list[str] = []  # indexed articles whose old terms leave the vocabulary
+    replaced: list[str] = []  # indexed articles whose stored terms leave the vocabulary
     added_terms: Counter = Counter()
+    batch_terms: dict[str, set] = {}  # the terms each id adds in this batch
     for article, fp, ukey in zip(articles, prints, ukeys, strict=True):
         digest = article.content_hash()
         known = existing.get(article.id)
@@ -79,20 +80,23 @@ def upsert_many(conn: psycopg.Connection, articles: list[Article], index: bool) 
         elif known[0] == digest:
             results.append((UNCHANGED, article))
             continue
-        if known is not None and known[1]:
+        if article.id in batch_terms:
+            # The same id again in this batch: its earlier version here is replaced.
+            added_terms.subtract(batch_terms.pop(article.id))
+        elif known is not None and known[1]:
             replaced.append(article.id)
         existing[article.id] = (digest, index)
         by_print.setdefault(fp, article.id)
         if ukey:
             by_url.setdefault(ukey, article.id)
         if index:
-            added_terms.update(terms(article))
+            batch_terms[article.id] = terms(article)
+            added_terms.update(batch_terms[article.id])
         results.append((ADDED if known is None else UPDATED, article))
         rows.append(_row(article, digest, fp, ukey, index))
     if replaced:
-        # The same id twice in one batch: the older version's terms go once.
         removed_terms = Counter()
-        for old in get_many(conn, list(dict.fromkeys(replaced))).values():
+        for old in get_many(conn, replaced).values():
             removed_terms.update(terms(old))
         added_terms.subtract(removed_terms)
     if rows:
