@@ -855,6 +855,74 @@ def print_table(label: str, res: dict) -> None:
             )
 
 
+# -- the issue's targets ----------------------------------------------------------------------
+
+
+def targets(results: dict) -> list[tuple[str, str, bool]]:
+    """The speed targets that the measured sizes can answer: (target, figures, met)."""
+    out: list[tuple[str, str, bool]] = []
+
+    def fig(label: str, system: str, *path: object) -> float:
+        d = results.get(label, {}).get(system, {})
+        for p in path:
+            if not isinstance(d, dict) or p not in d:
+                return NA
+            d = d[p]
+        return float(d)
+
+    def add(name: str, ours: float, other: float, text: str, met: bool) -> None:
+        if ours == ours and other == other:  # both measured (not NaN)
+            out.append((name, text, met))
+
+    page, plain = fig("100k", "archivio", "latency", "page", 95), fig("100k", "fts5", "latency", "plain", 95)
+    add("search page p95 at 100k <= FTS5 any-term plain p95", page, plain,
+        f"{page:.1f} vs {plain:.1f} ms: {page / plain:.2f}", page <= plain)
+    big = fig("1m", "archivio", "latency", "page", 95)
+    add("search page p95 at 1M <= 5x p95 at 100k", big, page,
+        f"{big:.1f} vs {page:.1f} ms: {big / page:.1f}x", big <= 5 * page)
+    for label in results:
+        ours, theirs = fig(label, "archivio", "rate"), fig(label, "whoosh", "rate")
+        add(f"rebuild >= 3x plain whoosh's articles/s ({label})", ours, theirs,
+            f"{ours:,.0f} vs {theirs:,.0f}/s: {ours / theirs:.1f}x", ours >= 3 * theirs)
+    rss = fig("1m", "archivio", "build_rss_sum")
+    add("rebuild peak RSS at 1M < 2 GiB", rss, rss, f"{rss:,.0f} MiB", rss < 2048)
+    for label in ("100k", "1m"):
+        build, inc = fig(label, "archivio", "build_s"), fig(label, "archivio", "inc_s")
+        add(f"incremental +1,000 >= 10x faster than a rebuild ({label})", inc, build,
+            f"{inc:.2f} vs {build:.1f} s: {build / inc:.0f}x", build >= 10 * inc)
+    for label in results:
+        ratio = fig(label, "archivio", "size_ratio")
+        add(f"index size <= 1.5x raw text ({label})", ratio, ratio, f"{ratio:.2f}", ratio <= 1.5)
+    rps, errors = fig("100k", "archivio", "web", "rps"), fig("100k", "archivio", "web", "errors")
+    add("search page at 100k >= 200 req/s, 8 clients, no errors (result cache off)", rps, errors,
+        f"{rps:,.0f} req/s, {errors:.0f} errors", rps >= 200 and errors == 0)
+    return out
+
+
+def print_targets(results: dict) -> None:
+    rows = targets(results)
+    if not rows:
+        return
+    print("\n## Targets (sizes measured in this report)")
+    print("| target | figures | met |")
+    print("|---|---|---|")
+    for name, text, met in rows:
+        print(f"| {name} | {text} | {'yes' if met else '**no**'} |")
+
+
+def load_results(paths: list[str]) -> dict:
+    """Results saved by --json (several runs merged, later files winning per size)."""
+    results: dict = {}
+    for path in paths:
+        for label, res in json.loads(Path(path).read_text()).items():
+            for system in res.values():
+                # JSON made the percentiles' keys strings.
+                for flavour, pct in system.get("latency", {}).items():
+                    system["latency"][flavour] = {int(k): v for k, v in pct.items()}
+            results[label] = res
+    return results
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_worker"]:
@@ -895,7 +963,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--work-dir", help="keep corpora, stores and indexes here (default: a temp dir)")
     ap.add_argument("--json", dest="json_out", help="also write the raw figures to this file")
+    ap.add_argument("--report", nargs="+", metavar="JSON",
+                    help="measure nothing: print the tables and targets of runs saved with --json "
+                         "(e.g. a 20k+100k run and a 1m run)")
     args = ap.parse_args(argv)
+    if args.report:
+        results = load_results(args.report)
+        for label, res in results.items():
+            print_table(label, res)
+        print_targets(results)
+        return
     sizes = args.sizes or [None] + ([args.scale] if args.scale else [])
     if not corpus_path().exists():
         ap.error(f"dev corpus not found: {corpus_path()}")
@@ -918,6 +995,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\n## Summary")
     for label, res in results.items():
         print_table(label, res)
+    print_targets(results)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(results, indent=2, default=str))
 

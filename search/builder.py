@@ -20,8 +20,10 @@ per-posting work to the parent. Memory stays bounded: a worker holds a part
 or a term range, the parent a part's texts and the documents' small data,
 whatever the size of the archive (1,000,000 articles make ten segments).
 
-The files are whoosh's (W3 codec); incremental updates and merges later go
-through whoosh's writer as usual.
+The files are whoosh's (W3 codec). An incremental import writes its
+articles the same way, in one process (`add_segments`), as a segment that
+whoosh's writer commits beside its deletions; merges of small segments
+(`merge_tiers`) go through whoosh's writer as usual.
 """
 
 from __future__ import annotations
