@@ -9,6 +9,7 @@ from the original text, so `dell’Europa` shows as `dell’<mark>Europa</mark>`
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import lru_cache
 from html import escape
 
 from .analysis import STOPWORDS, TOKEN_PATTERN, exact_analyzer, stem
@@ -41,16 +42,24 @@ def match_spans(text: str, hl: Highlight, limit: int | None = None) -> Iterator[
                 yield base + start, base + end, key
 
 
-_PARTS = _EXACT.word_parts
+@lru_cache(maxsize=200_000)
+def _parts(raw: str) -> tuple[tuple[int, int, str, str | None], ...]:
+    """What a token is made of, whatever the query: (start, end, word, stem)
+    per part, the stem None for a stop word. Shared by all queries: a
+    query's own memo starts empty, and most words of an article are common."""
+    return tuple(
+        (start, end, word, None if word in STOPWORDS else stem(word))
+        for word, start, end, _ in _EXACT.word_parts(raw)
+    )
 
 
 def _token_spans(raw: str, hl: Highlight) -> Iterator[tuple[int, int, str]]:
     """The matching parts of one token, offsets relative to its start."""
-    for word, start, end, _ in _PARTS(raw):
+    for start, end, word, stemmed in _parts(raw):
         if word in hl.words:
             yield start, end, word
-        elif word not in STOPWORDS and stem(word) in hl.stems:
-            yield start, end, stem(word)
+        elif stemmed is not None and stemmed in hl.stems:
+            yield start, end, stemmed
         elif hl.prefixes and word.startswith(hl.prefixes):
             yield start, end, word
 

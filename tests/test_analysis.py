@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search.analysis import (
     TOKEN_PATTERN,
@@ -25,6 +29,30 @@ from search.analysis import (
 
 def texts(tokens) -> list[str]:
     return [t.text for t in tokens]
+
+
+# The tokenizer's rules as first written: three whole alternatives, tried in order.
+REFERENCE_TOKENS = re.compile(r"(?:\w\.){2,}(?!\w)|\d+(?:[.,]\d+)+|\w+(?:['’`]\w+)*")
+
+
+# Texts made of the pieces where the rules meet: letters, digits, dots, commas, apostrophes.
+PIECES = st.sampled_from(["a", "à", "E", "1", "٣", "20", ".", ",", "'", "’", "`", " "])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(PIECES, max_size=30).map("".join))
+def test_token_pattern_cuts_text_as_the_three_rules_in_order(text):
+    assert [m.span() for m in TOKEN_PATTERN.finditer(text)] == [
+        m.span() for m in REFERENCE_TOKENS.finditer(text)
+    ]
+
+
+def test_token_pattern_edge_cases():
+    text = "U.S.A. 1.2. a.b.c fine.Europa 1,200.5 l'Ucraina dell’Europa 3.a.b. x.y ٣.٤"
+    assert TOKEN_PATTERN.findall(text) == [
+        "U.S.A.", "1.2.", "a", "b", "c", "fine", "Europa", "1,200.5", "l'Ucraina", "dell’Europa",
+        "3.a.b.", "x", "y", "٣.٤",
+    ]
 
 
 def test_tokenizer_keeps_elisions_acronyms_and_numbers_whole():
