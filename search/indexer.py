@@ -95,14 +95,18 @@ class IndexManager:
         """A searcher on the live index. Opening reads every segment, so a
         truncated or missing segment file raises IndexMissing here, not in
         the middle of a search. A failure is retried briefly first: a
-        concurrent commit can remove merged segments while they are opened."""
+        concurrent commit can remove the table of contents just listed, or
+        merged segments, while they are opened."""
         for attempt in range(attempts):
-            ix = self.open()
             try:
+                ix = self.open()
                 return ix.searcher(weighting=self.weighting) if self.weighting else ix.searcher()
-            except Exception as e:  # EOFError, struct.error, UnpicklingError, OSError...
-                if attempt == attempts - 1:
-                    raise damaged(self.current_generation() or self.dir, e) from e
+            except Exception as e:  # IndexMissing, EOFError, struct.error, UnpicklingError, OSError...
+                gen = self.current_generation()
+                if attempt == attempts - 1 or gen is None:
+                    if isinstance(e, IndexMissing):
+                        raise
+                    raise damaged(gen or self.dir, e) from e
                 time.sleep(0.05)
         raise AssertionError("unreachable")
 
