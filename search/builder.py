@@ -200,8 +200,10 @@ def add_segments(ix: Index, writer: SegmentWriter, docs: list[dict]) -> None:
     """Writes `docs` as new segments of `ix` (in this process) that the
     next commit of `writer`, which holds the lock, takes in: an incremental
     import without whoosh's per-document writer. Deletions go through
-    `writer` first (its document offsets are those of the older segments)."""
-    writer.segments.extend(write_segments(ix, docs))
+    `writer` first (its document offsets are those of the older segments).
+    No documents (a removal): no segment, no temporary files."""
+    if docs:
+        writer.segments.extend(write_segments(ix, docs))
 
 
 def write_segments(

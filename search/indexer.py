@@ -192,9 +192,9 @@ class IndexManager:
         self._remove_old_generations(keep={name, self._previous})
         return count
 
-    def writer(self) -> IndexWriter:
-        """A writer on the live index (incremental import or removal)."""
-        return self.open().writer(timeout=WRITER_TIMEOUT, codec=ArchivioCodec())
+    def writer(self, ix: Index | None = None) -> IndexWriter:
+        """A writer on the live index, or on `ix` opened from it (incremental import or removal)."""
+        return (ix or self.open()).writer(timeout=WRITER_TIMEOUT, codec=ArchivioCodec())
 
     def update(self, articles: Iterable[Article], delete_ids: Iterable[str] = ()) -> None:
         """Removes `delete_ids` and adds or replaces `articles`, in one commit.
@@ -204,7 +204,7 @@ class IndexManager:
         ix = self.open()
         # The last version of each article (an import may hold one twice).
         latest = {article.id: article for article in articles}
-        writer = ix.writer(timeout=WRITER_TIMEOUT, codec=ArchivioCodec())
+        writer = self.writer(ix)
         try:
             # One searcher for all the deletions (whoosh opens one per call otherwise);
             # an update replaces the article.
