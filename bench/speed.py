@@ -792,16 +792,18 @@ def _ratio(ours: float, base: float) -> str:
     return f"{ours / base:.2f}"
 
 
+def figure(d: dict, *path: object) -> float:
+    """The figure at `path` in nested results; NaN when it was not measured."""
+    for p in path:
+        if not isinstance(d, dict) or p not in d:
+            return NA
+        d = d[p]
+    return float(d)
+
+
 def print_table(label: str, res: dict) -> None:
     a, f, w = res["archivio"], res.get("fts5", {}), res.get("whoosh", {})
     n = a["articles"]
-
-    def get(d: dict, *path: object) -> float:
-        for p in path:
-            if not isinstance(d, dict) or p not in d:
-                return NA
-            d = d[p]
-        return float(d)
 
     rows: list[tuple[str, str, tuple]] = [
         ("rebuild time (s)", "s", ("build_s",)),
@@ -838,7 +840,7 @@ def print_table(label: str, res: dict) -> None:
     print(f"| metric | {ours} | fts5 any | whoosh std | ÷ fts5 | ÷ whoosh |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, unit, path in rows:
-        ours, fv, wv = get(a, *path), get(f, *path), get(w, *path)
+        ours, fv, wv = figure(a, *path), figure(f, *path), figure(w, *path)
         print(
             f"| {name} | {_fmt(ours, unit)} | {_fmt(fv, unit)} | {_fmt(wv, unit)} "
             f"| {_ratio(ours, fv)} | {_ratio(ours, wv)} |"
@@ -863,12 +865,7 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
     out: list[tuple[str, str, bool]] = []
 
     def fig(label: str, system: str, *path: object) -> float:
-        d = results.get(label, {}).get(system, {})
-        for p in path:
-            if not isinstance(d, dict) or p not in d:
-                return NA
-            d = d[p]
-        return float(d)
+        return figure(results, label, system, *path)
 
     def add(name: str, ours: float, other: float, text: str, met: bool) -> None:
         if ours == ours and other == other:  # both measured (not NaN)
