@@ -282,7 +282,7 @@ def _render_segments(segments: list[Segment], color: bool) -> str:
 
 
 @main.command()
-@click.argument("text")
+@click.argument("text", required=False, default="")
 @click.option("--author", "--autore", help="Solo articoli di questo autore.")
 @click.option("--category", "--categoria", multiple=True, help="Solo questa categoria (ripetibile).")
 @click.option("--since", "--da", help="Dalla data (AAAA-MM-GG), inclusa.")
@@ -301,7 +301,10 @@ def _render_segments(segments: list[Segment], color: bool) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Un oggetto JSON, per i programmi.")
 @click.pass_context
 def query(ctx, text, author, category, since, until, sort, recency, page, per_page, as_json):
-    """Cerca negli articoli: tutte le parole, "frasi esatte", OR, -parola, prefisso*."""
+    """Cerca negli articoli: tutte le parole, "frasi esatte", OR, -parola, prefisso*.
+
+    Senza parole elenca gli articoli dei filtri scelti, dal più recente
+    (ad esempio: archivio query --categoria cronaca)."""
     result = _archive(ctx).search(
         text,
         author=author,
@@ -319,20 +322,47 @@ def query(ctx, text, author, category, since, until, sort, recency, page, per_pa
     color = sys.stdout.isatty()
     if result.suggestion:
         click.echo(f"Forse cercavi: {result.suggestion}")
-    if result.fallback:
-        click.echo("Nessun articolo contiene tutte le parole: ecco quelli che ne contengono di più.")
+    for line in _result_notes(result):
+        click.echo(line)
     found = "articolo trovato" if result.total == 1 else "articoli trovati"
     click.echo(
         f"{result.total} {found} ({result.elapsed * 1000:.0f} ms)"
         + (f" · pagina {result.page} di {result.pages}" if result.total else "")
     )
+    all_words = True
     for n, hit in enumerate(result.hits, start=(page - 1) * per_page + 1):
+        if all_words and not hit.all_words and result.exact_total:
+            click.echo()
+            click.echo("— Articoli che contengono solo alcune delle parole —")
+        all_words = hit.all_words
         a = hit.article
         click.echo()
         click.echo(f"{n}. " + click.style(a.title, bold=color))
         meta = [format_italian(a.date), a.author, a.category, a.source]
         click.echo("   " + " · ".join(m for m in meta if m) + f"   [{a.id}]")
         click.echo("   " + _render_segments(hit.segments, color))
+
+
+def _result_notes(result) -> list[str]:
+    """What the reader must know about the list: all words or some, a time cut."""
+    notes = []
+    partial = result.partial_total
+    if result.fallback:
+        notes.append("Nessun articolo contiene tutte le parole: ecco quelli che ne contengono di più.")
+    elif partial:
+        notes.append(
+            f"{result.exact_total} "
+            + ("contiene" if result.exact_total == 1 else "contengono")
+            + f" tutte le parole; {'segue' if partial == 1 else 'seguono'} {partial} che ne "
+            + ("contiene" if partial == 1 else "contengono")
+            + " solo alcune."
+        )
+    if result.cut:
+        notes.append(
+            "Tempo esaurito: gli articoli con solo alcune parole sono in ordine di data, "
+            "non di pertinenza (il conteggio è completo)."
+        )
+    return notes
 
 
 @main.command()

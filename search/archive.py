@@ -28,7 +28,16 @@ from .queryparse import Highlight, QueryBuilder, QueryError
 from .ranking import Ranking
 from .resultcache import ResultCache
 from .resultcache import from_environment as result_cache_from_environment
-from .searching import Filters, SearchResult, check_paging, run, weighting
+from .searching import (
+    FACET_SIZE,
+    Filters,
+    SearchResult,
+    check_facet_limit,
+    check_paging,
+    normalize_query_text,
+    run,
+    weighting,
+)
 from .store import ADDED, DUPLICATE, UNCHANGED, UPDATED, Store
 from .synonyms import Synonyms, default_synonyms
 
@@ -372,7 +381,7 @@ class Archive:
 
     def search(
         self,
-        text: str,
+        text: str = "",
         author: str | None = None,
         category: str | list[str] | None = None,
         since: str | date | None = None,
@@ -382,12 +391,18 @@ class Archive:
         per_page: int = 10,
         facets: bool = True,
         recency: bool = False,
+        facet_limit: int | None = FACET_SIZE,
     ) -> SearchResult:
-        """Searches the archive. Raises QueryError (Italian message) for bad input
+        """Searches the archive. No words (`text` empty): the articles the
+        filters allow (all of them without filters), newest first unless
+        `sort` says oldest. Raises QueryError (Italian message) for bad input
         and IndexMissing when there is no usable index. `recency` boosts newer
-        articles at equal relevance (search.recency)."""
+        articles at equal relevance (search.recency). Facets list the
+        `facet_limit` most frequent values (None: all)."""
         filters = make_filters(author, category, since, until)
         check_paging(page, per_page, sort)
+        check_facet_limit(facet_limit)
+        text = normalize_query_text(text)
         cache = self.result_cache
         if cache is not None:
             started = time.perf_counter()
@@ -401,6 +416,7 @@ class Archive:
                 per_page,
                 facets,
                 recency,
+                facet_limit,
             )
             cached = cache.get(key)
             if isinstance(cached, SearchResult):
@@ -408,10 +424,21 @@ class Archive:
 
         def attempt() -> SearchResult:
             searcher = self.index.searcher()
-            parsed = QueryBuilder(searcher.reader(), self.synonyms, self.ranking).build(text)
+            builder = QueryBuilder(searcher.reader(), self.synonyms, self.ranking)
+            parsed = builder.build(text) if text else None
             try:
                 return run(
-                    searcher, self.store, parsed, filters, self.ranking, sort, page, per_page, facets, recency
+                    searcher,
+                    self.store,
+                    parsed,
+                    filters,
+                    self.ranking,
+                    sort,
+                    page,
+                    per_page,
+                    facets,
+                    recency,
+                    facet_limit,
                 )
             except _DAMAGE as e:  # a segment damaged where opening did not look
                 raise damaged(self.index.current_generation() or self.index_dir, e) from e

@@ -33,7 +33,7 @@ class Article:
 
     @property
     def author_key(self) -> str:
-        return normalize_key(self.author)
+        return author_key(self.author)
 
     @property
     def category_key(self) -> str:
@@ -56,21 +56,51 @@ class Article:
         return {k: d[k] for k in FIELDS}
 
 
-_BYLINE_PREFIX = re.compile(r"^(?:a\s+cura\s+di|di|by|da)\s+", re.I)
+# What a byline says besides the name: "dal nostro inviato", "di", "a cura
+# di", "by", … The article keeps its byline as written; the author facet and
+# filter use the name alone (author_name), so "dal nostro inviato FEDERICO
+# RAMPINI" and "Federico Rampini" are one author.
+_ROLE = re.compile(
+    r"^(?:(?:dal|dalla|dai|dalle)\s+(?:nostr[oaie]|vostr[oaie])\s+)?"
+    r"(?:inviat[oaie]|corrispondent[ei]|collaborat(?:ore|rice|ori))"
+    r"(?:\s+(?:speciale|special[ie]))?(?:\s+(?:a|ad|in|da)\s+[A-ZÀ-Ý][\w'’-]*)?\s*[:,-]?\s+",
+    re.I,
+)
+_BYLINE_PREFIX = re.compile(
+    r"^(?:a\s+cura\s+di|testo\s+di|testi\s+di|servizio\s+di|intervista\s+di|articolo\s+di|di|by|da)\s+",
+    re.I,
+)
 
 
 def clean_author(value: str | None) -> str | None:
-    """A byline as a name: "di JACOPO RICCA" -> "Jacopo Ricca"."""
+    """A byline as written, spaces collapsed (None: no byline)."""
     if not value:
         return None
-    name = " ".join(value.split())
-    stripped = _BYLINE_PREFIX.sub("", name)
-    # "Di Maio" is a surname; "di Luigi Di Maio" is a byline.
-    if stripped != name and len(stripped.split()) >= 2:
+    return " ".join(value.split()) or None
+
+
+def author_name(byline: str | None) -> str:
+    """The name in a byline: "dal nostro inviato FEDERICO RAMPINI" -> "Federico
+    Rampini", "di JACOPO RICCA" -> "Jacopo Ricca"; "Di Maio" stays a surname."""
+    name = " ".join((byline or "").split())
+    while True:
+        stripped = _ROLE.sub("", name, count=1)
+        if stripped == name or not stripped:
+            stripped = _BYLINE_PREFIX.sub("", name, count=1)
+            # "Di Maio" is a surname; "di Luigi Di Maio" is a byline.
+            if len(stripped.split()) < 2:
+                break
+        if stripped == name:
+            break
         name = stripped
-    if name.isupper():
+    if name.isupper() or name.islower():
         name = name.title()
-    return name or None
+    return name
+
+
+def author_key(byline: str | None) -> str:
+    """The author facet's and filter's key: the name, case- and accent-folded."""
+    return normalize_key(author_name(byline))
 
 
 def _normalize_url(url: str) -> str:

@@ -2,34 +2,43 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from datetime import time as dtime
 
-from whoosh import collectors, scoring
 from whoosh import query as wq
+from whoosh import scoring
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from .analysis import normalize_key
-from .article import Article
+from .article import Article, author_name
 from .docsets import DocSets
-from .queryparse import ParsedQuery, QueryError, key_query
+from .queryparse import Highlight, ParsedQuery, QueryError, key_query
 from .ranking import Ranking
 from .recency import rerank, window_limit
 from .snippets import Segment, snippet, to_html
 from .store import Store
-from .topk import Deadline, TimeUp, clock, docsets_for, loose_groups, top_partial, top_scored
+from .topk import TimeUp, clock, docsets_for, loose_groups, top_by_date, top_partial, top_scored
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
 # Deepest result reachable by paging: bounds the work of a single request.
 MAX_DEPTH = 10_000
 FACET_SIZE = 20
+# "Mostra tutte": a facet lists at most this many values in one answer.
+MAX_FACET_LIMIT = 5_000
+# The articles holding only some of the query's words join the results
+# when fewer than this many hold them all: a constant, so that totals and
+# facets never depend on the page size or the sort (a page of 10 used to
+# decide it). Ten is the default page: below it a page would show blanks.
+FILL_BELOW = 10
 # Budget of the ranking phase of one search (strict plus fallback), in CPU
-# seconds of the searching thread (see topk.clock): past it the fallback is
-# left out, and a query whose own matches take longer to rank is refused.
+# seconds of the searching thread (see topk.clock): past it the partial
+# matches are listed by date instead of ranked (SearchResult.cut), and a
+# query whose own all-terms matches take longer to rank is refused.
 # Query parsing caps the other costs (words, patterns, phrases).
 TIME_LIMIT = 0.5
 
@@ -41,17 +50,26 @@ class Filters:
     since: date | None = None
     until: date | None = None
 
+    def author_query(self, reader: IndexReader) -> wq.Query:
+        # "Piccirillo" finds "Mario Piccirillo", in any case, with or without accents.
+        return key_query(reader, "author_key", author_name(self.author))
+
+    def category_query(self) -> wq.Query:
+        return wq.Or([wq.Term("category_key", normalize_key(c)) for c in self.categories])
+
+    def date_query(self) -> wq.Query:
+        start = datetime.combine(self.since, dtime.min) if self.since else None
+        end = datetime.combine(self.until, dtime.max) if self.until else None
+        return wq.DateRange("date", start, end)
+
     def query(self, reader: IndexReader) -> wq.Query | None:
         parts: list[wq.Query] = []
         if self.author:
-            # "Piccirillo" finds "Mario Piccirillo", in any case, with or without accents.
-            parts.append(key_query(reader, "author_key", self.author))
+            parts.append(self.author_query(reader))
         if self.categories:
-            parts.append(wq.Or([wq.Term("category_key", normalize_key(c)) for c in self.categories]))
+            parts.append(self.category_query())
         if self.since or self.until:
-            start = datetime.combine(self.since, dtime.min) if self.since else None
-            end = datetime.combine(self.until, dtime.max) if self.until else None
-            parts.append(wq.DateRange("date", start, end))
+            parts.append(self.date_query())
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else wq.And(parts)
@@ -62,6 +80,8 @@ class Hit:
     article: Article
     score: float | None
     segments: list[Segment]
+    # The article holds every word of the query (False: only some of them).
+    all_words: bool = True
 
     def to_dict(self) -> dict:
         a = self.article
@@ -76,6 +96,7 @@ class Hit:
             "url": a.url,
             "score": round(self.score, 4) if self.score is not None else None,
             "snippet": to_html(self.segments),
+            "all_words": self.all_words,
         }
 
 
@@ -97,6 +118,19 @@ class SearchResult:
     # predates a removal, whose deletions it half sees, or whose articles are
     # gone from the store (Archive.search then looks again on a fresh one).
     stale: bool = False
+    # The order the hits are in: the sort asked for ("newest" when browsing
+    # without words asked for relevance).
+    sort: str = "relevance"
+    # The time budget ran out before the partial matches were ranked: they
+    # are listed newest first (counts and facets are still exact).
+    cut: bool = False
+    # How many values each facet has in all (the lists hold the first FACET_SIZE).
+    facet_sizes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def partial_total(self) -> int:
+        """Articles holding only some of the words."""
+        return self.total - self.exact_total
 
     @property
     def pages(self) -> int:
@@ -114,6 +148,10 @@ class SearchResult:
             "facets": self.facets,
             "suggestion": self.suggestion,
             "exact_total": self.exact_total,
+            "partial_total": self.partial_total,
+            "sort": self.sort,
+            "cut": self.cut,
+            "facet_sizes": self.facet_sizes,
         }
 
 
@@ -137,10 +175,24 @@ def check_paging(page: int, per_page: int, sort: str) -> None:
         )
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def normalize_query_text(text: str | None) -> str:
+    """The query as searched: no lone surrogates (undecodable bytes of a
+    command-line argument), no outer spaces. Empty: browsing, no words."""
+    return _SURROGATES.sub(" ", text or "").strip()
+
+
+def check_facet_limit(limit: int | None) -> None:
+    if limit is not None and not 1 <= limit <= MAX_FACET_LIMIT:
+        raise QueryError(f"Valori per faccetta: da 1 a {MAX_FACET_LIMIT}.")
+
+
 def run(
     searcher: Searcher,
     store: Store,
-    parsed: ParsedQuery,
+    parsed: ParsedQuery | None,
     filters: Filters,
     ranking: Ranking,
     sort: str = "relevance",
@@ -148,114 +200,184 @@ def run(
     per_page: int = 10,
     facets: bool = True,
     recency: bool = False,
+    facet_limit: int | None = FACET_SIZE,
 ) -> SearchResult:
-    """All terms first; when fewer than a page have them all, partial matches follow.
+    """All terms first; when fewer than FILL_BELOW articles hold them all,
+    the articles holding some of the words follow. `parsed` None: no words,
+    the filters alone (browsing), newest first.
 
-    Articles with every term always rank above those with only some, so the
-    precision of all-terms matching is kept; the graded fallback (more and
-    rarer terms first) only adds what the strict query could not find.
+    Which articles match, the counts and the facets are worked out on
+    bitmaps (search.docsets) and depend on the query and the filters only:
+    the page, the page size and the sort change which hits are shown and
+    in which order, nothing else. Only the articles that can reach the page
+    are scored (search.topk).
 
-    Which articles match is worked out on bitmaps (search.docsets): counts
-    and facets need no scoring, and only the articles that can reach the
-    page are scored (search.topk).
-
-    With `recency` (relevance sort only), newer articles move up within
-    each window of the ranking (search.recency); all-terms matches still
-    rank above partial ones.
+    Sorted by relevance, articles with every term rank above those with
+    only some (more and rarer terms first); sorted by date, the articles
+    with every term come first too, each group by date. With `recency`
+    (relevance sort only), newer articles move up within each window of
+    the ranking (search.recency).
     """
     started = time.perf_counter()
     wanted = page * per_page
-    boost = recency and sort == "relevance" and ranking.recency_weight > 0
+    ds = docsets_for(searcher)
+    parts = filter_parts(searcher, filters)
+    scope = parts.within(ds.live)
+    if parsed is None:
+        strict_all = ds.live
+    else:
+        strict_all = ds.query(parsed.strict)
+        if parsed.refine is not None and scope:
+            refined = parsed.refine(lambda q: (ds.query(q) & scope).bit_count(), bool(strict_all & scope))
+            if refined.strict is not parsed.strict:  # respelled
+                strict_all = ds.query(refined.strict)
+            parsed = refined
+    strict_bits = strict_all & scope
+    matched_all = strict_all
+    if parsed is not None and joins_partial(ranking, parsed, strict_bits.bit_count()):
+        matched_all = strict_all | ds.query(parsed.loose)  # type: ignore[arg-type]
+    partial = matched_all & scope & ~strict_bits
+    order = sort if parsed is not None or sort != "relevance" else "newest"
+    ranked, cut = _ranked(searcher, ds, parsed, ranking, order, strict_bits, partial, wanted, recency)
+    shown = ranked[(page - 1) * per_page : wanted]
+    exact_ids = {d for d, _ in shown if strict_bits >> d & 1}
+    page_hits = [(searcher.stored_fields(d)["id"], score, d in exact_ids) for d, score in shown]
+    articles = store.get_many([i for i, _, _ in page_hits])
+    highlight = parsed.highlight if parsed is not None else None
+    hits = [
+        Hit(articles[i], score, _snippet(articles[i], highlight), all_words=exact)
+        for i, score, exact in page_hits
+        if i in articles
+    ]
+    exact_total = strict_bits.bit_count()
+    total = exact_total + partial.bit_count()
+    facet_values, sizes = _facets(ds, matched_all, parts, filters, store, facet_limit) if facets else ({}, {})
+    return SearchResult(
+        query=parsed.text if parsed is not None else "",
+        total=total,
+        exact_total=exact_total,
+        page=page,
+        per_page=per_page,
+        fallback=exact_total == 0 and total > 0,
+        hits=hits,
+        facets=facet_values,
+        facet_sizes=sizes,
+        suggestion=parsed.suggestion if parsed is not None else None,
+        elapsed=time.perf_counter() - started,
+        parsed=parsed,
+        stale=len(hits) < min(per_page, total - (page - 1) * per_page),
+        sort=order,
+        cut=cut,
+    )
+
+
+def joins_partial(ranking: Ranking, parsed: ParsedQuery, exact_total: int) -> bool:
+    """Whether the articles with only some of the words join the results:
+    when fewer than FILL_BELOW hold them all (never decided by the page)."""
+    return ranking.fallback and parsed.loose is not None and exact_total < FILL_BELOW
+
+
+def _ranked(
+    searcher: Searcher,
+    ds: DocSets,
+    parsed: ParsedQuery | None,
+    ranking: Ranking,
+    order: str,
+    strict_bits: int,
+    partial: int,
+    wanted: int,
+    recency: bool,
+) -> tuple[list[tuple[int, float | None]], bool]:
+    """The first `wanted` matches in order (all-terms ones first), and whether
+    the time budget cut the ranking of the partial ones (then by date)."""
+    if order != "relevance":
+        newest = order == "newest"
+        ranked = top_by_date(ds, strict_bits, newest, wanted)
+        return ranked + top_by_date(ds, partial, newest, wanted - len(ranked)), False
+    assert parsed is not None
+    boost = recency and ranking.recency_weight > 0
     # With the boost, whole windows are ranked so that every page cuts the same ones.
     limit = window_limit(wanted) if boost else wanted
-    ds = docsets_for(searcher)
-    allowed = filter_docs(searcher, filters)
-    scope = ds.live if allowed is None else allowed
-    strict_bits = loose_bits = 0
-    loose_ran = False
-    ranked: list[tuple[int, float | None]] = []
-    if scope:
-        strict_bits = ds.query(parsed.strict) & scope
-        if parsed.refine is not None:
-            refined = parsed.refine(lambda q: (ds.query(q) & scope).bit_count(), bool(strict_bits))
-            if refined.strict is not parsed.strict:  # respelled
-                strict_bits = ds.query(refined.strict) & scope
-            parsed = refined
-        # The budget starts once the matching documents are known: building a
-        # word's bitmap is a one-time cost (cached), which on a cold server
-        # must not get an ordinary query refused.
-        deadline = clock() + TIME_LIMIT
+    # The budget starts once the matching documents are known: building a
+    # word's bitmap is a one-time cost (cached), which on a cold server
+    # must not get an ordinary query refused.
+    deadline = clock() + TIME_LIMIT
+    try:
+        ranked: list[tuple[int, float | None]] = list(
+            top_scored(searcher, ds, _boosted(parsed.strict, parsed), strict_bits, limit, deadline)
+        )
+    except TimeUp:
+        raise QueryError(
+            "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
+            "oppure restringi con i filtri."
+        ) from None
+    exact = len(ranked)
+    cut = False
+    if partial and exact < limit:
+        groups, scale = loose_groups(parsed.loose)  # type: ignore[arg-type]
+        q = _boosted(parsed.loose, parsed)  # type: ignore[arg-type]
         try:
-            q = _boosted(parsed.strict, parsed, sort)
-            ranked += _top(searcher, ds, q, strict_bits, sort, limit, deadline)
+            ranked += top_partial(searcher, ds, q, groups, scale, partial, limit - exact, deadline)
         except TimeUp:
-            raise QueryError(
-                "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
-                "oppure restringi con i filtri."
-            ) from None
-        # With a date sort, mixing partial matches in would hide which is which:
-        # partial matches then appear only when nothing matches every term.
-        # Decided by the count alone, not the page number, so that the total
-        # and the facets stay the same from page to page.
-        may_fill = (sort == "relevance" or not strict_bits) and strict_bits.bit_count() < per_page
-        if ranking.fallback and parsed.loose is not None and may_fill:
-            loose_bits = ds.query(parsed.loose) & scope
-            partial = loose_bits & ~strict_bits
-            q = _boosted(parsed.loose, parsed, sort)
-            try:
-                if sort == "relevance":
-                    groups, scale = loose_groups(parsed.loose)
-                    need = limit - len(ranked)
-                    ranked += top_partial(searcher, ds, q, groups, scale, partial, need, deadline)
-                else:
-                    ranked += _top(searcher, ds, q, partial, sort, wanted - len(ranked), deadline)
-                loose_ran = True
-            except TimeUp:
-                loose_bits = 0  # no time left for partial matches: all-terms matches only
+            # Out of time: the partial matches are all still there, counted and
+            # shown, newest first; the page says they are not ranked.
+            ranked += top_by_date(ds, partial, True, limit - exact)
+            cut = True
     if boost:
-        exact = min(len(ranked), strict_bits.bit_count())
         weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
         ranked = rerank(searcher, ranked[:exact], weight, half_life) + rerank(
             searcher, ranked[exact:], weight, half_life
         )
-    shown = ranked[(page - 1) * per_page : wanted]
-    page_hits = [(searcher.stored_fields(d)["id"], score) for d, score in shown]
-    articles = store.get_many([i for i, _ in page_hits])
-    hits = [
-        Hit(articles[i], score, snippet(_snippet_source(articles[i]), parsed.highlight))
-        for i, score in page_hits
-        if i in articles
-    ]
-    counted = loose_bits if loose_ran else strict_bits
-    exact_total = strict_bits.bit_count()
-    return SearchResult(
-        query=parsed.text,
-        total=counted.bit_count(),
-        exact_total=exact_total,
-        page=page,
-        per_page=per_page,
-        fallback=exact_total == 0 and loose_ran and bool(loose_bits),
-        hits=hits,
-        facets=_facets(ds, counted, store) if facets else {},
-        suggestion=parsed.suggestion,
-        elapsed=time.perf_counter() - started,
-        parsed=parsed,
-        stale=len(hits) < min(per_page, counted.bit_count() - (page - 1) * per_page),
+    return ranked, cut
+
+
+@dataclass(frozen=True)
+class FilterParts:
+    """Each filter's documents as a bitmap (None: that filter is not set).
+
+    Kept apart so that each facet can be counted with the other filters
+    only (disjunctive facets: a chosen category still shows the others,
+    each with the count it would add)."""
+
+    author: int | None = None
+    category: int | None = None
+    dates: int | None = None
+
+    def within(self, bits: int, leave_out: str = "") -> int:
+        """`bits` narrowed by every filter but `leave_out`."""
+        for name in ("author", "category", "dates"):
+            part = getattr(self, name)
+            if part is not None and name != leave_out:
+                bits &= part
+        return bits
+
+
+def filter_parts(searcher: Searcher, filters: Filters) -> FilterParts:
+    """The filters' bitmaps, resolved here rather than handed to whoosh as a
+    query (whoosh treats a filter that matches nothing as no filter at all).
+    The bitmaps of the date ranges and keys are cached (search.docsets),
+    since the same filters come back page after page."""
+    ds = docsets_for(searcher)
+    reader = searcher.reader()
+    return FilterParts(
+        author=ds.query(filters.author_query(reader)) if filters.author else None,
+        category=ds.query(filters.category_query()) if filters.categories else None,
+        dates=ds.query(filters.date_query()) if filters.since or filters.until else None,
     )
 
 
 def filter_docs(searcher: Searcher, filters: Filters) -> int | None:
-    """The documents the filters allow, as a bitmap (None: no filters).
-
-    Resolved here rather than handed to whoosh as a query: whoosh treats a
-    filter that matches nothing as no filter at all. The bitmaps of the
-    date ranges and keys are cached (search.docsets), since the same
-    filters come back page after page.
-    """
-    q = filters.query(searcher.reader())
-    if q is None:
+    """The documents the filters allow, as a bitmap (None: no filters)."""
+    parts = filter_parts(searcher, filters)
+    if parts == FilterParts():
         return None
-    return docsets_for(searcher).query(q)
+    return parts.within(docsets_for(searcher).live)
+
+
+def _snippet(article: Article, highlight: Highlight | None) -> list[Segment]:
+    if highlight is None:  # browsing: the article's opening lines
+        return snippet(_snippet_source(article), Highlight())
+    return snippet(_snippet_source(article), highlight)
 
 
 def _snippet_source(article: Article) -> str:
@@ -263,25 +385,11 @@ def _snippet_source(article: Article) -> str:
     return f"{article.subtitle}\n\n{article.body}" if article.subtitle else article.body
 
 
-def _boosted(q: wq.Query, parsed: ParsedQuery, sort: str) -> wq.Query:
-    if parsed.proximity is not None and sort == "relevance":
+def _boosted(q: wq.Query, parsed: ParsedQuery) -> wq.Query:
+    """Relevance ranking also rewards the query's words close together."""
+    if parsed.proximity is not None:
         return wq.AndMaybe(q, parsed.proximity)
     return q
-
-
-def _top(
-    searcher: Searcher, ds: DocSets, q: wq.Query, bits: int, sort: str, limit: int, deadline: float
-) -> list[tuple[int, float | None]]:
-    """The first `limit` documents of `bits` by relevance or by date."""
-    if sort == "relevance":
-        return list(top_scored(searcher, ds, q, bits, limit, deadline))
-    if limit <= 0 or not bits:
-        return []
-    collector = searcher.collector(limit=limit, sortedby="date", reverse=sort == "newest", terms=False)
-    collector = collectors.FilterCollector(Deadline(collector, deadline), ds.filter(bits))
-    searcher.search_with_collector(q, collector)
-    # Sorted by date, whoosh's "score" is the sort key: report no score.
-    return [(hit.docnum, None) for hit in collector.results()]
 
 
 _NAMES: dict[tuple[str, str, str], str] = {}
@@ -300,15 +408,60 @@ def _display_names(store: Store, column: str, keys: list[str]) -> dict[str, str]
     return {k: _NAMES[path, column, k] for k in keys if (path, column, k) in _NAMES}
 
 
-def _facets(ds: DocSets, bits: int, store: Store) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {"author": [], "category": [], "year": []}
-    if not bits:
-        return out
+def _facets(
+    ds: DocSets, matched: int, parts: FilterParts, filters: Filters, store: Store, limit: int | None
+) -> tuple[dict[str, list[dict]], dict[str, int]]:
+    """Disjunctive facets: each counted over the matches narrowed by the
+    *other* filters, so a chosen value still lists its alternatives with
+    the count each would have. Authors and categories most frequent first
+    (at most `limit`; None: all), years in order, and, when the dates
+    chosen lie within one year, that year's months. Also how many values
+    each facet has in all (the page's "mostra tutte")."""
+    out: dict[str, list[dict]] = {"author": [], "category": [], "year": [], "month": []}
+    sizes: dict[str, int] = {}
     for name, column in (("author", "author_key"), ("category", "category_key")):
-        counts = {k: n for k, n in ds.facet_counts(bits, column).items() if k}
-        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:FACET_SIZE]
-        names = _display_names(store, column, [k for k, _ in top])
-        out[name] = [{"value": names.get(k, k), "count": n} for k, n in top]
-    years = {k: n for k, n in ds.facet_counts(bits, "year").items() if k}
+        bits = parts.within(matched, leave_out=name)
+        counts = {k: n for k, n in ds.facet_counts(bits, column).items() if k} if bits else {}
+        chosen = [normalize_key(c) for c in filters.categories] if name == "category" else []
+        out[name], sizes[name] = _named(store, column, counts, limit, chosen)
+    dated = parts.within(matched, leave_out="dates")
+    years = {k: n for k, n in ds.facet_counts(dated, "year").items() if k} if dated else {}
     out["year"] = [{"value": int(y), "count": n} for y, n in sorted(years.items())]
-    return out
+    year = _one_year(filters)
+    if year is not None and dated:
+        for month in range(1, 13):
+            first = date(year, month, 1)
+            last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+            n = (dated & ds.query(Filters(since=first, until=last).date_query())).bit_count()
+            if n:
+                out["month"].append({"value": f"{year}-{month:02d}", "count": n})
+    sizes["year"], sizes["month"] = len(out["year"]), len(out["month"])
+    return out, sizes
+
+
+def _named(
+    store: Store, column: str, counts: dict[str, int], limit: int | None, chosen: list[str]
+) -> tuple[list[dict], int]:
+    """The `limit` most frequent values with their display names, and how
+    many there are in all; `chosen` values are listed even past the limit
+    (with their count, 0 included), so that the page can show and undo them."""
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    total = len(top)
+    top = top[:limit] if limit is not None else top
+    listed = {k for k, _ in top}
+    top += [(k, counts.get(k, 0)) for k in dict.fromkeys(chosen) if k and k not in listed]
+    names = _display_names(store, column, [k for k, _ in top])
+    facet = "author" if column == "author_key" else "category"
+    return [{"value": display_name(facet, names.get(k, k)), "count": n} for k, n in top], total
+
+
+def display_name(facet: str, value: str) -> str:
+    """How a facet value is shown: an author by the name in the byline."""
+    return author_name(value) if facet == "author" else value
+
+
+def _one_year(filters: Filters) -> int | None:
+    """The year the chosen dates lie within, if they lie within one."""
+    if filters.since and filters.until and filters.since.year == filters.until.year:
+        return filters.since.year
+    return None

@@ -13,9 +13,11 @@ from datetime import date
 from pathlib import Path
 
 from .analysis import normalize_key
-from .article import FIELDS, Article
+from .article import FIELDS, Article, author_key, author_name
 
-SCHEMA_VERSION = 1
+# 2: author_key is the byline's name alone (article.author_key), not the
+# whole byline: a store of version 1 has its keys recomputed on opening.
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -80,7 +82,15 @@ class Store:
         self.db.executescript(_SCHEMA)
         # Setting it is a write: a reader opening its connection would wait
         # for an import's transaction to end (and fail on a read-only store).
-        if self.db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            self._migrate(version)
+
+    def _migrate(self, version: int) -> None:
+        with self.transaction():
+            if version == 1:
+                self.db.create_function("author_key", 1, author_key, deterministic=True)
+                self.db.execute("UPDATE articles SET author_key = author_key(author)")
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -191,7 +201,8 @@ class Store:
                     WHERE {key} != '' GROUP BY {key} ORDER BY n DESC, value LIMIT ?""",
                 (top,),
             )
-            return [{"value": r["value"], "count": r["n"]} for r in rows]
+            shown = author_name if column == "author" else str
+            return [{"value": shown(r["value"]), "count": r["n"]} for r in rows]
 
         return {
             "articles": self.count(),

@@ -31,6 +31,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from .docsets import DocSets, from_ids, member_array
+from .recency import NO_DATE
 from .scorer import QueryScorer, Unsupported, champions, query_terms
 
 # Up to this many candidates are all scored; above it only the champions
@@ -64,6 +65,28 @@ def docsets_for(searcher: Searcher) -> DocSets:
         found = DocSets(searcher)
         searcher._archivio_docsets = found  # type: ignore[attr-defined]
     return found
+
+
+def top_by_date(ds: DocSets, bits: int, newest: bool, k: int) -> list[tuple[int, None]]:
+    """The first `k` documents of `bits` by date (newest or oldest first),
+    undated ones last, ties by document number: numpy over the members,
+    so the cost is one pass over them, with no deadline to run out."""
+    if k <= 0 or not bits:
+        return []
+    docnums = member_array(bits)
+    dates = ds.dates()[docnums]
+    if newest:
+        # Undated documents hold NO_DATE, the largest value: last when newest first too.
+        key = np.where(dates == NO_DATE, np.uint64(0), np.uint64(NO_DATE) - dates)
+        key = np.where(dates == NO_DATE, np.uint64(NO_DATE), key)
+    else:
+        key = dates
+    if len(key) > k:
+        # Everything up to the k-th key (ties included), then sorted exactly.
+        keep = key <= np.partition(key, k - 1)[k - 1]
+        docnums, key = docnums[keep], key[keep]
+    order = np.lexsort((docnums, key))[:k]
+    return [(d, None) for d in docnums[order].tolist()]
 
 
 def score_docs(searcher: Searcher, q: wq.Query, docnums: Sequence[int], deadline: float | None) -> Ranked:

@@ -47,7 +47,9 @@ def test_query_human_output(home):
     result = run(home, "query", "tram bologna")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("2 articoli trovati")
+    assert lines[0] == "1 contiene tutte le parole; segue 1 che ne contiene solo alcune."
+    assert lines[1].startswith("2 articoli trovati")
+    assert "— Articoli che contengono solo alcune delle parole —" in lines
     assert "1. Bologna, via libera alla nuova linea del tram verso Corticella" in lines
     assert any(line.strip().startswith("3 marzo 2024 · Marco Bellini · POLITICA") for line in lines)
     assert "\x1b[" not in result.stdout  # plain text when piped

@@ -42,3 +42,31 @@ def test_facets_and_filters_on_the_corpus(corpus_archive):
     assert [c["value"] for c in result.facets["category"]] == ["cronaca"]
     assert [y["value"] for y in result.facets["year"]] == [2020]
     assert all(h.article.date.month == 3 for h in result.hits)
+
+
+LONG_QUERY = (
+    "governo regione sindaco ospedale scuola lavoro tribunale polizia calcio campionato "
+    "economia banca europa elezioni partito ministro presidente città provincia comune "
+    "mercato prezzi turismo cultura festival"
+)
+
+
+@pytest.mark.parametrize("query", ["vaccino anziani lombardia", LONG_QUERY])
+def test_counts_and_facets_on_the_corpus_never_depend_on_page_or_sort(corpus_archive, query):
+    reference = corpus_archive.search(query)
+    assert reference.total > reference.exact_total or reference.exact_total >= 10
+    for sort in ("relevance", "newest", "oldest"):
+        for per_page in (1, 5, 7, 10, 50):
+            r = corpus_archive.search(query, sort=sort, per_page=per_page)
+            assert (r.total, r.exact_total) == (reference.total, reference.exact_total), (sort, per_page)
+            assert r.facets == reference.facets
+            assert len(r.hits) == min(per_page, r.total)
+            assert [h.all_words for h in r.hits] == sorted((h.all_words for h in r.hits), reverse=True)
+
+
+def test_chosen_category_keeps_the_others_on_the_corpus(corpus_archive):
+    everything = corpus_archive.search("coronavirus")
+    first = everything.facets["category"][0]
+    chosen = corpus_archive.search("coronavirus", category=first["value"])
+    assert chosen.total == first["count"]
+    assert chosen.facets["category"] == everything.facets["category"]

@@ -163,7 +163,19 @@ def test_home_page_in_italian_with_archive_numbers(client):
     assert f"{total_articles} articoli, dal " in text
     assert "Come cercare" in text
     assert 'rel="search" type="application/opensearchdescription+xml"' in text
-    assert not result_ids(text)
+
+
+def test_home_page_lists_the_newest_articles_with_the_archive_facets(client, archive):
+    text = page(client, "/")
+    newest = archive.search("")
+    assert result_ids(text) == [h.article.id for h in newest.hits]
+    dates = [archive.get(i).date for i in result_ids(text)]
+    assert dates == sorted(dates, reverse=True)
+    assert f"Gli articoli più recenti <span class=\"results-query\">({newest.total} nell'archivio)" in text
+    categories = facet_links(text, "facet-category")
+    assert [(c["value"], c["count"]) for c in categories] == [
+        (f["value"], f["count"]) for f in newest.facets["category"]
+    ]
 
 
 def test_seed_article_found_by_piano_28_punti(client, archive, seed_id):
@@ -214,7 +226,9 @@ def test_seed_kept_by_its_author_in_any_case(client, seed_id):
     assert result_ids(text) == [seed_id]
     assert "Mario Piccirillo" in text
     author = facet_links(text, "facet-author")
-    assert author == [{"active": True, "url": "/?q=piano+28+punti", "value": "Mario Piccirillo", "count": 1}]
+    # Disjunctive: the other authors stay listed, the chosen one marked.
+    active = [a for a in author if a["active"]]
+    assert active == [{"active": True, "url": "/?q=piano+28+punti", "value": "Mario Piccirillo", "count": 1}]
 
 
 def test_elided_words_highlighted_as_written(client):
@@ -236,9 +250,12 @@ def test_category_facet_click_to_add_and_click_again_to_remove(client, archive):
     assert total(filtered) == cultura["count"] < before
     for article_id in result_ids(filtered):
         assert archive.get(article_id).category == "CULTURA"
-    active = [c for c in facet_links(filtered, "facet-category") if c["active"]]
+    listed = facet_links(filtered, "facet-category")
+    active = [c for c in listed if c["active"]]
     assert [c["value"] for c in active] == ["CULTURA"]
-    assert "Categoria: CULTURA" in filtered  # the chip
+    # Disjunctive: after the click every category is still listed with the same count.
+    assert [(c["value"], c["count"]) for c in listed] == [(f["value"], f["count"]) for f in expected]
+    assert f"Categoria: CULTURA ({cultura['count']})" in filtered  # the chip, with its count
     # Clicking the active category again removes the filter.
     assert active[0]["url"] == "/?q=oltre"
     assert total(page(client, active[0]["url"])) == before
@@ -256,6 +273,69 @@ def test_categories_combine_with_or_and_others_stay_listed(client, archive):
     assert params_of(cronaca["url"]) == {"q": ["oltre"], "categoria": ["CULTURA"]}
 
 
+def test_partial_author_filter_shows_its_true_count(client, archive):
+    text = page(client, "/", autore="Dentelli")
+    assert total(text) == 4
+    assert "Autore: Dentelli (4)" in text
+    authors = facet_links(text, "facet-author")
+    # The other authors stay listed (disjunctive); the partial name is the active entry.
+    assert authors[0] == {"active": True, "url": "/", "value": "Dentelli", "count": 4}
+    assert ("Franco Bolli", 8) in [(a["value"], a["count"]) for a in authors]
+
+
+def test_month_histogram_inside_a_chosen_year(client, archive):
+    year = archive.search("filatelia").facets["year"][0]["value"]
+    text = page(client, "/", q="filatelia", da=f"{year}-01-01", a=f"{year}-12-31")
+    months = re.findall(
+        r'<a class="histogram-link" href="([^"]+)"><span class="histogram-year">(\w+ \d{4})</span>'
+        r'<span class="histogram-bar" aria-hidden="true"><span class="histogram-fill w\d+"></span></span>'
+        r'<span class="histogram-count">(\d+)',
+        text[text.index('class="histogram histogram-months"') :],
+    )
+    expected = archive.search("filatelia", since=f"{year}-01-01", until=f"{year}-12-31").facets["month"]
+    assert [int(c) for _, _, c in months] == [m["count"] for m in expected]
+    assert sum(int(c) for _, _, c in months) == total(text)
+    url, label, count = months[0]
+    month = expected[0]["value"]
+    assert label.endswith(str(year))
+    in_month = page(client, html.unescape(url))
+    assert total(in_month) == int(count)
+    assert {archive.get(i).date.strftime("%Y-%m") for i in result_ids(in_month)} == {month}
+    # The chosen month links back to its year.
+    active = re.search(
+        r'<a class="histogram-link is-active" href="([^"]+)"', in_month[in_month.index("histogram-months") :]
+    )
+    assert params_of(html.unescape(active.group(1)))["da"] == [f"{year}-01-01"]
+
+
+def test_date_presets_end_today(client):
+    text = page(client, "/", q="filatelia")
+    today = date.today()
+    week = re.search(r'<a class="preset-link" href="([^"]+)">Ultima settimana</a>', text)
+    assert week and params_of(html.unescape(week.group(1)))["a"] == [today.isoformat()]
+    assert "Ultimo mese</a>" in text and "Ultimo anno</a>" in text
+
+
+def test_every_facet_value_is_reachable(client, archive):
+    result = archive.search("", facet_limit=None)
+    text = page(client, "/faccetta/autore")
+    values = re.findall(r'<span class="facet-value">([^<]+)</span><span class="facet-count">(\d+)', text)
+    assert [(html.unescape(v), int(c)) for v, c in values] == [
+        (f["value"], f["count"]) for f in result.facets["author"]
+    ]
+    some = result.facets["author"][0]["value"]
+    piece = some.split()[-1][:4]
+    filtered = page(client, "/faccetta/autore", filtro=piece)
+    shown = [
+        html.unescape(v)
+        for v, _ in re.findall(
+            r'<span class="facet-value">([^<]+)</span><span class="facet-count">(\d+)', filtered
+        )
+    ]
+    assert some in shown and all(piece.lower() in v.lower() for v in shown)
+    assert page(client, "/faccetta/editore", 404)
+
+
 def test_author_facet_and_chip_removal(client, archive):
     text = page(client, "/", q="filatelia")
     authors = facet_links(text, "facet-author")
@@ -264,7 +344,7 @@ def test_author_facet_and_chip_removal(client, archive):
     assert total(rita) == 4
     assert {archive.get(i).author for i in result_ids(rita)} == {"Rita Dentelli"}
     chip = re.search(
-        r'<a class="chip" href="([^"]+)" aria-label="Rimuovi il filtro Autore: Rita Dentelli"', rita
+        r'<a class="chip" href="([^"]+)" aria-label="Rimuovi il filtro Autore: Rita Dentelli \(4\)"', rita
     )
     assert chip and html.unescape(chip.group(1)) == "/?q=filatelia"
     # The search box carries the filter, so a new query keeps it.
@@ -292,21 +372,23 @@ def test_year_histogram_in_chronological_order(client, archive):
     in_year = page(client, html.unescape(url))
     assert total(in_year) == int(count)
     assert {archive.get(i).date.year for i in result_ids(in_year)} == {int(year)}
-    assert f"Dal 1 gennaio {year}" in in_year and f"Al 31 dicembre {year}" in in_year
+    assert f"Dal 01/01/{year}" in in_year and f"Al 31/12/{year}" in in_year
 
 
-def test_date_range_with_native_inputs(client, archive):
+def test_date_range_typed_as_gg_mm_aaaa(client, archive):
     text = page(client, "/", q="filatelia", da="2023-01-01", a="2023-12-31")
     ids = result_ids(text)
     assert ids
     assert all(date(2023, 1, 1) <= archive.get(i).date <= date(2023, 12, 31) for i in ids)
-    assert '<input type="date" id="da" name="da" value="2023-01-01" form="ricerca">' in text
-    assert '<input type="date" id="a" name="a" value="2023-12-31" form="ricerca">' in text
+    # Shown as readers write dates, in the fields and the chips.
+    assert 'id="da" name="da" value="01/01/2023" placeholder="gg/mm/aaaa"' in text
+    assert 'id="a" name="a" value="31/12/2023" placeholder="gg/mm/aaaa"' in text
+    assert "Dal 01/01/2023" in text and "Al 31/12/2023" in text
     assert '<label for="da">Dal</label>' in text and '<label for="a">Al</label>' in text
-    # Italian dates are read too, and shown in ISO in the date input.
+    # Typed as gg/mm/aaaa, the same search.
     italian = page(client, "/", q="filatelia", da="01/01/2023", a="31/12/2023")
     assert result_ids(italian) == ids
-    assert 'name="da" value="2023-01-01"' in italian
+    assert 'name="da" value="01/01/2023"' in italian
 
 
 @pytest.mark.parametrize(("ordina", "reverse"), [("recenti", True), ("meno-recenti", False)])
@@ -360,7 +442,7 @@ def test_bookmarkable_state_in_the_url(client):
     text = page(client, "/", **params)
     # Every link that changes one thing keeps the rest.
     removal = re.search(
-        r'<a class="chip" href="([^"]+)" aria-label="Rimuovi il filtro Categoria: CULTURA"', text
+        r'<a class="chip" href="([^"]+)" aria-label="Rimuovi il filtro Categoria: CULTURA \(\d+\)"', text
     )
     assert params_of(html.unescape(removal.group(1))) == {
         "q": ["oltre"],
@@ -435,9 +517,11 @@ def test_page_beyond_the_end_links_to_the_last_page(client):
     assert '<a href="/?q=filatelia&amp;pagina=2">Vai all&#39;ultima pagina dei risultati</a>' in text
 
 
-def test_filters_without_words_keep_the_home_page(client):
+def test_filters_without_words_browse_the_archive(client, archive):
     text = page(client, "/", categoria="CULTURA")
-    assert "Scrivi almeno una parola da cercare" in text
+    expected = archive.search("", category="CULTURA", per_page=10)
+    assert total(text) == expected.total > 0
+    assert result_ids(text) == [h.article.id for h in expected.hits]
     assert '<input type="hidden" name="categoria" value="CULTURA">' in text
 
 
@@ -649,7 +733,9 @@ def test_api_suggest(client):
 
 
 def test_api_bad_requests_are_400_json(client):
-    assert "Scrivi almeno una parola" in api(client, "/api/search", 400)["error"]
+    assert (
+        api(client, "/api/search")["total"] == api(client, "/api/search", q="", per_pagina="1")["total"] > 0
+    )
     assert "Risultati per pagina" in api(client, "/api/search", 400, q="oltre", per_pagina="mille")["error"]
     assert "Risultati per pagina" in api(client, "/api/search", 400, q="oltre", per_pagina="500")["error"]
     assert api(client, "/api/nulla", 404)["error"]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from flask import (
@@ -35,7 +35,9 @@ from werkzeug.exceptions import HTTPException
 
 from search import Archive, Article, DateError, IndexMissing, QueryError, SearchResult
 from search.analysis import normalize_key
+from search.article import author_name
 from search.dates import format_italian, parse_query_date
+from search.searching import FACET_SIZE, MAX_FACET_LIMIT
 from search.snippets import highlight_all, to_html
 
 log = logging.getLogger(__name__)
@@ -209,7 +211,7 @@ def run_search(params: Params, per_page: int) -> SearchResult:
     return result
 
 
-def _engine_search(params: Params, per_page: int) -> SearchResult:
+def _engine_search(params: Params, per_page: int, facet_limit: int | None = FACET_SIZE) -> SearchResult:
     return archive().search(
         params.q,
         author=params.autore or None,
@@ -220,6 +222,7 @@ def _engine_search(params: Params, per_page: int) -> SearchResult:
         page=params.pagina,
         per_page=per_page,
         recency=SORTS[params.ordina][1],
+        facet_limit=facet_limit,
     )
 
 
@@ -261,6 +264,9 @@ class SearchPage:
     categories: list[FacetItem] = field(default_factory=list)
     authors: list[FacetItem] = field(default_factory=list)
     years: list[FacetItem] = field(default_factory=list)
+    months: list[FacetItem] = field(default_factory=list)
+    # Facets with more values than listed: name -> how many in all ("mostra tutte").
+    more: dict[str, int] = field(default_factory=dict)
     chips: list[Chip] = field(default_factory=list)
     pages: list[PageLink] = field(default_factory=list)
     prev_url: str | None = None
@@ -279,21 +285,20 @@ def search() -> ResponseReturnValue:
     except BadParameter as e:
         params = _lenient_params(request.args)
         return _render_search(SearchPage(params, error=str(e)), 400)
-    page = SearchPage(params, chips=_chips(params))
-    if not params.q:
-        return _render_search(page, 200, stats=_cached_stats())
+    page = SearchPage(params)
     try:
         result = run_search(params, per_page)
     except (QueryError, DateError, BadParameter) as e:
+        page.chips = _chips(params, None)
         page.error = str(e)
         if isinstance(e, PageBeyondEnd) and e.last_page:
             page.error_link = (params.url(pagina=e.last_page), "Vai all'ultima pagina dei risultati")
         return _render_search(page, 400)
     page.result = result
+    page.chips = _chips(params, result)
     # The engine lists articles with every word first; partial matches follow.
-    first = (result.page - 1) * result.per_page
-    exact_here = max(0, min(len(result.hits), result.exact_total - first))
-    page.exact_hits, page.partial_hits = result.hits[:exact_here], result.hits[exact_here:]
+    page.exact_hits = [h for h in result.hits if h.all_words]
+    page.partial_hits = [h for h in result.hits if not h.all_words]
     _fill_facets(page, result)
     _fill_pagination(page, result)
     if not result.total and params.has_filters:
@@ -303,7 +308,8 @@ def search() -> ResponseReturnValue:
                 page.unfiltered_total = archive().search(params.q, per_page=1, facets=False).total
         except (QueryError, DateError):
             page.unfiltered_total = None
-    return _render_search(page, 200)
+    stats = _cached_stats() if not params.q and not params.has_filters else None
+    return _render_search(page, 200, stats=stats)
 
 
 def _render_search(page: SearchPage, status: int, stats: dict | None = None) -> ResponseReturnValue:
@@ -314,7 +320,8 @@ def _render_search(page: SearchPage, status: int, stats: dict | None = None) -> 
         stats=stats,
         sort_labels=SORT_LABELS,
         search_q=page.params.q,
-        show_aside=bool(page.params.q or page.error),
+        show_aside=page.result is not None or bool(page.params.q or page.error),
+        presets=date_presets(page.params),
     )
     return html, status
 
@@ -330,13 +337,20 @@ def _lenient_params(args: MultiDict) -> Params:
     )
 
 
-def _chips(params: Params) -> list[Chip]:
+def _chips(params: Params, result: SearchResult | None) -> list[Chip]:
+    """The active filters, each with the count it stands for when known
+    (an author filter may be part of a name: "Ziniti")."""
     chips: list[Chip] = []
     if params.autore:
-        chips.append(Chip(f"Autore: {params.autore}", params.url(autore="")))
+        count = f" ({number_filter(result.total)})" if result is not None else ""
+        chips.append(Chip(f"Autore: {params.autore}{count}", params.url(autore="")))
+    listed = result.facets.get("category", []) if result is not None else []
+    categories = {normalize_key(f["value"]): f["count"] for f in listed}
     for c in params.categorie:
         rest = tuple(x for x in params.categorie if x != c)
-        chips.append(Chip(f"Categoria: {c}", params.url(categorie=rest)))
+        n = categories.get(normalize_key(c))
+        count = f" ({number_filter(n)})" if n is not None else ""
+        chips.append(Chip(f"Categoria: {c}{count}", params.url(categorie=rest)))
     for name, label in (("da", "Dal"), ("a", "Al")):
         value = getattr(params, name)
         if value:
@@ -345,63 +359,136 @@ def _chips(params: Params) -> list[Chip]:
 
 
 def _date_label(value: str) -> str:
+    """A filter date as readers write it: gg/mm/aaaa."""
     try:
-        return format_italian(parse_query_date(value, "")) or value
+        parsed = parse_query_date(value, "")
     except DateError:
         return value
+    return parsed.strftime("%d/%m/%Y") if parsed else value
 
 
 def _fill_facets(page: SearchPage, result: SearchResult) -> None:
+    """Facet links. The engine counts each facet with the other filters only
+    (disjunctive), so a chosen category still lists the others to add."""
     params = page.params
     facets = result.facets
-    category_facet = facets.get("category", [])
-    if params.categorie:
-        # Categories combine with OR: list them as if none were chosen,
-        # so another one can be added (a second, facet-only search).
-        try:
-            with engine_slot():
-                unfiltered = archive().search(
-                    params.q,
-                    author=params.autore or None,
-                    since=params.da or None,
-                    until=params.a or None,
-                    per_page=1,
-                )
-            category_facet = unfiltered.facets.get("category", category_facet)
-        except (QueryError, DateError):
-            pass
     chosen = {normalize_key(c) for c in params.categorie}
-    listed = set()
-    for f in category_facet:
+    for f in facets.get("category", []):
         key = normalize_key(f["value"])
-        listed.add(key)
         active = key in chosen
         rest = tuple(c for c in params.categorie if normalize_key(c) != key)
         target = rest if active else (*params.categorie, f["value"])
         page.categories.append(FacetItem(f["value"], f["count"], active, params.url(categorie=target)))
-    # A chosen category with no results still shows, so it can be removed.
-    for c in params.categorie:
-        if normalize_key(c) not in listed:
-            rest = tuple(x for x in params.categorie if x != c)
-            page.categories.append(FacetItem(c, 0, True, params.url(categorie=rest)))
 
-    author_key = normalize_key(params.autore)
+    author_key = normalize_key(author_name(params.autore))
     for f in facets.get("author", []):
         active = normalize_key(f["value"]) == author_key
         page.authors.append(
             FacetItem(f["value"], f["count"], active, params.url(autore="" if active else f["value"]))
         )
     if params.autore and not any(a.active for a in page.authors):
-        page.authors.insert(0, FacetItem(params.autore, 0, True, params.url(autore="")))
+        # A part of a name ("Ziniti"): shown with the articles it finds.
+        page.authors.insert(0, FacetItem(params.autore, result.total, True, params.url(autore="")))
+    page.more = {
+        name: result.facet_sizes.get(name, 0)
+        for name in ("category", "author")
+        if result.facet_sizes.get(name, 0) > len(facets.get(name, []))
+    }
 
-    years = facets.get("year", [])
-    top = max((y["count"] for y in years), default=0)
-    for y in years:
-        since, until = f"{y['value']}-01-01", f"{y['value']}-12-31"
-        active = params.da == since and params.a == until
+    page.years = _histogram(params, facets.get("year", []), _year_bounds, str)
+    page.months = _histogram(params, facets.get("month", []), _month_bounds, _month_label)
+
+
+def _histogram(params: Params, values: list[dict], bounds, label) -> list[FacetItem]:
+    """Bars for years or months; a click chooses that period, a second click
+    on the chosen one goes back up (a month to its year, a year to all)."""
+    top = max((v["count"] for v in values), default=0)
+    items = []
+    for v in values:
+        since, until = bounds(v["value"])
+        active = _same_day(params.da, since) and _same_day(params.a, until)
+        if active and bounds is _month_bounds:
+            url = params.url(da=_year_bounds(since[:4])[0], a=_year_bounds(since[:4])[1])
+        elif active:
+            url = params.url(da="", a="")
+        else:
+            url = params.url(da=since, a=until)
+        bar = max(1, math.ceil(20 * v["count"] / top)) * 5 if top else 0
+        items.append(FacetItem(label(v["value"]), v["count"], active, url, bar))
+    return items
+
+
+def _year_bounds(year: int | str) -> tuple[str, str]:
+    return f"{year}-01-01", f"{year}-12-31"
+
+
+def _month_bounds(month: str) -> tuple[str, str]:
+    year, m = int(month[:4]), int(month[5:7])
+    last = (date(year + m // 12, m % 12 + 1, 1) - timedelta(days=1)).day
+    return f"{month}-01", f"{month}-{last:02d}"
+
+
+MONTHS = ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic")
+
+
+def _month_label(month: str) -> str:
+    return f"{MONTHS[int(month[5:7]) - 1]} {month[:4]}"
+
+
+def _same_day(value: str, iso: str) -> bool:
+    try:
+        parsed = parse_query_date(value, "") if value else None
+    except DateError:
+        return False
+    return parsed is not None and parsed.isoformat() == iso
+
+
+def date_presets(params: Params, today: date | None = None) -> list[FacetItem]:
+    """Ultima settimana, ultimo mese, ultimo anno: periods ending today."""
+    today = today or date.today()
+    items = []
+    for label, days in (("Ultima settimana", 7), ("Ultimo mese", 30), ("Ultimo anno", 365)):
+        since, until = (today - timedelta(days=days)).isoformat(), today.isoformat()
+        active = _same_day(params.da, since) and _same_day(params.a, until)
         url = params.url(da="", a="") if active else params.url(da=since, a=until)
-        bar = max(1, math.ceil(20 * y["count"] / top)) * 5 if top else 0
-        page.years.append(FacetItem(str(y["value"]), y["count"], active, url, bar))
+        items.append(FacetItem(label, 0, active, url))
+    return items
+
+
+FACET_PAGES = {"categoria": ("category", "Categorie"), "autore": ("author", "Autori")}
+
+
+@bp.get("/faccetta/<nome>")
+def facet_page(nome: str) -> ResponseReturnValue:
+    """Every value of a facet for this search ("mostra tutte"), with a filter box."""
+    if nome not in FACET_PAGES:
+        return _not_found("Questa faccetta non esiste: usa categoria o autore.")
+    name, label = FACET_PAGES[nome]
+    try:
+        params = read_params(request.args)
+        filtro = _text(request.args, "filtro")
+        with engine_slot():
+            result = _engine_search(replace(params, pagina=1), 1, facet_limit=MAX_FACET_LIMIT)
+    except (QueryError, DateError, BadParameter) as e:
+        return render_template("error.html", code=400, title="Richiesta non valida", message=str(e)), 400
+    page = SearchPage(params)
+    _fill_facets(page, result)
+    items = page.categories if name == "category" else page.authors
+    total = len(items)
+    wanted = normalize_key(filtro)
+    if wanted:
+        items = [f for f in items if wanted in normalize_key(f.value)]
+    return render_template(
+        "facet.html",
+        p=params,
+        label=label,
+        items=items,
+        total=total,
+        filtro=filtro,
+        hidden=replace(params, pagina=1).query_pairs(),
+        back_url=params.url(pagina=params.pagina),
+        search_q=params.q,
+    )
 
 
 def _fill_pagination(page: SearchPage, result: SearchResult) -> None:
@@ -468,14 +555,10 @@ def date_filter(value: date | str | None) -> str:
     return format_italian(value)
 
 
-@bp.app_template_filter("data_iso")
-def iso_date_filter(value: str) -> str:
-    """A filter date as the native date input wants it (AAAA-MM-GG), or ''."""
-    try:
-        parsed = parse_query_date(value, "")
-    except DateError:
-        return ""
-    return parsed.isoformat() if parsed else ""
+@bp.app_template_filter("data_gg_mm_aaaa")
+def typed_date_filter(value: str) -> str:
+    """A filter date as readers type it (gg/mm/aaaa); what cannot be read stays as typed."""
+    return _date_label(value) if value else ""
 
 
 @bp.app_template_filter("snippet")

@@ -22,7 +22,7 @@ from ..importers import scan_paths
 from ..indexer import IndexMissing
 from ..queryparse import Highlight, QueryError
 from ..ranking import Ranking
-from ..searching import SearchResult, check_paging
+from ..searching import FACET_SIZE, SearchResult, check_facet_limit, check_paging, normalize_query_text
 from ..synonyms import Synonyms, default_synonyms
 from . import related as related_mod
 from . import store
@@ -153,9 +153,10 @@ class PostgresArchive:
         batch: list[Article] = []
 
         def flush() -> None:
-            rows = [(*vector_params(a), a.id) for a in batch]
+            # The author key too: derived from the byline (article.author_key).
+            rows = [(*vector_params(a), a.author_key, a.id) for a in batch]
             with conn.transaction(), conn.cursor() as cur:
-                cur.executemany(f"UPDATE articles SET {VECTORS_SQL} WHERE id = %s", rows)
+                cur.executemany(f"UPDATE articles SET {VECTORS_SQL}, author_key = %s WHERE id = %s", rows)
                 if not full:
                     store.apply_vocabulary(conn, Counter(t for a in batch for t in terms(a)))
             batch.clear()
@@ -212,7 +213,7 @@ class PostgresArchive:
 
     def search(
         self,
-        text: str,
+        text: str = "",
         author: str | None = None,
         category: str | list[str] | None = None,
         since: str | date | None = None,
@@ -222,19 +223,22 @@ class PostgresArchive:
         per_page: int = 10,
         facets: bool = True,
         recency: bool = False,
+        facet_limit: int | None = FACET_SIZE,
     ) -> SearchResult:
-        """Searches the archive; QueryError (Italian) for bad input, IndexMissing
-        when nothing is indexed. `recency` boosts newer articles at equal
-        relevance (search.recency)."""
+        """Searches the archive (see search.Archive.search: no words is browsing
+        the filters, newest first); QueryError (Italian) for bad input,
+        IndexMissing when nothing is indexed."""
         filters = make_filters(_text(author), _texts(category), since, until)
         check_paging(page, per_page, sort)
-        text = _text(text) or ""
+        check_facet_limit(facet_limit)
+        text = normalize_query_text(_text(text))
         with self.db.reading() as conn:
             reader = VocabularyReader(conn)
             if not reader.doc_count():
                 raise IndexMissing(NO_INDEX)
-            parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text)
-            return run(conn, reader, parsed, filters, self.ranking, sort, page, per_page, facets, recency)
+            parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text) if text else None
+            paging = (sort, page, per_page, facets, recency, facet_limit)
+            return run(conn, reader, parsed, filters, self.ranking, *paging)
 
     def stats(self) -> dict:
         with self.db.reading() as conn:

@@ -1,10 +1,12 @@
 """Running a parsed query in PostgreSQL: the same steps as search.searching.
 
-All terms first; when fewer than a page hold them all (relevance sort, or
-nothing at all with a date sort), the articles holding some of the words
-follow, more and rarer words first. Counts and facets are GROUP BYs over
-the filtered matches; only the page's articles are read back, and their
-snippets come from the shared snippet code.
+All terms first; when fewer than FILL_BELOW hold them all (whatever the
+sort and the page), the articles holding some of the words follow, more
+and rarer words first (by date, each group by date). No words: the
+filters alone, newest first. Counts are over the filtered matches, facets
+one GROUP BY statement in which each facet leaves its own filter out
+(disjunctive); only the page's articles are read back, and their snippets
+come from the shared snippet code.
 
 Relevance: each word group of the query scores idf × ts_rank over the
 weighted vector (title A, subtitle B, body D, length-normalised), the idf
@@ -22,18 +24,29 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from datetime import date
 
 import psycopg
 from whoosh import query as wq
 
-from ..queryparse import ParsedQuery, QueryError
+from ..analysis import normalize_key
+from ..queryparse import Highlight, ParsedQuery, QueryError
 from ..ranking import Ranking
 from ..recency import boost_windows, day_number, window_limit
-from ..searching import FACET_SIZE, Filters, Hit, SearchResult, _snippet_source
+from ..searching import (
+    FACET_SIZE,
+    Filters,
+    Hit,
+    SearchResult,
+    _one_year,
+    _snippet_source,
+    display_name,
+    joins_partial,
+)
 from ..snippets import snippet
 from ..topk import loose_groups
 from . import store
-from .sqlquery import Clause, all_of, compile_filters, compile_query, groups_of, lexemes_of, none_of
+from .sqlquery import Clause, all_of, any_of, compile_query, filter_clauses, groups_of, lexemes_of, none_of
 from .vocabulary import VocabularyReader
 
 # ts_rank weights of D (body), C (unused), B (subtitle), A (title) matches.
@@ -88,7 +101,7 @@ def scorer(reader: VocabularyReader, groups: list[wq.Query], bonus: float = 0.0)
 def run(
     conn: psycopg.Connection,
     reader: VocabularyReader,
-    parsed: ParsedQuery,
+    parsed: ParsedQuery | None,
     filters: Filters,
     ranking: Ranking,
     sort: str = "relevance",
@@ -96,42 +109,50 @@ def run(
     per_page: int = 10,
     facets: bool = True,
     recency: bool = False,
+    facet_limit: int | None = FACET_SIZE,
 ) -> SearchResult:
+    """search.searching.run's semantics in SQL: the totals and facets depend
+    on the query and the filters only; `parsed` None is browsing."""
     started = time.perf_counter()
     offset, wanted = (page - 1) * per_page, page * per_page
-    boost = recency and sort == "relevance" and ranking.recency_weight > 0
+    order = sort if parsed is not None or sort != "relevance" else "newest"
+    boost = recency and order == "relevance" and ranking.recency_weight > 0
     # With the boost, whole windows are ranked from the top, so that every page cuts the same ones.
     first, limit = (0, window_limit(wanted)) if boost else (offset, per_page)
-    scope = all_of([c for c in (Clause("tsv IS NOT NULL", ()), compile_filters(filters, reader)) if c])
-    strict = compile_query(parsed.strict)
+    indexed = Clause("tsv IS NOT NULL", ())
+    parts = filter_clauses(filters, reader)
+    scope = all_of([indexed, *parts.values()])
     try:
+        if parsed is None:
+            strict: Clause | None = indexed
+        else:
+            strict = compile_query(parsed.strict)
+            if parsed.refine is not None:
+                refined = parsed.refine(
+                    lambda q: _count(conn, _within(scope, q)), _count(conn, _within(scope, parsed.strict)) > 0
+                )
+                if refined.strict is not parsed.strict:  # respelled
+                    strict = compile_query(refined.strict)
+                parsed = refined
         strict_where = all_of([scope, strict]) if strict is not None else None
         exact_total = _count(conn, strict_where)
-        if parsed.refine is not None:
-            refined = parsed.refine(lambda q: _count(conn, _within(scope, q)), exact_total > 0)
-            if refined.strict is not parsed.strict:  # respelled
-                strict = compile_query(refined.strict)
-                strict_where = _within(scope, refined.strict)
-                exact_total = _count(conn, strict_where)
-            parsed = refined
-        ranked = _top(conn, strict_where, scorer(reader, groups_of(parsed.strict)), sort, first, limit)
+        groups = groups_of(parsed.strict) if parsed is not None else []
+        ranked = _top(conn, strict_where, scorer(reader, groups), order, first, limit)
         exact_ranked = len(ranked)
-        counted = strict_where
+        matched = all_of([indexed, strict]) if strict is not None else None
         total = exact_total
-        loose_ran = False
-        may_fill = (sort == "relevance" or not exact_total) and exact_total < per_page
-        loose = compile_query(parsed.loose) if parsed.loose is not None else None
-        if ranking.fallback and loose is not None and may_fill:
+        loose = compile_query(parsed.loose) if parsed is not None and parsed.loose is not None else None
+        if parsed is not None and loose is not None and joins_partial(ranking, parsed, exact_total):
             partial = all_of([scope, loose] + ([none_of(strict)] if strict is not None else []))
-            groups, _ = loose_groups(parsed.loose)
-            score = scorer(reader, groups, GROUP_BONUS)
-            partial_total = _count(conn, partial)
+            loose_groups_, _ = loose_groups(parsed.loose)  # type: ignore[arg-type]
+            score = scorer(reader, loose_groups_, GROUP_BONUS)
+            total += _count(conn, partial)
             skip = max(0, first - exact_total)
-            ranked += _top(conn, partial, score, sort, skip, first + limit - exact_total - skip)
-            counted = all_of([scope, loose])
-            total = exact_total + partial_total
-            loose_ran = True
-        facet_values = _facets(conn, counted) if facets and total else {}
+            ranked += _top(conn, partial, score, order, skip, first + limit - exact_total - skip)
+            matched = all_of([indexed, any_of([c for c in (strict, loose) if c is not None])])  # type: ignore[list-item]
+        facet_values, sizes = (
+            _facets(conn, matched, parts, filters, facet_limit) if facets else ({}, {})
+        )
     except psycopg.errors.QueryCanceled:
         raise QueryError(
             "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
@@ -141,27 +162,30 @@ def run(
         weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
         pages = boost_windows(ranked[:exact_ranked], weight, half_life)
         pages += boost_windows(ranked[exact_ranked:], weight, half_life)
-        shown = pages[offset:wanted]
+        shown = [(i, score, n < exact_ranked) for n, (i, score) in enumerate(pages)][offset:wanted]
     else:
-        shown = [(i, score) for i, score, _ in ranked]
-    articles = store.get_many(conn, [i for i, _ in shown])
+        shown = [(i, score, first + n < exact_total) for n, (i, score, _) in enumerate(ranked)]
+    articles = store.get_many(conn, [i for i, _, _ in shown])
+    highlight = parsed.highlight if parsed is not None else Highlight()
     hits = [
-        Hit(articles[i], score, snippet(_snippet_source(articles[i]), parsed.highlight))
-        for i, score in shown
+        Hit(articles[i], score, snippet(_snippet_source(articles[i]), highlight), all_words=exact)
+        for i, score, exact in shown
         if i in articles
     ]
     return SearchResult(
-        query=parsed.text,
+        query=parsed.text if parsed is not None else "",
         total=total,
         exact_total=exact_total,
         page=page,
         per_page=per_page,
-        fallback=exact_total == 0 and loose_ran and total > 0,
+        fallback=exact_total == 0 and total > 0,
         hits=hits,
-        facets=facet_values if facets else {},
-        suggestion=parsed.suggestion,
+        facets=facet_values,
+        facet_sizes=sizes,
+        suggestion=parsed.suggestion if parsed is not None else None,
         elapsed=time.perf_counter() - started,
         parsed=parsed,
+        sort=order,
     )
 
 
@@ -198,29 +222,61 @@ def _top(
     return [(row[0], row[1], day_number(row[2])) for row in conn.execute(sql, params)]
 
 
+# Disjunctive facets in one statement: each match carries whether it passes
+# each filter, and each facet counts the matches passing the *other* ones.
 _FACETS = """
-WITH m AS MATERIALIZED (SELECT author_key, author, category_key, category, date FROM articles WHERE {where})
+WITH m AS MATERIALIZED (
+    SELECT author_key, author, category_key, category, date,
+           ({author}) AS by_author, ({category}) AS by_category, ({dates}) AS by_dates
+    FROM articles WHERE {where})
 SELECT 'author', author_key, min(author COLLATE "C"), count(*) FROM m
-    WHERE author_key != '' GROUP BY author_key
+    WHERE by_category AND by_dates AND author_key != '' GROUP BY author_key
 UNION ALL
 SELECT 'category', category_key, min(category COLLATE "C"), count(*) FROM m
-    WHERE category_key != '' GROUP BY category_key
+    WHERE by_author AND by_dates AND category_key != '' GROUP BY category_key
 UNION ALL
 SELECT 'year', extract(year FROM date)::int::text, NULL, count(*) FROM m
-    WHERE date IS NOT NULL GROUP BY 2
+    WHERE by_author AND by_category AND date IS NOT NULL GROUP BY 2
+UNION ALL
+SELECT 'month', to_char(date, 'YYYY-MM'), NULL, count(*) FROM m
+    WHERE by_author AND by_category AND date >= %s AND date <= %s GROUP BY 2
 """
+TRUE = Clause("TRUE", ())
 
 
-def _facets(conn: psycopg.Connection, where: Clause | None) -> dict[str, list[dict]]:
-    """Authors and categories (most frequent first, at most FACET_SIZE) and years, as whoosh gives them."""
-    out: dict[str, list[dict]] = {"author": [], "category": [], "year": []}
+def _facets(
+    conn: psycopg.Connection,
+    where: Clause | None,
+    parts: dict[str, Clause],
+    filters: Filters,
+    limit: int | None,
+) -> tuple[dict[str, list[dict]], dict[str, int]]:
+    """The facets of search.searching._facets, with the same shape and order."""
+    out: dict[str, list[dict]] = {"author": [], "category": [], "year": [], "month": []}
+    sizes = {name: 0 for name in out}
     if where is None:
-        return out
-    rows: dict[str, list[tuple[str, str | None, int]]] = {"author": [], "category": [], "year": []}
-    for name, key, shown, n in conn.execute(_FACETS.format(where=where.sql), where.params):
+        return out, sizes
+    tests = [parts.get(name, TRUE) for name in ("author", "category", "dates")]
+    year = _one_year(filters)
+    months = (date(year, 1, 1), date(year, 12, 31)) if year is not None else (None, None)
+    sql = _FACETS.format(author=tests[0].sql, category=tests[1].sql, dates=tests[2].sql, where=where.sql)
+    params = tuple(p for c in tests for p in c.params) + where.params + months
+    rows: dict[str, list[tuple[str, str | None, int]]] = {name: [] for name in out}
+    for name, key, shown, n in conn.execute(sql, params):
         rows[name].append((key, shown, n))
     for name in ("author", "category"):
-        top = sorted(rows[name], key=lambda r: (-r[2], r[0]))[:FACET_SIZE]
-        out[name] = [{"value": shown or key, "count": n} for key, shown, n in top]
+        top = sorted(rows[name], key=lambda r: (-r[2], r[0]))
+        sizes[name] = len(top)
+        top = top[:limit] if limit is not None else top
+        if name == "category":  # chosen values listed even past the limit (searching._named)
+            counts = {key: (shown, n) for key, shown, n in rows[name]}
+            listed = {key for key, _, _ in top}
+            for key in dict.fromkeys(normalize_key(c) for c in filters.categories):
+                if key and key not in listed:
+                    shown, n = counts.get(key, (key, 0))
+                    top.append((key, shown, n))
+        out[name] = [{"value": display_name(name, shown or key), "count": n} for key, shown, n in top]
     out["year"] = [{"value": int(y), "count": n} for y, _, n in sorted(rows["year"], key=lambda r: int(r[0]))]
-    return out
+    out["month"] = [{"value": m, "count": n} for m, _, n in sorted(rows["month"])]
+    sizes["year"], sizes["month"] = len(out["year"]), len(out["month"])
+    return out, sizes

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from whoosh import query as wq
 
 from ..analysis import STOPWORDS, normalize_key, stem
+from ..article import author_name
 from ..queryparse import KEY_FIELDS, key_query
 from ..searching import Filters
 from .textprep import lexeme
@@ -158,19 +159,27 @@ def _phrase(q: wq.Phrase) -> Clause | None:
     )
 
 
+def filter_clauses(filters: Filters, reader: VocabularyReader) -> dict[str, Clause]:
+    """Each filter set, as SQL (the names of searching.FilterParts: author,
+    category, dates), so that facets can leave one out."""
+    parts: dict[str, Clause] = {}
+    if filters.author:
+        author = compile_query(key_query(reader, "author_key", author_name(filters.author)))
+        parts["author"] = author or NOTHING
+    if filters.categories:
+        parts["category"] = Clause(
+            "category_key = ANY(%s)", ([normalize_key(c) for c in filters.categories],)
+        )
+    dates = [Clause("date >= %s", (filters.since,))] if filters.since else []
+    dates += [Clause("date <= %s", (filters.until,))] if filters.until else []
+    if dates:
+        parts["dates"] = all_of(dates)  # type: ignore[assignment]
+    return parts
+
+
 def compile_filters(filters: Filters, reader: VocabularyReader) -> Clause | None:
     """The filters' SQL: author words, categories, date range."""
-    parts: list[Clause] = []
-    if filters.author:
-        author = compile_query(key_query(reader, "author_key", filters.author))
-        parts.append(author or NOTHING)
-    if filters.categories:
-        parts.append(Clause("category_key = ANY(%s)", ([normalize_key(c) for c in filters.categories],)))
-    if filters.since:
-        parts.append(Clause("date >= %s", (filters.since,)))
-    if filters.until:
-        parts.append(Clause("date <= %s", (filters.until,)))
-    return all_of(parts)
+    return all_of(list(filter_clauses(filters, reader).values()))
 
 
 def groups_of(q: wq.Query) -> list[wq.Query]:
