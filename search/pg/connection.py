@@ -34,9 +34,37 @@ class DatabaseUnavailable(IndexMissing):
     """PostgreSQL cannot be reached (or no DSN was given): the archive is not usable."""
 
 
+# Why a connection failed, by SQLSTATE (the server answered) or by libpq's
+# words (it did not); the user reads Italian, psycopg's text is English.
+_SQLSTATE_REASONS = {
+    "28P01": "password errata",
+    "28000": "accesso non consentito a questo utente",
+    "3D000": "il database non esiste",
+    "53300": "il server ha troppe connessioni aperte",
+    "57P03": "il server si sta avviando o arrestando",
+}
+_LIBPQ_REASONS = (
+    ("connection refused", "connessione rifiutata (il server è avviato e accetta connessioni TCP?)"),
+    ("timeout expired", "tempo scaduto"),
+    ("could not translate host name", "nome del server sconosciuto"),
+    ("failed to resolve host", "nome del server sconosciuto"),
+    ("no such file or directory", "socket del server inesistente (il server è avviato?)"),
+)
+
+
+def _reason(error: BaseException | str) -> str:
+    if isinstance(error, str):
+        return error
+    state = getattr(error, "sqlstate", None)
+    if state in _SQLSTATE_REASONS:
+        return _SQLSTATE_REASONS[state]
+    text = str(error).lower()
+    return next((it for en, it in _LIBPQ_REASONS if en in text), "connessione non riuscita")
+
+
 def _unavailable(dsn: str, error: BaseException | str) -> DatabaseUnavailable:
     where = psycopg.conninfo.conninfo_to_dict(dsn).get("host") or "localhost"
-    return DatabaseUnavailable(f"Database PostgreSQL non raggiungibile ({where}): {error}")
+    return DatabaseUnavailable(f"Database PostgreSQL non raggiungibile ({where}): {_reason(error)}")
 
 
 def _configure(conn: psycopg.Connection) -> None:
@@ -56,6 +84,14 @@ class Database:
         self._replica: ConnectionPool | None = None
 
     def _open(self, dsn: str) -> ConnectionPool:
+        try:
+            psycopg.conninfo.conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError as e:
+            # psycopg's reason is English and may quote a password: not shown.
+            raise DatabaseUnavailable(
+                "Indirizzo del database PostgreSQL non valido "
+                "(es. postgresql://utente@server/database o \"host=server dbname=database\")."
+            ) from e
         pool = ConnectionPool(
             dsn,
             min_size=1,
@@ -69,6 +105,11 @@ class Database:
             pool.open(wait=True, timeout=self.connect_timeout)
         except PoolTimeout as e:
             pool.close()
+            # The pool only logs why its attempts failed: one more attempt tells.
+            try:
+                psycopg.connect(dsn, connect_timeout=2).close()
+            except psycopg.Error as probe:
+                raise _unavailable(dsn, probe) from e
             raise _unavailable(dsn, "connessione non riuscita") from e
         return pool
 
