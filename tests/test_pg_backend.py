@@ -140,8 +140,6 @@ def test_unreachable_database_and_missing_dsn_are_clear(monkeypatch):
     with pytest.raises(IndexMissing, match=r"non raggiungibile \(127.0.0.1\): connessione rifiutata"):
         gone.search("tram")
     with pytest.raises(IndexMissing, match="Indirizzo del database PostgreSQL non valido"):
-        open_archive("postgres", dsn="postgresql://archivio@db:porta/archivio").stats()
-    with pytest.raises(IndexMissing, match="Indirizzo del database PostgreSQL non valido"):
         open_archive("postgres", dsn="non è un indirizzo").stats()
 
 
@@ -196,7 +194,7 @@ def test_searches_answer_while_an_import_and_a_rebuild_run(archive, dsn, tmp_pat
     searcher.start()
     try:
         assert archive.import_paths([more]).added == 1500
-        assert archive.rebuild() == 1522
+        assert archive.rebuild() == 1500 + DEMO_COUNT
     finally:
         writing.clear()
         searcher.join()

@@ -33,10 +33,10 @@ def test_the_plan_article_by_its_author_category_and_month(demo_archive):
     result = demo_archive.search(
         "piano di pace", author="Elena Marchetti", category="esteri", since="2025-11-01", until="2025-11-30"
     )
-    assert titles(result) == [
+    assert set(titles(result)) == {
         PLAN_TITLE,
         "Piano di pace per l’Ucraina, l’Europa chiede modifiche: «Nessuna intesa sopra la testa di Kiev»",
-    ]
+    }
     assert demo_archive.search("piano di pace", author="Elena Marchetti", until="2025-10-31").total == 0
 
 

@@ -10,6 +10,7 @@ the server if the writer dies.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,32 +35,27 @@ class DatabaseUnavailable(IndexMissing):
     """PostgreSQL cannot be reached (or no DSN was given): the archive is not usable."""
 
 
-# Why a connection failed, by SQLSTATE (the server answered) or by libpq's
-# words (it did not); the user reads Italian, psycopg's text is English.
-_SQLSTATE_REASONS = {
-    "28P01": "password errata",
-    "28000": "accesso non consentito a questo utente",
-    "3D000": "il database non esiste",
-    "53300": "il server ha troppe connessioni aperte",
-    "57P03": "il server si sta avviando o arrestando",
-}
-_LIBPQ_REASONS = (
-    ("connection refused", "connessione rifiutata (il server è avviato e accetta connessioni TCP?)"),
-    ("timeout expired", "tempo scaduto"),
-    ("could not translate host name", "nome del server sconosciuto"),
-    ("failed to resolve host", "nome del server sconosciuto"),
-    ("no such file or directory", "socket del server inesistente (il server è avviato?)"),
+# Why a connection failed, from libpq's English words (a failed connection
+# has no SQLSTATE): the user reads Italian.
+_CONNECT_REASONS = (
+    (r'password authentication failed', "password errata"),
+    (r'role "[^"]*" does not exist', "l'utente non esiste"),
+    (r'database "[^"]*" does not exist', "il database non esiste"),
+    (r"no pg_hba\.conf entry|permission denied", "accesso non consentito"),
+    (r"too many connections", "il server ha troppe connessioni aperte"),
+    (r"the database system is (starting up|shutting down)", "il server si sta avviando o arrestando"),
+    (r"connection refused", "connessione rifiutata (il server è avviato e accetta connessioni TCP?)"),
+    (r"timeout expired", "tempo scaduto"),
+    (r"could not translate host name|failed to resolve host", "nome del server sconosciuto"),
+    (r"no such file or directory", "socket del server inesistente (il server è avviato?)"),
 )
 
 
 def _reason(error: BaseException | str) -> str:
     if isinstance(error, str):
         return error
-    state = getattr(error, "sqlstate", None)
-    if state in _SQLSTATE_REASONS:
-        return _SQLSTATE_REASONS[state]
     text = str(error).lower()
-    return next((it for en, it in _LIBPQ_REASONS if en in text), "connessione non riuscita")
+    return next((it for en, it in _CONNECT_REASONS if re.search(en, text)), "connessione non riuscita")
 
 
 def _unavailable(dsn: str, error: BaseException | str) -> DatabaseUnavailable:
