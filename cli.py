@@ -44,12 +44,35 @@ class ArchiveGroup(cli_messages.Group):
         except (QueryError, DateError) as e:
             _fail(f"Errore: {e}", 2)
         except IndexMissing as e:
-            _fail(str(e))
+            _fail(_empty_archive_message(ctx, e) or str(e))
         except WriterBusy as e:
             _fail(str(e), 3)
         except OSError as e:
             # A folder that cannot be made, a disk full, a port in use...
             _fail(f"Errore: {cli_messages.os_error(e)}")
+
+
+def _empty_archive_message(ctx: click.Context, error: IndexMissing) -> str | None:
+    """An archive without articles has no index yet: how to fill it, rather
+    than the index's advice to rebuild it (which would index nothing)."""
+    from search.pg.connection import DatabaseUnavailable
+
+    if isinstance(error, DatabaseUnavailable):
+        return None  # the server is not there: asking it again would only wait again
+    try:
+        archive = _archive(ctx)
+        try:
+            empty = archive.store.count() == 0
+        finally:
+            archive.close()
+    except Exception:  # noqa: BLE001 - the original message is still right
+        return None
+    if not empty:
+        return None
+    return (
+        "L'archivio è vuoto: importa degli articoli con `archivio import FILE_O_CARTELLA...`, "
+        "o l'archivio dimostrativo con `archivio demo`."
+    )
 
 
 @click.group(cls=ArchiveGroup)

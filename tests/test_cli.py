@@ -106,9 +106,23 @@ def test_stats_and_check(home):
 
 
 def test_missing_index_says_to_rebuild(tmp_path):
+    stored = run(tmp_path, "import", str(DEMO / "015_riforma-pensioni-sindacati.txt"), "--no-index")
+    assert stored.returncode == 0
     result = run(tmp_path, "query", "pace")
     assert result.returncode == 1
     assert "archivio rebuild" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_empty_archive_says_how_to_fill_it(tmp_path):
+    result = run(tmp_path, "query", "piano 28 punti")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "L'archivio è vuoto: importa degli articoli con `archivio import FILE_O_CARTELLA...`, "
+        "o l'archivio dimostrativo con `archivio demo`."
+    )
+    assert run(tmp_path, "demo").stdout == f"Archivio dimostrativo importato: {DEMO_COUNT} articoli.\n"
+    first = json.loads(run(tmp_path, "query", "piano 28 punti", "--json").stdout)["results"][0]
+    assert first["title"] == PLAN_TITLE
 
 
 def test_rebuild_command(home):
