@@ -47,6 +47,10 @@ class ArchiveGroup(cli_messages.Group):
             _fail(_empty_archive_message(ctx, e) or str(e))
         except WriterBusy as e:
             _fail(str(e), 3)
+        except BrokenPipeError:
+            # The reader went away (`archivio query … | head`): stop quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except OSError as e:
             # A folder that cannot be made, a disk full, a port in use...
             _fail(f"Errore: {cli_messages.os_error(e)}")
