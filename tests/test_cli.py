@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -219,3 +220,9 @@ def test_system_errors_are_italian_messages_not_tracebacks(tmp_path, home):
     export = run(home, "export", "--output", str(blocked / "x.jsonl"))
     assert export.returncode == 1
     assert export.stderr.strip() == f"Impossibile scrivere {blocked / 'x.jsonl'}: non è una cartella"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        served = run(home, "serve", "--port", str(taken.getsockname()[1]))
+    assert served.returncode == 1
+    assert served.stderr.strip() == "Errore: indirizzo già in uso (un altro programma usa questa porta?)"
