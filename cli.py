@@ -413,12 +413,20 @@ def stats(ctx, as_json):
     indexed = s["indexed"] if s["indexed"] is not None else "nessun indice"
     click.echo(f"Articoli: {s['articles']} (nell'indice: {indexed})")
     if s["first_date"]:
-        click.echo(f"Periodo: dal {_it_date(s['first_date'])} al {_it_date(s['last_date'])}")
+        first, last = _it_date(s["first_date"]), _it_date(s["last_date"])
+        click.echo(f"Periodo: {_elided('dal', first)} {_elided('al', last)}")
     for title, key in (("Autori", "authors"), ("Categorie", "categories"), ("Fonti", "sources")):
         if s[key]:
             click.echo(f"{title} principali:")
             for row in s[key]:
                 click.echo(f"  {row['count']:>6}  {row['value']}")
+
+
+def _elided(preposition: str, day: str) -> str:
+    """"dal 3 marzo", but "dall'8 marzo", "all'11 marzo": otto and undici start with a vowel."""
+    if day.split(" ", 1)[0] in ("8", "11"):
+        return f"{preposition}l'{day}"
+    return f"{preposition} {day}"
 
 
 def _it_date(iso: str) -> str:

@@ -101,7 +101,7 @@ def test_stats_and_check(home):
     assert stats["articles"] == stats["indexed"] == DEMO_COUNT + SEED.exists()
     assert stats["authors"][0] == {"value": "Chiara Esposito", "count": 7}
     human = run(home, "stats").stdout
-    assert "Periodo: dal 8 febbraio 2022 al 18 dicembre 2025" in human
+    assert "Periodo: dall'8 febbraio 2022 al 18 dicembre 2025" in human
     check = run(home, "check")
     assert check.returncode == 0 and "coincidono" in check.stdout
 
