@@ -15,12 +15,15 @@ from pathlib import Path
 
 import click
 
+import cli_messages
 from search import BACKENDS, Archive, DateError, IndexMissing, QueryError, WriterBusy, open_archive
 from search.dates import format_italian
 from search.importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
 from search.snippets import Segment
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo" / "articoli"
+
+cli_messages.install()  # click's own texts (usage, errors, --help) in Italian
 
 
 def _archive(ctx: click.Context) -> Archive:
@@ -32,7 +35,7 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-class ArchiveGroup(click.Group):
+class ArchiveGroup(cli_messages.Group):
     """Turns the engine's expected errors into clear messages, never tracebacks."""
 
     def invoke(self, ctx: click.Context):
@@ -41,9 +44,39 @@ class ArchiveGroup(click.Group):
         except (QueryError, DateError) as e:
             _fail(f"Errore: {e}", 2)
         except IndexMissing as e:
-            _fail(str(e))
+            _fail(_empty_archive_message(ctx, e) or str(e))
         except WriterBusy as e:
             _fail(str(e), 3)
+        except BrokenPipeError:
+            # The reader went away (`archivio query … | head`): stop quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
+        except OSError as e:
+            # A folder that cannot be made, a disk full, a port in use...
+            _fail(f"Errore: {cli_messages.os_error(e)}")
+
+
+def _empty_archive_message(ctx: click.Context, error: IndexMissing) -> str | None:
+    """An archive without articles has no index yet: how to fill it, rather
+    than the index's advice to rebuild it (which would index nothing)."""
+    from search.pg.connection import DatabaseUnavailable
+
+    if isinstance(error, DatabaseUnavailable):
+        return None  # the server is not there: asking it again would only wait again
+    try:
+        archive = _archive(ctx)
+        try:
+            empty = archive.store.count() == 0
+        finally:
+            archive.close()
+    except Exception:  # noqa: BLE001 - the original message is still right
+        return None
+    if not empty:
+        return None
+    return (
+        "L'archivio è vuoto: importa degli articoli con `archivio import FILE_O_CARTELLA...`, "
+        "o l'archivio dimostrativo con `archivio demo`."
+    )
 
 
 @click.group(cls=ArchiveGroup)
@@ -51,28 +84,32 @@ class ArchiveGroup(click.Group):
     "--data-dir",
     envvar="ARCHIVIO_DATA",
     type=click.Path(file_okay=False),
-    help="Cartella dell'archivio (default ./data, o $ARCHIVIO_DATA).",
+    metavar="CARTELLA",
+    help="Cartella dell'archivio (predefinita ./data, o $ARCHIVIO_DATA).",
 )
 @click.option(
     "--index-dir",
     envvar="ARCHIVIO_INDEX",
     type=click.Path(file_okay=False),
-    help="Cartella dell'indice (default ./index, o $ARCHIVIO_INDEX).",
+    metavar="CARTELLA",
+    help="Cartella dell'indice (predefinita ./index, o $ARCHIVIO_INDEX).",
 )
 @click.option(
     "--backend",
     envvar="ARCHIVIO_BACKEND",
     type=click.Choice(BACKENDS, case_sensitive=False),
-    help="Motore: whoosh (default, nessun server) o postgres (o $ARCHIVIO_BACKEND).",
+    help="Motore: whoosh (predefinito, nessun server) o postgres (o $ARCHIVIO_BACKEND).",
 )
 @click.option(
     "--dsn",
     envvar="ARCHIVIO_DSN",
+    metavar="DSN",
     help="Database PostgreSQL, es. postgresql://archivio@db/archivio (o $ARCHIVIO_DSN).",
 )
 @click.option(
     "--dsn-read",
     envvar="ARCHIVIO_DSN_READ",
+    metavar="DSN",
     help="Database PostgreSQL per le sole letture, es. una replica (o $ARCHIVIO_DSN_READ).",
 )
 @click.pass_context
@@ -226,7 +263,8 @@ def remove(ctx, ids):
     "--output",
     "-o",
     type=click.Path(dir_okay=False),
-    help="File da scrivere (default: standard output); con .gz viene compresso.",
+    metavar="FILE",
+    help="File da scrivere (se manca: lo standard output); con .gz viene compresso.",
 )
 @click.pass_context
 def export(ctx, output):
@@ -255,9 +293,10 @@ def export(ctx, output):
             count = archive.export(stream)
         os.replace(partial, path)  # never a half-written export under the real name
     except OSError as e:
-        _fail(f"Impossibile scrivere {output}: {e.strerror or e}")
+        _fail(f"Impossibile scrivere {output}: {cli_messages.os_error(e, with_file=False)}")
     finally:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # its folder may not exist either
+            partial.unlink(missing_ok=True)
     click.echo(f"Esportati {count} articoli in {output}.")
 
 
@@ -283,12 +322,18 @@ def _render_segments(segments: list[Segment], color: bool) -> str:
 
 @main.command()
 @click.argument("text", required=False, default="")
-@click.option("--author", "--autore", help="Solo articoli di questo autore.")
-@click.option("--category", "--categoria", multiple=True, help="Solo questa categoria (ripetibile).")
-@click.option("--since", "--da", help="Dalla data (AAAA-MM-GG), inclusa.")
-@click.option("--until", "--a", help="Fino alla data (AAAA-MM-GG), inclusa.")
+@click.option("--author", "--autore", metavar="NOME", help="Solo articoli di questo autore.")
 @click.option(
-    "--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True
+    "--category", "--categoria", multiple=True, metavar="NOME", help="Solo questa categoria (ripetibile)."
+)
+@click.option("--since", "--da", metavar="DATA", help="Dalla data (AAAA-MM-GG o GG/MM/AAAA), inclusa.")
+@click.option("--until", "--a", metavar="DATA", help="Fino alla data (AAAA-MM-GG o GG/MM/AAAA), inclusa.")
+@click.option(
+    "--sort",
+    type=click.Choice(["relevance", "newest", "oldest"]),
+    default="relevance",
+    show_default=True,
+    help="Ordine: per pertinenza, prima i più recenti, prima i meno recenti.",
 )
 @click.option(
     "--recency",
@@ -296,7 +341,7 @@ def _render_segments(segments: list[Segment], color: bool) -> str:
     is_flag=True,
     help="Con l'ordine per rilevanza: a parità di pertinenza, prima gli articoli più recenti.",
 )
-@click.option("--page", default=1, show_default=True, type=int)
+@click.option("--page", default=1, show_default=True, type=int, help="Pagina dei risultati.")
 @click.option("--limit", "per_page", default=10, show_default=True, type=int, help="Risultati per pagina.")
 @click.option("--json", "as_json", is_flag=True, help="Un oggetto JSON, per i programmi.")
 @click.pass_context
@@ -367,7 +412,7 @@ def _result_notes(result) -> list[str]:
 
 @main.command()
 @click.argument("article_id")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="L'articolo in JSON, per i programmi.")
 @click.pass_context
 def show(ctx, article_id, as_json):
     """Mostra un articolo per intero."""
@@ -387,7 +432,7 @@ def show(ctx, article_id, as_json):
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="I numeri in JSON, per i programmi.")
 @click.pass_context
 def stats(ctx, as_json):
     """Numeri dell'archivio: articoli, periodo, autori e categorie principali."""
@@ -398,12 +443,20 @@ def stats(ctx, as_json):
     indexed = s["indexed"] if s["indexed"] is not None else "nessun indice"
     click.echo(f"Articoli: {s['articles']} (nell'indice: {indexed})")
     if s["first_date"]:
-        click.echo(f"Periodo: dal {_it_date(s['first_date'])} al {_it_date(s['last_date'])}")
+        first, last = _it_date(s["first_date"]), _it_date(s["last_date"])
+        click.echo(f"Periodo: {_elided('dal', first)} {_elided('al', last)}")
     for title, key in (("Autori", "authors"), ("Categorie", "categories"), ("Fonti", "sources")):
         if s[key]:
             click.echo(f"{title} principali:")
             for row in s[key]:
                 click.echo(f"  {row['count']:>6}  {row['value']}")
+
+
+def _elided(preposition: str, day: str) -> str:
+    """"dal 3 marzo", but "dall'8 marzo", "all'11 marzo": otto and undici start with a vowel."""
+    if day.split(" ", 1)[0] in ("8", "11"):
+        return f"{preposition}l'{day}"
+    return f"{preposition} {day}"
 
 
 def _it_date(iso: str) -> str:
@@ -471,8 +524,12 @@ def demo(ctx):
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Indirizzo su cui ascoltare.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Porta.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, metavar="INDIRIZZO", help="Indirizzo su cui ascoltare."
+)
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), metavar="PORTA", help="Porta."
+)
 @click.option(
     "--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Richieste in parallelo."
 )

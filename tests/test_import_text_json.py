@@ -11,7 +11,7 @@ from search.importers import read_paths
 from search.importers.base import Rejection
 from search.importers.textfile import join_split_paragraphs, parse_article_text
 
-from .conftest import DEMO
+from .conftest import DEMO, DEMO_COUNT
 
 
 def test_seed_article_fields_exactly(seed_path):
@@ -71,10 +71,12 @@ def test_demo_split_paragraph_is_joined():
 
 def test_demo_archive_parses_completely():
     articles = list(read_paths([DEMO]))
-    assert len(articles) == 22
+    assert len(articles) == DEMO_COUNT == len(list(DEMO.glob("*.txt")))
     assert not [a for a in articles if isinstance(a, Rejection)]
     assert all(a.author and a.category and a.date and a.source for a in articles)
-    assert len({a.author for a in articles}) == 6
+    assert len({a.author for a in articles}) == 11
+    assert len({a.category for a in articles}) == 10
+    assert {a.date.year for a in articles} == {2022, 2023, 2024, 2025}
 
 
 def test_dates_in_every_accepted_form():

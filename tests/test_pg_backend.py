@@ -15,7 +15,7 @@ from search.pg.migrations import LATEST, current_version, migrate
 from search.pg.textprep import normalized
 
 from . import pg_support
-from .conftest import DEMO
+from .conftest import DEMO, DEMO_COUNT
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ def test_failed_batch_leaves_no_half_article(archive, dsn, tmp_path):
     with pytest.raises(psycopg.errors.CheckViolation):
         archive.import_paths([src])
     assert archive.get("ok") is None and archive.get("long") is None
-    assert archive.check()["ok"] and archive.stats()["indexed"] == 22
+    assert archive.check()["ok"] and archive.stats()["indexed"] == DEMO_COUNT
 
 
 def test_no_index_import_then_rebuild(archive):
@@ -118,7 +118,7 @@ def test_no_index_import_then_rebuild(archive):
     with pytest.raises(IndexMissing, match="archivio rebuild"):
         archive.search("tram")
     assert archive.check()["ok"] is False and len(archive.check()["missing_from_index"]) == 20
-    assert archive.rebuild() == 22
+    assert archive.rebuild() == DEMO_COUNT
     assert archive.check()["ok"] and archive.search("tram bologna").exact_total == 1
 
 
@@ -137,8 +137,18 @@ def test_unreachable_database_and_missing_dsn_are_clear(monkeypatch):
     with pytest.raises(IndexMissing, match="ARCHIVIO_DSN"):
         open_archive("postgres")
     gone = open_archive("postgres", dsn=f"host=127.0.0.1 port={pg_support.free_port()} user=x")
-    with pytest.raises(IndexMissing, match="non raggiungibile"):
+    with pytest.raises(IndexMissing, match=r"non raggiungibile \(127.0.0.1\): connessione rifiutata"):
         gone.search("tram")
+    with pytest.raises(IndexMissing, match="Indirizzo del database PostgreSQL non valido"):
+        open_archive("postgres", dsn="non è un indirizzo").stats()
+
+
+def test_a_database_that_does_not_exist_is_named_so(monkeypatch, pg_server):
+    monkeypatch.setenv("ARCHIVIO_PG_CONNECT_TIMEOUT", "1")
+    dsn = psycopg.conninfo.make_conninfo(pg_server, dbname="archivio_assente")
+    missing = open_archive("postgres", dsn=dsn)
+    with pytest.raises(IndexMissing, match=r"non raggiungibile \(127.0.0.1\): il database non esiste"):
+        missing.stats()
 
 
 def test_a_read_database_without_the_tables_yet_is_a_clear_message(archive, dsn, pg_server):
@@ -184,7 +194,7 @@ def test_searches_answer_while_an_import_and_a_rebuild_run(archive, dsn, tmp_pat
     searcher.start()
     try:
         assert archive.import_paths([more]).added == 1500
-        assert archive.rebuild() == 1522
+        assert archive.rebuild() == 1500 + DEMO_COUNT
     finally:
         writing.clear()
         searcher.join()

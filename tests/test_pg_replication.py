@@ -13,7 +13,7 @@ import pytest
 from search import open_archive
 
 from . import pg_support
-from .conftest import DEMO, ROOT
+from .conftest import DEMO, DEMO_COUNT, ROOT
 
 # Replication on one machine takes milliseconds; the bound leaves room for a busy CI.
 MAX_LAG_SECONDS = 10.0
@@ -43,7 +43,7 @@ def test_search_on_the_replica_sees_the_primary_import(servers, tmp_path):
     primary, replica = servers
     writer = open_archive("postgres", dsn=primary.dsn())
     report = writer.import_paths([DEMO])
-    assert report.added == 22
+    assert report.added == DEMO_COUNT
     expected = writer.search("tram bologna").to_dict()
     reader = open_archive("postgres", dsn=primary.dsn(), dsn_read=replica.dsn())
     with reader.db.reading() as conn:
@@ -52,7 +52,7 @@ def test_search_on_the_replica_sees_the_primary_import(servers, tmp_path):
     # Waiting on the replay position, not on the articles: until the replica has replayed
     # the primary's schema, the tables do not exist there yet.
     pg_support.wait_for_replay(primary, replica, MAX_LAG_SECONDS)
-    assert reader.stats()["indexed"] == 22
+    assert reader.stats()["indexed"] == DEMO_COUNT
     found = reader.search("tram bologna").to_dict()
     assert found["total"] == expected["total"] == 2
     assert [r["id"] for r in found["results"]] == [r["id"] for r in expected["results"]]

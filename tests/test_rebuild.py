@@ -64,7 +64,7 @@ def template(tmp_path_factory, make_archive) -> Path:
 
 @pytest.fixture
 def filled(template, tmp_path) -> Archive:
-    """A fresh copy of an archive of 2,022 articles for each test, kept in tmp_path."""
+    """A fresh copy of an archive of 2,050 articles (demo + 2,000) for each test, kept in tmp_path."""
     copy_archive(template, tmp_path)
     archive = archive_at(tmp_path)
     yield archive

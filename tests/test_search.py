@@ -8,6 +8,8 @@ import pytest
 
 from search import QueryError
 
+from .conftest import PLAN_TITLE, SEED
+
 pytestmark = pytest.mark.both_backends
 
 SEED_TITLE = "C'È UN ALTRO PIANO (SEGRETO) PER L'UCRAINA. LO STANNO SCRIVENDO USA E RUSSIA"
@@ -17,10 +19,25 @@ def titles(result) -> list[str]:
     return [h.article.title for h in result.hits]
 
 
-def test_seed_found_first_by_piano_28_punti(demo_archive, seed_path):
+def test_piano_28_punti_finds_the_plan_articles_first(demo_archive):
+    """The card's query: the demo's plan article, and the seed when ../shared
+    is there, hold every word and come first; partial matches follow."""
     result = demo_archive.search("piano 28 punti")
-    assert titles(result)[0] == SEED_TITLE
-    assert not result.fallback
+    expected = {PLAN_TITLE} | ({SEED_TITLE} if SEED.exists() else set())
+    assert not result.fallback and result.exact_total == len(expected)
+    assert set(titles(result)[: len(expected)]) == expected
+    assert result.total > result.exact_total
+
+
+def test_the_plan_article_by_its_author_category_and_month(demo_archive):
+    result = demo_archive.search(
+        "piano di pace", author="Elena Marchetti", category="esteri", since="2025-11-01", until="2025-11-30"
+    )
+    assert set(titles(result)) == {
+        PLAN_TITLE,
+        "Piano di pace per l’Ucraina, l’Europa chiede modifiche: «Nessuna intesa sopra la testa di Kiev»",
+    }
+    assert demo_archive.search("piano di pace", author="Elena Marchetti", until="2025-10-31").total == 0
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,8 @@ import pytest
 from search import Archive, open_archive
 from web import create_app
 
+from .conftest import DEMO_COUNT
+
 pytestmark = pytest.mark.both_backends
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +36,6 @@ FIXTURE = Path(__file__).parent / "fixtures" / "web_articles.json"
 SHARED = Path(os.environ.get("ARCHIVIO_SHARED", ROOT.parent / "shared"))
 SEED = SHARED / "seeds" / "000_42c455790e5f0a4a.txt"
 SEED_QUERY = "piano 28 punti"
-DEMO_COUNT = 22
 FIXTURE_COUNT = 14
 FILATELIA = 12
 
@@ -81,7 +82,8 @@ def client(archive):
 def seed_id(archive, seed_copy) -> str:
     if seed_copy is None:
         pytest.skip("seed article ../shared/seeds/000_42c455790e5f0a4a.txt not present")
-    hits = archive.search(SEED_QUERY).hits
+    # The demo's plan article has every word too: the seed is the one by its author.
+    hits = archive.search(SEED_QUERY, author="Mario Piccirillo").hits
     return hits[0].article.id
 
 
@@ -181,12 +183,12 @@ def test_home_page_lists_the_newest_articles_with_the_archive_facets(client, arc
 def test_seed_article_found_by_piano_28_punti(client, archive, seed_id):
     text = page(client, "/", q=SEED_QUERY)
     expected = archive.search(SEED_QUERY)
-    assert expected.exact_total == 1
+    assert expected.exact_total == 2  # the seed and the demo's plan article
     assert result_ids(text) == [h.article.id for h in expected.hits]
-    assert result_ids(text)[0] == seed_id
+    assert seed_id in result_ids(text)[:2]
     assert total(text) == expected.total
-    # The only article with every word comes first; partial matches follow, announced.
-    assert "1 articolo contiene tutte le parole cercate" in text
+    # The articles with every word come first; partial matches follow, announced.
+    assert "2 articoli contengono tutte le parole cercate" in text
     if expected.total > 1:
         assert "Articoli che contengono solo alcune delle parole" in text
     assert "per «piano 28 punti»" in text
@@ -711,7 +713,7 @@ def test_api_search_equals_cli_json(client, dirs, params, cli_args):
 def test_api_search_equals_cli_json_for_the_seed(client, archive, dirs, seed_id):
     body = api(client, "/api/search", q=SEED_QUERY)
     assert body == _cli_json(dirs, SEED_QUERY)
-    assert body["results"][0]["id"] == seed_id
+    assert seed_id in [r["id"] for r in body["results"][:2]]
     assert list(body) == list(archive.search(SEED_QUERY).to_dict())
 
 

@@ -10,6 +10,7 @@ the server if the writer dies.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,9 +35,32 @@ class DatabaseUnavailable(IndexMissing):
     """PostgreSQL cannot be reached (or no DSN was given): the archive is not usable."""
 
 
+# Why a connection failed, from libpq's English words (a failed connection
+# has no SQLSTATE): the user reads Italian.
+_CONNECT_REASONS = (
+    (r'password authentication failed', "password errata"),
+    (r'role "[^"]*" does not exist', "l'utente non esiste"),
+    (r'database "[^"]*" does not exist', "il database non esiste"),
+    (r"no pg_hba\.conf entry|permission denied", "accesso non consentito"),
+    (r"too many connections", "il server ha troppe connessioni aperte"),
+    (r"the database system is (starting up|shutting down)", "il server si sta avviando o arrestando"),
+    (r"connection refused", "connessione rifiutata (il server è avviato e accetta connessioni TCP?)"),
+    (r"timeout expired", "tempo scaduto"),
+    (r"could not translate host name|failed to resolve host", "nome del server sconosciuto"),
+    (r"no such file or directory", "socket del server inesistente (il server è avviato?)"),
+)
+
+
+def _reason(error: BaseException | str) -> str:
+    if isinstance(error, str):
+        return error
+    text = str(error).lower()
+    return next((it for en, it in _CONNECT_REASONS if re.search(en, text)), "connessione non riuscita")
+
+
 def _unavailable(dsn: str, error: BaseException | str) -> DatabaseUnavailable:
     where = psycopg.conninfo.conninfo_to_dict(dsn).get("host") or "localhost"
-    return DatabaseUnavailable(f"Database PostgreSQL non raggiungibile ({where}): {error}")
+    return DatabaseUnavailable(f"Database PostgreSQL non raggiungibile ({where}): {_reason(error)}")
 
 
 def _configure(conn: psycopg.Connection) -> None:
@@ -56,6 +80,14 @@ class Database:
         self._replica: ConnectionPool | None = None
 
     def _open(self, dsn: str) -> ConnectionPool:
+        try:
+            psycopg.conninfo.conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError as e:
+            # psycopg's reason is English and may quote a password: not shown.
+            raise DatabaseUnavailable(
+                "Indirizzo del database PostgreSQL non valido "
+                "(es. postgresql://utente@server/database o \"host=server dbname=database\")."
+            ) from e
         pool = ConnectionPool(
             dsn,
             min_size=1,
@@ -69,6 +101,11 @@ class Database:
             pool.open(wait=True, timeout=self.connect_timeout)
         except PoolTimeout as e:
             pool.close()
+            # The pool only logs why its attempts failed: one more attempt tells.
+            try:
+                psycopg.connect(dsn, connect_timeout=2).close()
+            except psycopg.Error as probe:
+                raise _unavailable(dsn, probe) from e
             raise _unavailable(dsn, "connessione non riuscita") from e
         return pool
 
