@@ -208,7 +208,7 @@ def test_usage_errors_are_italian(args, message):
 def test_a_usage_error_in_a_real_process_is_italian(tmp_path):
     result = run(tmp_path, "query", "pace", "--page", "abc")
     assert result.returncode == 2
-    assert result.stderr.startswith("Uso: cli.py query [OPZIONI] PAROLE\nPer l'aiuto: 'cli.py query --help'.")
+    assert result.stderr.startswith("Uso: cli.py query [OPZIONI] [PAROLE]\nPer l'aiuto: 'cli.py query --help'.")
     assert not english_in(result.stderr), result.stderr
 
 
