@@ -15,10 +15,10 @@ from whoosh.searching import Searcher
 from .analysis import normalize_key
 from .article import Article
 from .docsets import DocSets
-from .queryparse import ParsedQuery, QueryError, key_query
+from .queryparse import Highlight, ParsedQuery, QueryError, key_query
 from .ranking import Ranking
 from .recency import rerank, window_limit
-from .snippets import Segment, snippet, to_html
+from .snippets import Segment, highlight_all, snippet, to_html
 from .store import Store
 from .topk import Deadline, TimeUp, clock, docsets_for, loose_groups, top_partial, top_scored
 
@@ -62,6 +62,18 @@ class Hit:
     article: Article
     score: float | None
     segments: list[Segment]
+    # The title with its matches marked (empty: the title as it is).
+    title_segments: list[Segment] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, article: Article, score: float | None, highlight: Highlight) -> Hit:
+        """A hit with its snippet and marked title (both backends)."""
+        return cls(
+            article,
+            score,
+            snippet(_snippet_source(article), highlight),
+            highlight_all(article.title, highlight),
+        )
 
     def to_dict(self) -> dict:
         a = self.article
@@ -76,6 +88,7 @@ class Hit:
             "url": a.url,
             "score": round(self.score, 4) if self.score is not None else None,
             "snippet": to_html(self.segments),
+            "title_html": to_html(self.title_segments or [(a.title, False)]),
         }
 
 
@@ -221,11 +234,7 @@ def run(
     shown = ranked[(page - 1) * per_page : wanted]
     page_hits = [(searcher.stored_fields(d)["id"], score) for d, score in shown]
     articles = store.get_many([i for i, _ in page_hits])
-    hits = [
-        Hit(articles[i], score, snippet(_snippet_source(articles[i]), parsed.highlight))
-        for i, score in page_hits
-        if i in articles
-    ]
+    hits = [Hit.of(articles[i], score, parsed.highlight) for i, score in page_hits if i in articles]
     counted = loose_bits if loose_ran else strict_bits
     exact_total = strict_bits.bit_count()
     return SearchResult(

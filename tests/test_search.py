@@ -149,6 +149,7 @@ def test_json_schema(demo_archive):
         "url",
         "score",
         "snippet",
+        "title_html",
     }
     assert set(data["facets"]) == {"author", "category", "year"}
     json.dumps(data)

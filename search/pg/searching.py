@@ -29,8 +29,7 @@ from whoosh import query as wq
 from ..queryparse import ParsedQuery, QueryError
 from ..ranking import Ranking
 from ..recency import boost_windows, day_number, window_limit
-from ..searching import FACET_SIZE, Filters, Hit, SearchResult, _snippet_source
-from ..snippets import snippet
+from ..searching import FACET_SIZE, Filters, Hit, SearchResult
 from ..topk import loose_groups
 from . import store
 from .sqlquery import Clause, all_of, compile_filters, compile_query, groups_of, lexemes_of, none_of
@@ -145,11 +144,7 @@ def run(
     else:
         shown = [(i, score) for i, score, _ in ranked]
     articles = store.get_many(conn, [i for i, _ in shown])
-    hits = [
-        Hit(articles[i], score, snippet(_snippet_source(articles[i]), parsed.highlight))
-        for i, score in shown
-        if i in articles
-    ]
+    hits = [Hit.of(articles[i], score, parsed.highlight) for i, score in shown if i in articles]
     return SearchResult(
         query=parsed.text,
         total=total,
