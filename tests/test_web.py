@@ -643,8 +643,8 @@ def test_api_suggest(client):
     assert body[1][0] == "filatelia"
     assert len(body[1]) <= 8
     assert any("mostra di filatelia" in s for s in body[1])  # titles too
-    assert api(client, "/api/suggest", q="") == ["", []]
-    assert api(client, "/api/suggest") == ["", []]
+    assert api(client, "/api/suggest", q="") == ["", [], [], []]
+    assert api(client, "/api/suggest") == ["", [], [], []]
     # Completions follow the words already typed.
     assert api(client, "/api/suggest", q="mostra di filat")[1][0] == "mostra di filatelia"
 
