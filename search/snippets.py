@@ -206,7 +206,10 @@ def _start(text: str, anchor: int, width: int) -> int:
     start = max(0, anchor - width // 5)
     if start:
         space = text.rfind(" ", 0, start + 1)
-        start = space + 1 if space >= 0 and anchor - space < width // 2 else start
+        if space < 0:
+            start = 0  # within the text's first word
+        elif anchor - space < width // 2:
+            start = space + 1
     return start
 
 

@@ -158,9 +158,19 @@ def assemble(prefix: str, limit: int, exact: Analyzer, source: Source) -> list[S
     titles: list[TitleHit] = []
     if complete or len(last) >= MIN_TITLE_PREFIX:
         titles = source.titles(head, title_terms, last, limit)
+    elif any(w not in STOPWORDS and len(w) >= MIN_TITLE_PREFIX for w in head):
+        # A title typed up to a short last word ("Bologna, via libera alla nuova li"):
+        # the titles with the earlier words and a word starting with the last one.
+        titles = [
+            hit
+            for hit in source.titles(head, [], "", 4 * limit)
+            if any(t.text.startswith(last) for t in exact(hit.title))
+        ][:limit]
 
     out: list[Suggestion] = []
+    # A word completion that is a whole title shows as the title (it opens the article).
     seen = {fold(typed.lower())}
+    title_keys = {fold(hit.title.lower()) for hit in titles}
 
     def add(suggestion: Suggestion) -> None:
         key = fold(suggestion.text.lower())
@@ -170,7 +180,8 @@ def assemble(prefix: str, limit: int, exact: Analyzer, source: Source) -> list[S
 
     word_quota = max(1, limit - min(len(titles), limit // 2))
     for _, text in completions[:word_quota]:
-        add(Suggestion(text))
+        if fold(text.lower()) not in title_keys:
+            add(Suggestion(text))
     for hit in titles:
         if len(out) >= limit:
             break
