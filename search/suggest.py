@@ -63,6 +63,11 @@ SAMPLES = 4
 # within its typo distance (with another stem): "coronaviurs" (2 articles)
 # beside "coronavirus" (8,000).
 MISSPELLING_RATIO = 20
+# Names that go on the words typed: articles read, how often the next word
+# must follow, and how many such names are offered.
+NAME_SAMPLES = 12
+NAME_MIN_COUNT = 2
+NAME_SUGGESTIONS = 2
 # A completion in fewer articles than the commonest one over this is left out.
 RARE_RATIO = 1_000
 # A word glued from pieces each at least this many times commoner than it.
@@ -151,6 +156,7 @@ def assemble(prefix: str, limit: int, exact: Analyzer, source: Source) -> list[S
         return []
 
     completions = _words(typed, head, last, limit, source) if last else []
+    names = _name_continuations(typed, words, source) if complete or len(words) > 1 else []
     title_terms: list[str] = []
     if last and last not in STOPWORDS and source.doc_frequencies([last]).get(last):
         title_terms.append(last)
@@ -179,7 +185,9 @@ def assemble(prefix: str, limit: int, exact: Analyzer, source: Source) -> list[S
             out.append(suggestion)
 
     word_quota = max(1, limit - min(len(titles), limit // 2))
-    for _, text in completions[:word_quota]:
+    for text in names:
+        add(Suggestion(text))
+    for _, text in completions[: max(0, word_quota - len(names))]:
         if fold(text.lower()) not in title_keys:
             add(Suggestion(text))
     for hit in titles:
@@ -223,6 +231,47 @@ def _words(typed: str, head: list[str], last: str, limit: int, source: Source) -
         shown[c.term] = f"{lead}{pair}" if pair else f"{before}{forms[c.term]}"
     glued = _glued(candidates, forms, source)
     return [(c, shown[c.term]) for c in candidates if c.term not in glued][:limit]
+
+
+def _name_continuations(typed: str, words: list[str], source: Source) -> list[str]:
+    """A name the typed words begin, as the archive writes it: "Vincenzo De"
+    -> "Vincenzo De Luca", "Luca " -> "Luca Zaia". In a few articles holding
+    the last one or two words typed, capitalised there, the capitalised word
+    that follows them at least NAME_MIN_COUNT times; at most NAME_SUGGESTIONS."""
+    seq = tuple(words[-2:])
+    tokens = list(TOKEN_PATTERN.finditer(typed))
+    if len(tokens) < len(seq) or any(t in STOPWORDS for t in seq[-1:]):
+        return []
+    start = tokens[-len(seq)].start()
+    if tuple(fold(t.group().lower()) for t in tokens[-len(seq) :]) != seq:
+        return []  # elisions, acronyms: the typed words are not these tokens
+    texts = source.samples([seq], NAME_SAMPLES).get(seq, [])
+    regex = _name_regex(seq)
+    found: Counter[str] = Counter()
+    forms: dict[str, Counter[str]] = {}
+    for text in texts:
+        for m in regex.finditer(text):
+            name = " ".join(m.group().split())
+            parts = name.split()
+            following = fold(m.group("next").lower())
+            if following in STOPWORDS or not all(p[:1].isupper() for p in parts):
+                continue
+            if all(p.isupper() for p in parts):  # a title in capitals says nothing of case
+                continue
+            found[following] += 1
+            forms.setdefault(following, Counter())[name] += 1
+    return [
+        typed[:start] + _commonest(forms[following])
+        for following, n in found.most_common(NAME_SUGGESTIONS)
+        if n >= NAME_MIN_COUNT
+    ]
+
+
+@lru_cache(maxsize=1_024)
+def _name_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    """The words (a phrase, as _phrase_regex) and the word after them."""
+    body = _BETWEEN.join(_word_pattern(w) for w in words)
+    return re.compile(rf"(?<!\w){body}[ \u00a0](?P<next>[^\W\d_]{{2,}})(?!\w)", re.IGNORECASE)
 
 
 def _drop_misspellings(completions: list[Completion]) -> list[Completion]:

@@ -113,7 +113,7 @@ ARTICLES = (
         {
             "id": "deluca-3",
             "title": "Campania, scuole chiuse",
-            "body": "De Luca chiude le scuole.",
+            "body": "Vincenzo De Luca chiude le scuole.",
             "date": "2020-04-13",
         },
         A("lungo-1", "Il fiume", "Un lungo fiume, lungo la valle.", "2020-04-14"),
@@ -151,6 +151,11 @@ def archive(archive_of):
         ("il governatore De Lu", ["il governatore De Luca"]),
         # A title typed up to a short last word, and a completion that is the whole title.
         ("Lombardia, riaprono i ne", ["Lombardia, riaprono i negozi"]),
+        # A name the words typed begin: "Vincenzo De" goes on as "Vincenzo De Luca"
+        # twice in the archive, "Luca" as "Luca Zaia" (not "Luca chiude", in lower case).
+        ("Vincenzo De", ["Vincenzo De Luca"]),
+        ("vincenzo de ", ["Vincenzo De Luca"]),
+        ("Luca ", ["Luca Zaia"]),
         # Too short to complete.
         ("z", []),
     ],
