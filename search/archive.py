@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
@@ -40,6 +40,9 @@ from .searching import (
 )
 from .store import ADDED, DUPLICATE, UNCHANGED, UPDATED, Store
 from .synonyms import Synonyms, default_synonyms
+
+if TYPE_CHECKING:
+    from .suggest import Suggestion
 
 DEFAULT_DATA_DIR = "data"
 DEFAULT_INDEX_DIR = "index"
@@ -498,6 +501,10 @@ class Archive:
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Autocomplete suggestions for the text typed so far. Raises IndexMissing."""
+        return [s.text for s in self.suggestions(prefix, limit)]
+
+    def suggestions(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+        """The same, with their kind: a word or an article's title. Raises IndexMissing."""
         from .suggest import suggest
 
         return suggest(self.index.searcher(), self.store, prefix, limit)

@@ -64,11 +64,27 @@ class QueryError(ValueError):
 
 @dataclass
 class Highlight:
-    """What to mark in a text: stems of words, exact words, and prefixes."""
+    """What to mark in a text: what the search itself matched (search.snippets).
+
+    `stems`: a word is marked when its stem is one of these (the query's
+    words, one-word synonyms, typo corrections), so the inflections the
+    stemmed search finds are marked too. `words`: exact folded words (a
+    wildcard's expansions: the words it searched, not every word sharing its
+    literal start). `phrases`: (folded words, slop) of quoted phrases and
+    multi-word synonyms, marked only where the words stand together, as the
+    phrase query matched them: "covid 19" never marks a bare "19"."""
 
     stems: set[str] = field(default_factory=set)
     words: set[str] = field(default_factory=set)
-    prefixes: tuple[str, ...] = ()
+    phrases: set[tuple[tuple[str, ...], int]] = field(default_factory=set)
+
+    def add_phrase(self, words: Iterable[str], slop: int = 1) -> None:
+        """A phrase; a one-word phrase is that exact word."""
+        words = tuple(words)
+        if len(words) > 1:
+            self.phrases.add((words, max(1, slop)))
+        elif words:
+            self.words.add(words[0])
 
 
 @dataclass
@@ -250,7 +266,7 @@ class QueryBuilder:
                 # `text:"..."` on an index whose `text` keeps no positions: all the words.
                 return wq.And([wq.Term(q.fieldname, w) for w in q.words])
             if not negated:
-                self.highlight.words.update(q.words)
+                self.highlight.add_phrase(q.words, q.slop)
             return q
         if isinstance(q, (wq.Prefix, wq.Wildcard)):
             return self.expand_pattern(q, negated)
@@ -316,7 +332,7 @@ class QueryBuilder:
         if len(words) == 1:
             self.highlight.stems.add(self.stem(words[0]) or words[0])
             return self.stem_clause(words[0])
-        self.highlight.words.update(words)
+        self.highlight.add_phrase(words)
         return wq.Phrase("exact", list(words))
 
     def synonym_group(self, words: tuple[str, ...], variants: list[tuple[str, ...]]) -> wq.Query:
@@ -457,8 +473,10 @@ class QueryBuilder:
                 break
         terms.sort(key=lambda t: -self.reader.doc_frequency(q.fieldname, t))
         terms = terms[: self._expansion]
-        if not negated and q.fieldname == "exact":
-            self.highlight.prefixes += (literal,)
+        if not negated and q.fieldname in ("exact", "text", "title"):
+            # The expanded words themselves (stems in the stemmed fields): what the query searches.
+            marks = self.highlight.words if q.fieldname == "exact" else self.highlight.stems
+            marks.update(terms)
         if not terms:
             return wq.Term(q.fieldname, literal)
         return PreloadedOr([wq.Term(q.fieldname, t) for t in terms])

@@ -19,7 +19,7 @@ from .docsets import DocSets
 from .queryparse import Highlight, ParsedQuery, QueryError, key_query
 from .ranking import Ranking
 from .recency import rerank, window_limit
-from .snippets import Segment, snippet, to_html
+from .snippets import Segment, highlight_all, snippet, to_html
 from .store import Store
 from .topk import TimeUp, clock, docsets_for, loose_groups, top_by_date, top_partial, top_scored
 
@@ -82,6 +82,21 @@ class Hit:
     segments: list[Segment]
     # The article holds every word of the query (False: only some of them).
     all_words: bool = True
+    # The title with its matches marked (empty: the title as it is).
+    title_segments: list[Segment] = field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, article: Article, score: float | None, highlight: Highlight | None, all_words: bool = True
+    ) -> Hit:
+        """A hit with its snippet and marked title (both backends); no
+        highlight (browsing): the article's opening lines, the title as it is."""
+        source = _snippet_source(article)
+        if highlight is None:
+            return cls(article, score, snippet(source, Highlight()), all_words)
+        return cls(
+            article, score, snippet(source, highlight), all_words, highlight_all(article.title, highlight)
+        )
 
     def to_dict(self) -> dict:
         a = self.article
@@ -97,6 +112,7 @@ class Hit:
             "score": round(self.score, 4) if self.score is not None else None,
             "snippet": to_html(self.segments),
             "all_words": self.all_words,
+            "title_html": to_html(self.title_segments or [(a.title, False)]),
         }
 
 
@@ -170,8 +186,7 @@ def check_paging(page: int, per_page: int, sort: str) -> None:
         raise QueryError("Il numero di pagina parte da 1.")
     if (page - 1) * per_page >= MAX_DEPTH:
         raise QueryError(
-            f"Si possono sfogliare solo i primi {MAX_DEPTH} risultati: "
-            "restringi la ricerca con i filtri."
+            f"Si possono sfogliare solo i primi {MAX_DEPTH} risultati: restringi la ricerca con i filtri."
         )
 
 
@@ -244,11 +259,7 @@ def run(
     page_hits = [(searcher.stored_fields(d)["id"], score, d in exact_ids) for d, score in shown]
     articles = store.get_many([i for i, _, _ in page_hits])
     highlight = parsed.highlight if parsed is not None else None
-    hits = [
-        Hit(articles[i], score, _snippet(articles[i], highlight), all_words=exact)
-        for i, score, exact in page_hits
-        if i in articles
-    ]
+    hits = [Hit.of(articles[i], score, highlight, exact) for i, score, exact in page_hits if i in articles]
     exact_total = strict_bits.bit_count()
     total = exact_total + partial.bit_count()
     facet_values, sizes = _facets(ds, matched_all, parts, filters, store, facet_limit) if facets else ({}, {})
@@ -372,12 +383,6 @@ def filter_docs(searcher: Searcher, filters: Filters) -> int | None:
     if parts == FilterParts():
         return None
     return parts.within(docsets_for(searcher).live)
-
-
-def _snippet(article: Article, highlight: Highlight | None) -> list[Segment]:
-    if highlight is None:  # browsing: the article's opening lines
-        return snippet(_snippet_source(article), Highlight())
-    return snippet(_snippet_source(article), highlight)
 
 
 def _snippet_source(article: Article) -> str:

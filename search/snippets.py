@@ -1,9 +1,16 @@
 """Snippets and highlights that show the reader's original words.
 
 The text is tokenized with the same tokenizer and normalisation as the
-index, keeping character offsets; a token matches when its stem (or its
-folded word, or a prefix) is among the query's. The marked spans are cut
+index, keeping character offsets. What is marked is what the search
+matched (see queryparse.Highlight): a word whose stem is one of the
+query's stems (so "elezione" marks "elezioni", as the stemmed search
+finds it), an exact word of a wildcard's expansion, and a phrase (quoted,
+or a multi-word synonym such as "covid 19") only where its words stand
+together, as one mark: never its words alone. The marked spans are cut
 from the original text, so `dell’Europa` shows as `dell’<mark>Europa</mark>`.
+
+A snippet is up to three fragments around different matched words,
+joined with " … ", in the order of the text.
 """
 
 from __future__ import annotations
@@ -17,29 +24,15 @@ from .queryparse import Highlight
 
 # Only the start of very long articles is scanned for a snippet.
 SCAN_CHARS = 40_000
+# A snippet shows at most this many fragments, each around words the
+# others lack; one fragment when one passage holds every matched word.
+FRAGMENTS = 3
+SEPARATOR = " … "
 
 Segment = tuple[str, bool]  # (text, is_match)
+Span = tuple[int, int, str]  # (start, end, key): key groups equal terms
 
 _EXACT = exact_analyzer()
-
-
-def match_spans(text: str, hl: Highlight, limit: int | None = None) -> Iterator[tuple[int, int, str]]:
-    """(start, end, key) of every matching token; key groups equal terms.
-
-    The tokens are the exact analyzer's (same words, same offsets); what a
-    token's text yields is remembered on the highlight, since the same words
-    come back article after article (a dict lookup per token)."""
-    scan = text if limit is None else text[:limit]
-    memo: dict[str, tuple[tuple[int, int, str], ...]] = hl.__dict__.setdefault("_spans", {})
-    for match in TOKEN_PATTERN.finditer(scan):
-        raw = match.group()
-        found = memo.get(raw)
-        if found is None:
-            found = memo[raw] = tuple(_token_spans(raw, hl))
-        if found:
-            base = match.start()
-            for start, end, key in found:
-                yield base + start, base + end, key
 
 
 @lru_cache(maxsize=200_000)
@@ -53,19 +46,87 @@ def _parts(raw: str) -> tuple[tuple[int, int, str, str | None], ...]:
     )
 
 
-def _token_spans(raw: str, hl: Highlight) -> Iterator[tuple[int, int, str]]:
-    """The matching parts of one token, offsets relative to its start."""
+Phrase = tuple[tuple[str, ...], int]  # (folded words, slop)
+# A token's own marks, and the phrases that may start at it: (part start, words, slop).
+_TokenMarks = tuple[tuple[Span, ...], tuple[tuple[int, tuple[str, ...], int], ...]]
+
+
+def _token_marks(raw: str, hl: Highlight, firsts: dict[str, list[Phrase]]) -> _TokenMarks:
+    """The marks one token makes by itself (offsets relative to its start),
+    and the phrases whose first word it holds."""
+    singles: list[Span] = []
+    starts: list[tuple[int, tuple[str, ...], int]] = []
     for start, end, word, stemmed in _parts(raw):
         if word in hl.words:
-            yield start, end, word
+            singles.append((start, end, word))
         elif stemmed is not None and stemmed in hl.stems:
-            yield start, end, stemmed
-        elif hl.prefixes and word.startswith(hl.prefixes):
-            yield start, end, word
+            singles.append((start, end, stemmed))
+        for words, slop in firsts.get(word, ()):
+            starts.append((start, words, slop))
+    return tuple(singles), tuple(starts)
+
+
+def _phrase_end(scan: str, after: int, rest: tuple[str, ...], slop: int) -> int | None:
+    """Where the phrase ends when its remaining words `rest` follow offset
+    `after` in order, each within `slop` tokens of the one before (whoosh's
+    phrase positions: one per tokenizer match); None when they don't."""
+    gap = 0
+    i = 0
+    for m in TOKEN_PATTERN.finditer(scan, after):
+        gap += 1
+        if gap > slop:
+            return None
+        for _, end, word, _ in _parts(m.group()):
+            if word == rest[i]:
+                i += 1
+                gap = 0
+                if i == len(rest):
+                    return m.start() + end
+                break
+    return None
+
+
+def match_spans(text: str, hl: Highlight, limit: int | None = None) -> Iterator[Span]:
+    """(start, end, key) of every mark, in order and never overlapping.
+
+    The tokens are the exact analyzer's (same words, same offsets); what a
+    token's text yields is remembered on the highlight, since the same words
+    come back article after article (a dict lookup per token). A phrase is
+    one mark from its first word to its last; the words inside it make no
+    marks of their own."""
+    scan = text if limit is None else text[:limit]
+    memo: dict[str, _TokenMarks] = hl.__dict__.setdefault("_marks", {})
+    firsts = hl.__dict__.get("_firsts")
+    if firsts is None:
+        firsts = {}
+        for words, slop in sorted(hl.phrases):
+            firsts.setdefault(words[0], []).append((words, slop))
+        hl.__dict__["_firsts"] = firsts
+    covered = 0
+    for match in TOKEN_PATTERN.finditer(scan):
+        raw = match.group()
+        found = memo.get(raw)
+        if found is None:
+            found = memo[raw] = _token_marks(raw, hl, firsts)
+        singles, starts = found
+        if not singles and not starts:
+            continue
+        base = match.start()
+        spans = [(base + s, base + e, k) for s, e, k in singles]
+        for start, words, slop in starts:
+            end = _phrase_end(scan, match.end(), words[1:], slop)
+            if end is not None:
+                spans.append((base + start, end, " ".join(words)))
+        if len(spans) > 1:
+            spans.sort(key=lambda s: (s[0], -s[1]))
+        for span in spans:
+            if span[0] >= covered:
+                covered = span[1]
+                yield span
 
 
 def highlight_all(text: str, hl: Highlight) -> list[Segment]:
-    """The whole text as segments, every match marked (for article pages)."""
+    """The whole text as segments, every match marked (titles, article pages)."""
     segments: list[Segment] = []
     pos = 0
     for start, end, _ in match_spans(text, hl):
@@ -78,49 +139,111 @@ def highlight_all(text: str, hl: Highlight) -> list[Segment]:
     return segments
 
 
-def snippet(text: str, hl: Highlight, width: int = 240) -> list[Segment]:
-    """The passage of about `width` characters with the most distinct matches."""
+def snippet(text: str, hl: Highlight, width: int = 240, fragments: int = FRAGMENTS) -> list[Segment]:
+    """The passage of about `width` characters with the most distinct
+    matches; when some matched words are only found elsewhere, up to
+    `fragments` shorter passages (width / 2 each), every one bringing words
+    the ones before it lack, in the order of the text."""
     spans = list(match_spans(text, hl, SCAN_CHARS))
     if not spans:
-        return _cut(text, 0, width, [])
-    best_start, best_score = 0, (-1, 0)
+        return _assemble(text, [(0, _end(text, 0, width))], [])
+    windows = _windows(spans, width)
+    best = max(windows, key=lambda w: (len(w[2]), w[3], -w[0]))
+    every = {k for _, _, k in spans}
+    if fragments <= 1 or best[2] == every:
+        start = _start(text, spans[best[0]][0], width)
+        return _assemble(text, [(start, _end(text, start, width))], spans)
+    return _assemble(text, _fragments(text, spans, every, width // 2, fragments), spans)
+
+
+# A window of marks: (index of its first span, index past its last, its keys, its span count).
+_Window = tuple[int, int, frozenset[str], int]
+
+
+def _windows(spans: list[Span], width: int) -> list[_Window]:
+    """For each span, the marks within `width` characters from its start
+    (a two-pointer sweep)."""
+    out: list[_Window] = []
     right = 0
-    # Two-pointer sweep: windows starting at each match, scored by how
-    # many distinct terms they hold, then how many matches.
     for left in range(len(spans)):
+        right = max(right, left + 1)
         while right < len(spans) and spans[right][1] - spans[left][0] <= width:
             right += 1
-        window = spans[left:right]
-        score = (len({k for _, _, k in window}), len(window))
-        if score > best_score:
-            best_score, best_start = score, left
-    anchor = spans[best_start][0]
-    # Start a little before the first match, at a word boundary.
+        out.append((left, right, frozenset(k for _, _, k in spans[left:right]), right - left))
+    return out
+
+
+def _fragments(text: str, spans: list[Span], every: set[str], width: int, most: int) -> list[tuple[int, int]]:
+    """Character ranges of up to `most` fragments: greedily, the window
+    with the most words not shown yet (then the most distinct words, then
+    the most marks, then the earliest), never overlapping the ones taken."""
+    windows = _windows(spans, width)
+    taken: list[tuple[int, int]] = []
+    missing = set(every)
+    while missing and len(taken) < most:
+        best: tuple[tuple[int, int, int, int], tuple[int, int], frozenset[str]] | None = None
+        for left, _, keys, count in windows:
+            new = len(keys & missing)
+            if not new:
+                continue
+            score = (new, len(keys), count, -left)
+            if best is not None and score <= best[0]:
+                continue
+            start = _start(text, spans[left][0], width)
+            end = _end(text, start, width)
+            if any(start < e and s < end for s, e in taken):
+                continue
+            best = (score, (start, end), keys)
+        if best is None:
+            break
+        taken.append(best[1])
+        missing -= best[2]
+    return sorted(taken)
+
+
+def _start(text: str, anchor: int, width: int) -> int:
+    """A little before the first match, at a word boundary."""
     start = max(0, anchor - width // 5)
     if start:
         space = text.rfind(" ", 0, start + 1)
-        start = space + 1 if space >= 0 and anchor - space < width // 2 else start
-    return _cut(text, start, width, [s for s in spans if s[0] >= start])
+        if space < 0:
+            start = 0  # within the text's first word
+        elif anchor - space < width // 2:
+            start = space + 1
+    return start
 
 
-def _cut(text: str, start: int, width: int, spans: list[tuple[int, int, str]]) -> list[Segment]:
+def _end(text: str, start: int, width: int) -> int:
+    """About `width` characters on, at a word boundary."""
     end = min(len(text), start + width)
     if end < len(text):
         space = text.rfind(" ", start, end)
         end = space if space > start + width // 2 else end
+    return end
+
+
+def _assemble(text: str, ranges: list[tuple[int, int]], spans: list[Span]) -> list[Segment]:
+    """The fragments' text with their marks, joined by SEPARATOR, with an
+    ellipsis where the text goes on before the first or after the last."""
     segments: list[Segment] = []
-    if start > 0:
+    if ranges[0][0] > 0:
         segments.append(("… ", False))
-    pos = start
-    for s, e, _ in spans:
-        if e > end:
-            break
-        if s > pos:
-            segments.append((text[pos:s], False))
-        segments.append((text[s:e], True))
-        pos = e
-    segments.append((text[pos:end], False))
-    if end < len(text):
+    i = 0
+    for n, (start, end) in enumerate(ranges):
+        if n:
+            segments.append((SEPARATOR, False))
+        pos = start
+        while i < len(spans) and spans[i][0] < start:
+            i += 1
+        while i < len(spans) and spans[i][1] <= end:
+            s, e, _ = spans[i]
+            if s > pos:
+                segments.append((text[pos:s], False))
+            segments.append((text[s:e], True))
+            pos = e
+            i += 1
+        segments.append((text[pos:end], False))
+    if ranges[-1][1] < len(text):
         segments.append((" …", False))
     return [(_squash(t), m) for t, m in segments if t]
 

@@ -1,29 +1,46 @@
-"""Autocomplete: completions of what the reader is typing, from the index.
+"""Autocomplete: completions of what the reader is typing, from the archive.
 
-Two kinds of suggestion, both read from the live index:
+Two kinds of suggestion:
 
-- word completions: the words of the `exact` vocabulary (folded, stop words
-  kept) that start with the last word typed, most frequent first, appended to
-  what was typed before it;
-- titles that contain the earlier words and a word starting with the last
-  one, best match first (titles come from the store).
+- words: the archive's words (the `exact` vocabulary: folded, stop words
+  kept) that start with the last word typed, most frequent first, appended
+  to what was typed before it. After earlier words, the words that follow
+  the one before in the archive ("De Lu" -> "De Luca"), else those found in
+  an article with all of them ("elezioni ven" -> "elezioni veneto"). Each
+  is shown as the archive writes it (accents, capitals: "anziché", "Zaia",
+  "De Luca"), read from a few articles holding it; rare misspellings of a
+  far commoner completion are left out, and so are glued words
+  ("LombardiaIl", "perchéIn": scraped text whose paragraph break was lost),
+  whose pieces are each far commoner words than the whole;
+- titles of articles holding the earlier words and the last one (or its
+  commonest completions), newest first: choosing one opens its article.
 
-Accents are folded in the vocabulary (città -> citta); when a matching title
-shows the accented form of a completion, that form is used instead.
+`assemble` holds all of it; a backend supplies a `Source` (the vocabulary,
+sample texts and titles): whoosh here, PostgreSQL in search.pg.suggest.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Protocol
 
+import numpy as np
 from whoosh import query as wq
 from whoosh.analysis import Analyzer
 from whoosh.searching import Searcher
 
-from .analysis import STOPWORDS, fold
+from . import scorer
+from .analysis import STOPWORDS, TOKEN_PATTERN, fold, stem
+from .docsets import members
+from .recency import NO_DATE, _dates
+from .spelling import edit_distance, max_typos
 from .store import Store
+from .topk import docsets_for
 
 MAX_PREFIX_CHARS = 100
 # Vocabulary terms looked at per request: bounds the work on short prefixes.
@@ -31,36 +48,99 @@ MAX_SCAN = 2_000
 MIN_WORD_PREFIX = 2
 # Completions checked against the earlier words, most frequent first.
 MAX_CONTEXT_CHECKS = 60
+# Articles whose word positions are read to find whether a completion
+# follows the word before it: per completion, and over all of one request
+# (about 15 ms at most on the dev corpus).
+MAX_ADJACENCY_CHECKS = 40
+MAX_ADJACENCY_DOCS = 400
 # Shorter prefixes expand to too much of the vocabulary to search titles.
 MIN_TITLE_PREFIX = 3
+# Completions whose titles are looked for, in order (after the word typed).
+TITLE_TERMS = 3
+# Articles read per completion to see how the archive writes it.
+SAMPLES = 4
+# A completion is a misspelling of another one this many times commoner
+# within its typo distance (with another stem): "coronaviurs" (2 articles)
+# beside "coronavirus" (8,000).
+MISSPELLING_RATIO = 20
+# Names that go on the words typed: articles read, how often the next word
+# must follow, and how many such names are offered.
+NAME_SAMPLES = 12
+NAME_MIN_COUNT = 2
+NAME_SUGGESTIONS = 2
+# A completion in fewer articles than the commonest one over this is left out.
+RARE_RATIO = 1_000
+# A word glued from pieces each at least this many times commoner than it.
+GLUE_RATIO = 2
+# Title matches up to this many have their dates read one by one; more, by
+# walking the documents sorted by date.
+SPARSE_DATES = 500
+# Separators allowed between two words shown together ("De Luca", "Covid-19").
+_BETWEEN = r"[\s\u00a0'’`\-–]{1,3}"
 
 
-def _analyze(searcher: Searcher, fieldname: str, text: str) -> list[str]:
-    """Words as the index's own analyzer for `fieldname` turns them into terms."""
-    return [t.text for t in searcher.schema[fieldname].analyzer(text)]
+@dataclass(frozen=True)
+class Suggestion:
+    """One suggestion: a word completion ("word") or an article ("title")."""
+
+    text: str
+    kind: str = "word"
+    article_id: str | None = None
+    date: date | None = None
 
 
-def suggest(searcher: Searcher, store: Store, prefix: str, limit: int = 8) -> list[str]:
+@dataclass(frozen=True)
+class Completion:
+    """A vocabulary word completing the last typed word."""
+
+    term: str
+    docs: int
+    # It follows the word typed before it somewhere in the archive.
+    adjacent: bool = False
+
+
+@dataclass(frozen=True)
+class TitleHit:
+    article_id: str
+    title: str
+    date: date | None
+
+
+class Source(Protocol):
+    """What a backend supplies to `assemble`."""
+
+    def completions(self, last: str, head: list[str], limit: int) -> list[Completion]:
+        """Up to `limit` vocabulary words starting with `last` (not `last`
+        itself, no stop words, at least MIN_WORD_PREFIX + 1 letters), most
+        documents first. With earlier words `head`: only words found in an
+        article holding every non-stop word of `head`; those that follow
+        head[-1] somewhere are `adjacent`, and when any is, only they."""
+        ...
+
+    def doc_frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        """Articles holding each folded word (0 for an unknown one)."""
+        ...
+
+    def samples(self, phrases: list[tuple[str, ...]], per_phrase: int) -> dict[tuple[str, ...], list[str]]:
+        """The text (title, subtitle, body) of up to `per_phrase` articles
+        holding each phrase of folded words."""
+        ...
+
+    def titles(self, head: list[str], terms: list[str], prefix: str, limit: int) -> list[TitleHit]:
+        """Up to `limit` articles whose title holds every word of `head`
+        (stemmed) and, in turn, each of `terms` (stemmed; all of one term's
+        before the next); with no terms, a word starting with `prefix` (if
+        any). Newest first, then by id, within each term."""
+        ...
+
+
+def suggest(searcher: Searcher, store: Store, prefix: str, limit: int = 8) -> list[Suggestion]:
     """Up to `limit` suggestions for the text typed so far (words, then titles)."""
-    return assemble(
-        prefix,
-        limit,
-        searcher.schema["exact"].analyzer,
-        lambda last, n, head_words: _completions(searcher, last, n, head_words),
-        lambda head_words, last, n: _titles(searcher, store, head_words, last, n),
-    )
+    return assemble(prefix, limit, searcher.schema["exact"].analyzer, WhooshSource(searcher, store))
 
 
-# completions(last word, how many, earlier words) and titles(earlier words, last word, how many)
-Completions = Callable[[str, int, list[str]], list[str]]
-Titles = Callable[[list[str], str, int], list[str]]
-
-
-def assemble(
-    prefix: str, limit: int, exact: Analyzer, completions: Completions, titles_of: Titles
-) -> list[str]:
-    """The suggestions from a backend's word completions and matching titles
-    (shared by every backend): words first, then titles, no repeats."""
+def assemble(prefix: str, limit: int, exact: Analyzer, source: Source) -> list[Suggestion]:
+    """The suggestions of any backend: words first, then titles, no repeats."""
     if limit < 1:
         return []
     typed = " ".join(prefix.split())[:MAX_PREFIX_CHARS]
@@ -71,31 +151,174 @@ def assemble(
         return []
     # The last word is still being typed unless the text ends with a space.
     complete = prefix[-1:].isspace()
-    head_words, last = (words, "") if complete else (words[:-1], words[-1])
+    head, last = (words, "") if complete else (words[:-1], words[-1])
     if not complete and len(last) < MIN_WORD_PREFIX:
         return []
 
-    titles = titles_of(head_words, last, limit)
-    accented = _accented_forms(exact, titles)
-    out: list[str] = []
-    seen: set[str] = set()
+    completions = _words(typed, head, last, limit, source) if last else []
+    names = _name_continuations(typed, words, source) if complete or len(words) > 1 else []
+    title_terms: list[str] = []
+    if last and last not in STOPWORDS and source.doc_frequencies([last]).get(last):
+        title_terms.append(last)
+    title_terms += [c.term for c, _ in completions[:TITLE_TERMS]]
+    titles: list[TitleHit] = []
+    if complete or len(last) >= MIN_TITLE_PREFIX:
+        titles = source.titles(head, title_terms, last, limit)
+    elif any(w not in STOPWORDS and len(w) >= MIN_TITLE_PREFIX for w in head):
+        # A title typed up to a short last word ("Bologna, via libera alla nuova li"):
+        # the titles with the earlier words and a word starting with the last one.
+        titles = [
+            hit
+            for hit in source.titles(head, [], "", 4 * limit)
+            if any(t.text.startswith(last) for t in exact(hit.title))
+        ][:limit]
 
-    def add(text: str) -> None:
-        key = fold(text.lower())
-        if key not in seen and key != fold(typed.lower()):
+    out: list[Suggestion] = []
+    # A word completion that is a whole title shows as the title (it opens the article).
+    seen = {fold(typed.lower())}
+    title_keys = {fold(hit.title.lower()) for hit in titles}
+
+    def add(suggestion: Suggestion) -> None:
+        key = fold(suggestion.text.lower())
+        if key not in seen:
             seen.add(key)
-            out.append(text)
+            out.append(suggestion)
 
-    if last:
-        before = _typed_before_last_word(typed)
-        word_quota = max(1, limit - min(len(titles), limit // 2))
-        for term in completions(last, word_quota, head_words):
-            add(f"{before}{accented.get(term, term)}")
-    for title in titles:
+    word_quota = max(1, limit - min(len(titles), limit // 2))
+    for text in names:
+        add(Suggestion(text))
+    for _, text in completions[: max(0, word_quota - len(names))]:
+        if fold(text.lower()) not in title_keys:
+            add(Suggestion(text))
+    for hit in titles:
         if len(out) >= limit:
             break
-        add(title)
+        add(Suggestion(hit.title, "title", hit.article_id, hit.date))
     return out[:limit]
+
+
+Shown = list[tuple[Completion, str]]
+
+
+def _words(typed: str, head: list[str], last: str, limit: int, source: Source) -> Shown:
+    """The word completions and their text as suggested, best first."""
+    candidates = _drop_misspellings(source.completions(last, head, 2 * limit))
+    if candidates:
+        # Words of an article or two beside a word in thousands: noise ("coronav":
+        # no "CoronaVirusSafetyMeasures" beside "coronavirus").
+        top = max(c.docs for c in candidates)
+        candidates = [c for c in candidates if c.docs * RARE_RATIO >= top][: limit + 4]
+    if not candidates:
+        return []
+    before = _typed_before_last_word(typed)
+    # After a word that the completion follows, both are shown as the archive
+    # writes them together ("de lu" -> "De Luca").
+    prev = head[-1] if head else None
+    lead = _typed_before_last_token(before) if prev is not None else None
+    pairs = lead is not None and prev is not None and fold(before[len(lead) :].strip().lower()) == prev
+    phrases: list[tuple[str, ...]] = []
+    for c in candidates:
+        phrases.append((c.term,))
+        if pairs and c.adjacent:
+            phrases.append((prev, c.term))
+    texts = source.samples(phrases, SAMPLES)
+    forms: dict[str, str] = {}
+    shown: dict[str, str] = {}
+    for c in candidates:
+        form = written_form(texts.get((c.term,), []), (c.term,))
+        forms[c.term] = form or c.term
+        pair = written_form(texts.get((prev, c.term), []), (prev, c.term)) if pairs and c.adjacent else None
+        shown[c.term] = f"{lead}{pair}" if pair else f"{before}{forms[c.term]}"
+    glued = _glued(candidates, forms, source)
+    return [(c, shown[c.term]) for c in candidates if c.term not in glued][:limit]
+
+
+def _name_continuations(typed: str, words: list[str], source: Source) -> list[str]:
+    """A name the typed words begin, as the archive writes it: "Vincenzo De"
+    -> "Vincenzo De Luca", "Luca " -> "Luca Zaia". In a few articles holding
+    the last one or two words typed, capitalised there, the capitalised word
+    that follows them at least NAME_MIN_COUNT times; at most NAME_SUGGESTIONS."""
+    seq = tuple(words[-2:])
+    tokens = list(TOKEN_PATTERN.finditer(typed))
+    if len(tokens) < len(seq) or any(t in STOPWORDS for t in seq[-1:]):
+        return []
+    start = tokens[-len(seq)].start()
+    if tuple(fold(t.group().lower()) for t in tokens[-len(seq) :]) != seq:
+        return []  # elisions, acronyms: the typed words are not these tokens
+    texts = source.samples([seq], NAME_SAMPLES).get(seq, [])
+    regex = _name_regex(seq)
+    found: Counter[str] = Counter()
+    forms: dict[str, Counter[str]] = {}
+    for text in texts:
+        for m in regex.finditer(text):
+            name = " ".join(m.group().split())
+            parts = name.split()
+            following = fold(m.group("next").lower())
+            if following in STOPWORDS or not all(p[:1].isupper() for p in parts):
+                continue
+            if all(p.isupper() for p in parts):  # a title in capitals says nothing of case
+                continue
+            found[following] += 1
+            forms.setdefault(following, Counter())[name] += 1
+    return [
+        typed[:start] + _commonest(forms[following])
+        for following, n in found.most_common(NAME_SUGGESTIONS)
+        if n >= NAME_MIN_COUNT
+    ]
+
+
+@lru_cache(maxsize=1_024)
+def _name_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    """The words (a phrase, as _phrase_regex) and the word after them."""
+    body = _BETWEEN.join(_word_pattern(w) for w in words)
+    return re.compile(rf"(?<!\w){body}[ \u00a0](?P<next>[^\W\d_]{{2,}})(?!\w)", re.IGNORECASE)
+
+
+def _drop_misspellings(completions: list[Completion]) -> list[Completion]:
+    """Leaves out a completion within typo distance of one far commoner
+    (another stem: "regionali" beside "regione" is an inflection, kept)."""
+    kept: list[Completion] = []
+    for c in completions:
+        typos = max_typos(c.term)
+        if typos and any(
+            k.docs >= MISSPELLING_RATIO * c.docs
+            and stem(k.term) != stem(c.term)
+            and edit_distance(c.term, k.term, typos) <= typos
+            for k in kept
+        ):
+            continue
+        kept.append(c)
+    return kept
+
+
+def _camel_pieces(form: str) -> list[str]:
+    """A written word cut where a lower-case letter meets a capital:
+    "LombardiaIl" -> ["Lombardia", "Il"]."""
+    pieces: list[str] = []
+    start = 0
+    for i in range(1, len(form)):
+        if form[i].isupper() and form[i - 1].islower():
+            pieces.append(form[start:i])
+            start = i
+    pieces.append(form[start:])
+    return pieces
+
+
+def _glued(candidates: list[Completion], forms: dict[str, str], source: Source) -> set[str]:
+    """The completions written as pieces glued without a space, a capital
+    starting each ("LombardiaIl"), when every piece is a word far commoner
+    than the whole; brand names ("WhatsApp": "whats" is rare) stay."""
+    pieces = {c.term: [fold(p.lower()) for p in _camel_pieces(forms[c.term])] for c in candidates}
+    split = {term: parts for term, parts in pieces.items() if len(parts) > 1}
+    if not split:
+        return set()
+    docs = source.doc_frequencies({p for parts in split.values() for p in parts})
+    counts = {c.term: c.docs for c in candidates}
+    return {
+        term
+        for term, parts in split.items()
+        if all(docs.get(p, 0) >= GLUE_RATIO * max(counts[term], 1) for p in parts)
+    }
 
 
 def _typed_before_last_word(typed: str) -> str:
@@ -104,77 +327,282 @@ def _typed_before_last_word(typed: str) -> str:
     return typed[: m.start()] if m else typed
 
 
-def _completions(searcher: Searcher, last: str, limit: int, head_words: list[str]) -> list[str]:
-    """Vocabulary words starting with `last`, most documents first.
-
-    After earlier words, only words found in an article together with them
-    are offered, so "elezioni reg" completes to "regionali", not "regista".
-    """
-    reader = searcher.reader()
-    found: list[tuple[int, str]] = []
-    for n, term in enumerate(reader.expand_prefix("exact", last)):
-        if n >= MAX_SCAN:
-            break
-        term = term.decode() if isinstance(term, bytes) else term
-        if term == last or term in STOPWORDS or len(term) < MIN_WORD_PREFIX + 1:
-            continue
-        found.append((-reader.doc_frequency("exact", term), term))
-    found.sort()
-    context = [w for w in head_words if w not in STOPWORDS]
-    if not context:
-        return [term for _, term in found[:limit]]
-    together = sorted(searcher.docs_for_query(wq.And([wq.Term("exact", w) for w in context])))
-    out: list[str] = []
-    for _, term in found[:MAX_CONTEXT_CHECKS]:
-        if len(out) >= limit or not together:
-            break
-        if _occurs_in(searcher, term, together):
-            out.append(term)
-    return out
+def _typed_before_last_token(before: str) -> str | None:
+    """`before` without its last token (None when it has none)."""
+    starts = [m.start() for m in TOKEN_PATTERN.finditer(before)]
+    return before[: starts[-1]] if starts else None
 
 
-def _occurs_in(searcher: Searcher, term: str, docnums: list[int]) -> bool:
-    """Whether `term` occurs in any of the sorted `docnums` (leapfrog intersection)."""
-    matcher = searcher.reader().postings("exact", term)
-    i = 0
-    while matcher.is_active() and i < len(docnums):
-        doc = matcher.id()
-        if doc == docnums[i]:
-            return True
-        if doc < docnums[i]:
-            matcher.skip_to(docnums[i])
-        else:
-            i = bisect_left(docnums, doc, i)
-    return False
+# -- how the archive writes a word ---------------------------------------------------
 
 
-def _titles(searcher: Searcher, store: Store, head_words: list[str], last: str, limit: int) -> list[str]:
-    """Titles holding every typed word (the last one as a prefix), best first."""
-    clauses: list[wq.Query] = [wq.Term("title", t) for t in _analyze(searcher, "title", " ".join(head_words))]
-    if len(last) >= MIN_TITLE_PREFIX:
-        # A partial word is a prefix of its stem, or its stem is a prefix of it.
-        prefixes = {last, *_analyze(searcher, "title", last)}
-        clauses.append(wq.Or([wq.Prefix("title", p) for p in sorted(prefixes)]))
-    if not clauses:
+@lru_cache(maxsize=1)
+def _letter_variants() -> dict[str, str]:
+    """Folded letter -> a regex class of the lower-case letters folding to it."""
+    variants: dict[str, set[str]] = {}
+    for code in range(0x00C0, 0x0250):
+        ch = chr(code).lower()
+        folded = fold(ch)
+        if len(folded) == 1 and folded.isalpha():
+            variants.setdefault(folded, set()).add(ch)
+    return {k: "[" + k + "".join(sorted(v)) + "]" for k, v in variants.items()}
+
+
+def _word_pattern(word: str) -> str:
+    classes = _letter_variants()
+    return "".join(classes.get(c, re.escape(c)) for c in word)
+
+
+@lru_cache(maxsize=4_096)
+def _phrase_regex(words: tuple[str, ...]) -> re.Pattern[str]:
+    body = _BETWEEN.join(_word_pattern(w) for w in words)
+    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
+
+_OPENING = re.compile(r"[\s\"“”«»'‘’(\[\-–—]*$")
+
+
+def _context(text: str, start: int, form: str) -> str:
+    """How an occurrence is written: "caps" (all capitals, as titles in
+    capitals are), "initial" (capitalised where a sentence starts) or
+    "plain" (as the word is written mid-sentence: the form to show)."""
+    letters = [c for c in form if c.isalpha()]
+    if len(letters) > 1 and all(c.isupper() for c in letters):
+        return "caps"
+    if form[:1].isupper():
+        opening = _OPENING.search(text, max(0, start - 8), start)
+        at = opening.start() if opening else start
+        if at == 0 or text[at - 1] in ".!?:;…\n" or (opening and "\n" in opening.group()):
+            return "initial"
+    return "plain"
+
+
+def written_form(texts: list[str], words: tuple[str, ...]) -> str | None:
+    """The commonest way `texts` write the folded `words` (one word or a few
+    in a row): as written mid-sentence if ever, else capitalised at a
+    sentence start, else in capitals (kept for short acronyms: "ONU",
+    lower case otherwise). None when no text holds them."""
+    regex = _phrase_regex(words)
+    by_context: dict[str, Counter[str]] = {"plain": Counter(), "initial": Counter(), "caps": Counter()}
+    for text in texts:
+        for m in regex.finditer(text):
+            form = " ".join(m.group().split()) if " " in m.group() or "\n" in m.group() else m.group()
+            by_context[_context(text, m.start(), form)][form] += 1
+    for kind in ("plain", "initial"):
+        if by_context[kind]:
+            return _commonest(by_context[kind])
+    if by_context["caps"]:
+        form = _commonest(by_context["caps"])
+        return form if sum(c.isalpha() for c in form) <= 4 else form.lower()
+    return None
+
+
+def _commonest(forms: Counter[str]) -> str:
+    """The commonest form; among equals, the one with fewest capitals, then
+    the first seen ("elezioni regionale" over "elezioni Regionale")."""
+    return max(forms, key=lambda f: (forms[f], -sum(c.isupper() for c in f)))
+
+
+# -- the whoosh backend ------------------------------------------------------------------
+
+
+class WhooshSource:
+    """Autocomplete sources from a whoosh searcher and the SQLite store."""
+
+    def __init__(self, searcher: Searcher, store: Store) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.store = store
+        # Document sets as bitmaps (cached per segment, shared with searching).
+        self.ds = docsets_for(searcher)
+
+    def _analyze(self, fieldname: str, text: str) -> list[str]:
+        """Words as the index's own analyzer for `fieldname` turns them into terms."""
+        return [t.text for t in self.searcher.schema[fieldname].analyzer(text)]
+
+    def completions(self, last: str, head: list[str], limit: int) -> list[Completion]:
+        reader = self.reader
+        found: list[tuple[int, str]] = []
+        for n, term in enumerate(reader.expand_prefix("exact", last)):
+            if n >= MAX_SCAN:
+                break
+            term = term.decode() if isinstance(term, bytes) else term
+            if term == last or term in STOPWORDS or len(term) < MIN_WORD_PREFIX + 1:
+                continue
+            found.append((-reader.doc_frequency("exact", term), term))
+        found.sort()
+        if not head:
+            return [Completion(term, -n) for n, term in found[:limit]]
+        ds = self.ds
+        together = ds.live
+        for word in head:
+            if word not in STOPWORDS:
+                together &= ds.term("exact", word)
+        before = ds.term("exact", head[-1]) & together
+        # Whether a completion follows the word before it is read from word
+        # positions (slow in whoosh's reader): the likeliest are read first,
+        # those whose articles mostly hold that word too ("giuseppe con":
+        # "conte" before the commoner "controllo"); the order shown is by
+        # articles, as PostgreSQL's.
+        candidates: list[tuple[int, str, int]] = []
+        for n, term in found[:MAX_CONTEXT_CHECKS]:
+            bits = ds.term("exact", term) & together
+            if bits:
+                candidates.append((-n, term, bits))
+        ranked = sorted(candidates, key=lambda c: -((c[2] & before).bit_count() ** 2) / c[0])
+        checks: list[tuple[str, list[int]]] = []
+        budget = MAX_ADJACENCY_DOCS
+        for _, term, bits in ranked:
+            docs = members(bits & before)[: min(MAX_ADJACENCY_CHECKS, budget)]
+            if docs:
+                checks.append((term, docs))
+                budget -= len(docs)
+            if budget <= 0:
+                break
+        follows = {term for term, found in self._following(head[-1], checks, 1).items() if found}
+        chosen = [Completion(term, docs, term in follows) for docs, term, _ in candidates]
+        adjacent = [c for c in chosen if c.adjacent]
+        return adjacent[:limit] if adjacent else chosen[:limit]
+
+    def _following(self, prev: str, checks: list[tuple[str, list[int]]], want: int) -> dict[str, list[int]]:
+        """For each (term, ascending documents) of `checks`: the first `want`
+        of its documents where the term comes right after `prev`, read from
+        the segments' cached position lists (search.scorer)."""
+        out: dict[str, list[int]] = {}
+        for term, docs in checks:
+            found: list[int] = []
+            for doc in docs:
+                after = set(self._positions(prev, doc))
+                if after and any(p - 1 in after for p in self._positions(term, doc)):
+                    found.append(doc)
+                    if len(found) >= want:
+                        break
+            out[term] = found
+        return out
+
+    def _positions(self, word: str, doc: int) -> list[int]:
+        """The positions of `word` in document `doc` of the `exact` field."""
+        for reader, offset in self.ds.leaves:
+            if offset <= doc < offset + reader.doc_count_all():
+                btext = word.encode("utf-8")
+                ids = scorer.postings(reader, "exact", btext)[0]
+                i = int(np.searchsorted(ids, doc - offset))
+                if i < len(ids) and ids[i] == doc - offset:
+                    values = scorer.positions(reader, "exact", btext)
+                    return reader.schema["exact"].format.decode_positions(values[i])
+                return []
         return []
-    q = clauses[0] if len(clauses) == 1 else wq.And(clauses)
-    results = searcher.search(q, limit=limit * 2, terms=False)
-    ids = [hit["id"] for hit in results]
-    articles = store.get_many(ids)
-    titles: list[str] = []
-    for article_id in ids:
-        article = articles.get(article_id)
-        if article and article.title not in titles:
-            titles.append(article.title)
-    return titles[:limit]
+
+    def _docs(self, q: wq.Query) -> list[int]:
+        """Live documents matching `q`, in order."""
+        return members(self.ds.query(q))
+
+    def doc_frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        return {w: self.reader.doc_frequency("exact", w) for w in words}
+
+    def samples(self, phrases: list[tuple[str, ...]], per_phrase: int) -> dict[tuple[str, ...], list[str]]:
+        ds = self.ds
+        chosen: dict[tuple[str, ...], list[int]] = {}
+        for phrase in phrases:
+            bits = ds.live
+            for word in phrase:
+                bits &= ds.term("exact", word)
+            docs = members(bits)
+            if len(phrase) == 1:
+                chosen[phrase] = docs[:per_phrase]
+            elif len(phrase) == 2:
+                checks = [(phrase[1], docs[:MAX_ADJACENCY_CHECKS])]
+                chosen[phrase] = self._following(phrase[0], checks, per_phrase)[phrase[1]]
+            else:
+                q = wq.Phrase("exact", list(phrase))
+                chosen[phrase] = [d for d in self.searcher.docs_for_query(q) if (bits >> d) & 1][:per_phrase]
+        ids = {d: self.searcher.stored_fields(d)["id"] for docs in chosen.values() for d in docs}
+        articles = self.store.get_many(sorted(set(ids.values())))
+        return {
+            phrase: [_full_text(articles[ids[d]]) for d in docs if ids[d] in articles]
+            for phrase, docs in chosen.items()
+        }
+
+    def titles(self, head: list[str], terms: list[str], prefix: str, limit: int) -> list[TitleHit]:
+        clauses: list[wq.Query] = [wq.Term("title", t) for t in self._analyze("title", " ".join(head))]
+        alternatives: list[wq.Query] = []
+        for term in terms:
+            stems = self._analyze("title", term)
+            if stems:
+                alternatives.append(wq.Term("title", stems[0]))
+        if not terms and len(prefix) >= MIN_TITLE_PREFIX:
+            # A partial word is a prefix of its stem, or its stem is a prefix of it.
+            prefixes = {prefix, *self._analyze("title", prefix)}
+            alternatives.append(wq.Or([wq.Prefix("title", p) for p in sorted(prefixes)]))
+        out: list[TitleHit] = []
+        seen: set[str] = set()
+        for alternative in alternatives or [None]:
+            parts = clauses + ([alternative] if alternative is not None else [])
+            if not parts:
+                break
+            for hit in self._newest(wq.And(parts) if len(parts) > 1 else parts[0], 2 * limit):
+                if hit.title not in seen:
+                    seen.add(hit.title)
+                    out.append(hit)
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
+    def _newest(self, q: wq.Query, limit: int) -> list[TitleHit]:
+        """The first `limit` articles matching `q`, newest first, then by id
+        (undated last), as PostgreSQL's ORDER BY date DESC NULLS LAST, id."""
+        bits = self.ds.query(q)
+        if bits.bit_count() <= SPARSE_DATES:
+            values = _dates(self.searcher, members(bits))
+        else:
+            values = self._newest_dates(bits, limit)
+        dated = sorted((v, d) for d, v in values.items() if v != NO_DATE)[::-1]
+        keep = [d for _, d in dated]
+        if len(dated) > limit:
+            # Every article sharing the date of the last one kept: ties are cut by id below.
+            cut = dated[limit - 1][0]
+            keep = [d for v, d in dated if v >= cut]
+        if len(keep) < limit:
+            keep += sorted(d for d, v in values.items() if v == NO_DATE)
+        ids = {d: self.searcher.stored_fields(d)["id"] for d in keep}
+        articles = self.store.get_many(list(ids.values()))
+        found = [articles[ids[d]] for d in keep if ids[d] in articles]
+        hits = [TitleHit(a.id, a.title, a.date) for a in found]
+        hits.sort(key=lambda h: (*_newest_first(h.date), h.article_id))
+        return hits[:limit]
+
+    def _newest_dates(self, bits: int, limit: int) -> dict[int, int]:
+        """Date column values of the newest `limit` documents of a large set
+        in each segment (with those sharing the last one's date), walking the
+        segment's documents sorted by date (search.docsets, cached); and of
+        the undated ones."""
+        out: dict[int, int] = {}
+        for reader, offset in self.ds.leaves:
+            n = reader.doc_count_all()
+            local = (bits >> offset) & ((1 << n) - 1)
+            if not local:
+                continue
+            if not reader.has_column("date"):
+                out.update((offset + d, NO_DATE) for d in members(local))
+                continue
+            values, order, present = self.ds._sorted_column(reader, "date")
+            out.update((offset + d, NO_DATE) for d in members(local & ~present))
+            local &= present
+            taken = 0
+            for k in range(len(order) - 1, -1, -1):
+                if taken >= limit and values[k] != values[k + 1]:
+                    break
+                d = order[k]
+                if (local >> d) & 1:
+                    out[offset + d] = values[k]
+                    taken += 1
+        return out
 
 
-def _accented_forms(analyzer: Analyzer, titles: list[str]) -> dict[str, str]:
-    """Folded word -> its lower-case accented spelling, as the titles write it."""
-    forms: dict[str, str] = {}
-    for title in titles:
-        for t in analyzer(title, chars=True):
-            original = title[t.startchar : t.endchar].lower()
-            if original != t.text and fold(original) == t.text:
-                forms.setdefault(t.text, original)
-    return forms
+def _newest_first(day: date | None) -> tuple[bool, int]:
+    """Sort key: newest first, undated last."""
+    return day is None, -(day or date.min).toordinal()
+
+
+def _full_text(article) -> str:  # noqa: ANN001 - an Article
+    return "\n".join(p for p in (article.title, article.subtitle, article.body) if p)

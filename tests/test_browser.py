@@ -8,9 +8,10 @@ browser download) through Selenium. The server is the production one
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
@@ -180,3 +181,40 @@ def test_sort_select_applies_itself_and_pages_work(server, browser):
     assert len(_results(browser)) == 2
     current = browser.find_element(By.CSS_SELECTOR, ".pagination [aria-current=page]")
     assert current.text.endswith("2")
+
+
+def test_choosing_a_title_suggestion_opens_its_article(server, browser):
+    title = "Bologna, via libera alla nuova linea del tram verso Corticella"
+    _, body, _ = get(server + "/api/suggest?q=" + quote("Bologna, via lib"))
+    _, texts, _, urls = json.loads(body)
+    expected_path = urls[texts.index(title)]
+    assert expected_path.startswith("/articolo/")
+
+    browser.get(server + "/")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("Bologna, via lib")
+    option = _wait(browser).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, "#suggerimenti li.is-title"))
+    )
+    assert option.get_attribute("data-text") == title
+    assert "articolo" in option.find_element(By.CSS_SELECTOR, ".suggestion-note").text
+    # The words and names above it fill the box; the title opens the article.
+    words = browser.find_elements(By.CSS_SELECTOR, "#suggerimenti li:not(.is-title)")
+    assert [w.text for w in words] == ["Bologna, via libera"]
+    option.click()
+    _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "article.article")))
+    assert urlsplit(browser.current_url).path == expected_path
+    assert browser.find_element(By.CSS_SELECTOR, "h1.article-title").text == title
+
+    # By keyboard: down to the title, Enter.
+    browser.get(server + "/")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("Bologna, via lib")
+    _wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#suggerimenti li.is-title")))
+    box.send_keys(Keys.ARROW_DOWN, Keys.ARROW_DOWN)
+    assert box.get_attribute("value") == title
+    box.send_keys(Keys.ENTER)
+    _wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "article.article")))
+    assert urlsplit(browser.current_url).path == expected_path
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []

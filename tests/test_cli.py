@@ -19,8 +19,17 @@ pytestmark = pytest.mark.both_backends
 
 
 def run(tmp, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-W", "error::SyntaxWarning", str(ROOT / "cli.py"),
-           "--data-dir", str(tmp / "data"), "--index-dir", str(tmp / "index"), *args]
+    cmd = [
+        sys.executable,
+        "-W",
+        "error::SyntaxWarning",
+        str(ROOT / "cli.py"),
+        "--data-dir",
+        str(tmp / "data"),
+        "--index-dir",
+        str(tmp / "index"),
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=archive_env(tmp))
 
 
@@ -75,12 +84,26 @@ def test_issue_examples(home):
     assert first["exact_total"] == 2
     (seed,) = [r for r in first["results"][:2] if r["title"].startswith("C'È UN ALTRO PIANO (SEGRETO)")]
     assert PLAN_TITLE in [r["title"] for r in first["results"][:2]]
-    filtered = json.loads(run(home, "query", "witkoff", "--author", "Mario Piccirillo", "--category",
-                              "notizie di prima pagina", "--since", "2025-11-01", "--until",
-                              "2025-11-30", "--json").stdout)
+    filtered = json.loads(
+        run(
+            home,
+            "query",
+            "witkoff",
+            "--author",
+            "Mario Piccirillo",
+            "--category",
+            "notizie di prima pagina",
+            "--since",
+            "2025-11-01",
+            "--until",
+            "2025-11-30",
+            "--json",
+        ).stdout
+    )
     assert [r["author"] for r in filtered["results"]] == ["Mario Piccirillo"]
-    newest = json.loads(run(home, "query", "piano segreto ucraina", "--sort", "newest", "--limit", "5",
-                            "--json").stdout)
+    newest = json.loads(
+        run(home, "query", "piano segreto ucraina", "--sort", "newest", "--limit", "5", "--json").stdout
+    )
     assert newest["results"][0]["date"] == "2025-11-19"
     shown = run(home, "show", seed["id"])
     assert "19 novembre 2025 · Mario Piccirillo · NOTIZIE DI PRIMA PAGINA · Agenzia DIRE" in shown.stdout
@@ -208,7 +231,9 @@ def test_usage_errors_are_italian(args, message):
 def test_a_usage_error_in_a_real_process_is_italian(tmp_path):
     result = run(tmp_path, "query", "pace", "--page", "abc")
     assert result.returncode == 2
-    assert result.stderr.startswith("Uso: cli.py query [OPZIONI] [PAROLE]\nPer l'aiuto: 'cli.py query --help'.")
+    assert result.stderr.startswith(
+        "Uso: cli.py query [OPZIONI] [PAROLE]\nPer l'aiuto: 'cli.py query --help'."
+    )
     assert not english_in(result.stderr), result.stderr
 
 

@@ -362,7 +362,7 @@ def run_server(
         status, body, _ = get(base + "/?q=" + CARD_QUERY.replace(" ", "+"))
         if status != 200:
             problems.append(f"search page: {status}")
-        elif card and card[0]["title"] not in unescape(body.decode()):
+        elif card and card[0]["title"] not in unescape(re.sub(r"</?mark>", "", body.decode())):
             problems.append(f"the search page does not list {card[0]['title']!r}")
         return problems
     finally:

@@ -172,6 +172,7 @@ def test_json_schema(demo_archive):
         "score",
         "all_words",
         "snippet",
+        "title_html",
     }
     assert set(data["facets"]) == {"author", "category", "year", "month"}
     json.dumps(data)

@@ -27,6 +27,7 @@ from flask import (
     make_response,
     render_template,
     request,
+    url_for,
 )
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
@@ -39,6 +40,7 @@ from search.article import author_name
 from search.dates import format_italian, parse_query_date
 from search.searching import FACET_SIZE, MAX_FACET_LIMIT
 from search.snippets import highlight_all, to_html
+from search.suggest import Suggestion
 
 log = logging.getLogger(__name__)
 
@@ -669,13 +671,23 @@ def api_article(article_id: str) -> ResponseReturnValue:
 
 @bp.get("/api/suggest")
 def api_suggest() -> ResponseReturnValue:
-    """OpenSearch suggestions: [query, [completions...]]."""
+    """OpenSearch suggestions: [query, [completions], [descriptions], [urls]].
+
+    A word or name completes the query (its description and url are empty:
+    it is searched); an article's title has its date as description and
+    its page as url, which the page's script opens when it is chosen."""
     q = request.args.get("q", "")[:200]
-    suggestions: list[str] = []
+    found: list[Suggestion] = []
     if q.strip():
         with engine_slot():
-            suggestions = archive().suggest(q, SUGGESTIONS)
-    response = jsonify([q, suggestions])
+            found = archive().suggestions(q, SUGGESTIONS)
+    texts, descriptions, urls = [], [], []
+    for s in found:
+        texts.append(s.text)
+        is_title = s.kind == "title" and s.article_id is not None
+        descriptions.append((format_italian(s.date) or "Articolo") if is_title else "")
+        urls.append(url_for("web.article", article_id=s.article_id) if is_title else "")
+    response = jsonify([q, texts, descriptions, urls])
     response.headers["Cache-Control"] = "public, max-age=60"
     return response
 

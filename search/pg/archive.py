@@ -23,6 +23,7 @@ from ..indexer import IndexMissing
 from ..queryparse import Highlight, QueryError
 from ..ranking import Ranking
 from ..searching import FACET_SIZE, SearchResult, check_facet_limit, check_paging, normalize_query_text
+from ..suggest import Suggestion
 from ..synonyms import Synonyms, default_synonyms
 from . import related as related_mod
 from . import store
@@ -268,6 +269,10 @@ class PostgresArchive:
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:
         """Autocomplete suggestions for the text typed so far."""
+        return [s.text for s in self.suggestions(prefix, limit)]
+
+    def suggestions(self, prefix: str, limit: int = 8) -> list[Suggestion]:
+        """The same, with their kind: a word or an article's title."""
         with self.db.reading() as conn:
             return suggest_mod.suggest(conn, _text(prefix) or "", limit)
 

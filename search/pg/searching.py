@@ -30,7 +30,7 @@ import psycopg
 from whoosh import query as wq
 
 from ..analysis import normalize_key
-from ..queryparse import Highlight, ParsedQuery, QueryError
+from ..queryparse import ParsedQuery, QueryError
 from ..ranking import Ranking
 from ..recency import boost_windows, day_number, window_limit
 from ..searching import (
@@ -39,11 +39,9 @@ from ..searching import (
     Hit,
     SearchResult,
     _one_year,
-    _snippet_source,
     display_name,
     joins_partial,
 )
-from ..snippets import snippet
 from ..topk import loose_groups
 from . import store
 from .sqlquery import Clause, all_of, any_of, compile_query, filter_clauses, groups_of, lexemes_of, none_of
@@ -150,9 +148,7 @@ def run(
             skip = max(0, first - exact_total)
             ranked += _top(conn, partial, score, order, skip, first + limit - exact_total - skip)
             matched = all_of([indexed, any_of([c for c in (strict, loose) if c is not None])])  # type: ignore[list-item]
-        facet_values, sizes = (
-            _facets(conn, matched, parts, filters, facet_limit) if facets else ({}, {})
-        )
+        facet_values, sizes = _facets(conn, matched, parts, filters, facet_limit) if facets else ({}, {})
     except psycopg.errors.QueryCanceled:
         raise QueryError(
             "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
@@ -166,12 +162,8 @@ def run(
     else:
         shown = [(i, score, first + n < exact_total) for n, (i, score, _) in enumerate(ranked)]
     articles = store.get_many(conn, [i for i, _, _ in shown])
-    highlight = parsed.highlight if parsed is not None else Highlight()
-    hits = [
-        Hit(articles[i], score, snippet(_snippet_source(articles[i]), highlight), all_words=exact)
-        for i, score, exact in shown
-        if i in articles
-    ]
+    highlight = parsed.highlight if parsed is not None else None
+    hits = [Hit.of(articles[i], score, highlight, exact) for i, score, exact in shown if i in articles]
     return SearchResult(
         query=parsed.text if parsed is not None else "",
         total=total,

@@ -1,5 +1,6 @@
 /* Archivio: progressive enhancement only; every page works without it.
- * - autocomplete for the search box (ARIA combobox over /api/suggest);
+ * - autocomplete for the search box (ARIA combobox over /api/suggest): a word
+ *   or name fills the box and searches, an article's title opens the article;
  * - the sort list applies itself when changed;
  * - empty form fields are left out of the URL, so links stay short. */
 (function () {
@@ -78,28 +79,43 @@
     }
   }
 
-  function choose(text) {
-    input.value = text;
+  // A suggestion with a url (an article's title) opens it; any other fills the box and searches.
+  function choose(li) {
+    var target = li.getAttribute("data-url");
+    input.value = li.getAttribute("data-text");
     close();
-    form.requestSubmit ? form.requestSubmit() : form.submit();
+    if (target) {
+      window.location.assign(target);
+    } else {
+      form.requestSubmit ? form.requestSubmit() : form.submit();
+    }
   }
 
-  function render(suggestions) {
+  // data: the OpenSearch answer [query, [texts], [descriptions], [urls]].
+  function render(data) {
+    var texts = Array.isArray(data[1]) ? data[1] : [];
+    var descriptions = Array.isArray(data[2]) ? data[2] : [];
+    var urls = Array.isArray(data[3]) ? data[3] : [];
     list.textContent = "";
-    options = suggestions.map(function (text, i) {
+    options = texts.map(function (text, i) {
       var li = document.createElement("li");
       li.id = "suggerimento-" + i;
       li.setAttribute("role", "option");
       li.setAttribute("aria-selected", "false");
-      li.textContent = text;
-      // Titles are whole sentences; completed words are short and lower case.
-      if (text !== text.toLowerCase() || text.split(" ").length > 6) {
+      li.setAttribute("data-text", text);
+      li.appendChild(document.createTextNode(text));
+      if (typeof urls[i] === "string" && urls[i]) {
+        li.setAttribute("data-url", urls[i]);
         li.className = "is-title";
+        var note = document.createElement("span");
+        note.className = "suggestion-note";
+        note.textContent = descriptions[i] ? "articolo, " + descriptions[i] : "articolo";
+        li.appendChild(note);
       }
       // mousedown, not click: it fires before the input loses focus.
       li.addEventListener("mousedown", function (event) {
         event.preventDefault();
-        choose(text);
+        choose(li);
       });
       list.appendChild(li);
       return li;
@@ -135,7 +151,7 @@
       })
       .then(function (data) {
         if (input.value === text && document.activeElement === input) {
-          render(Array.isArray(data[1]) ? data[1] : []);
+          render(Array.isArray(data) ? data : []);
         }
       })
       .catch(function () {
@@ -167,10 +183,10 @@
         next = options.length - 1;
       }
       highlight(next);
-      input.value = next >= 0 ? options[next].textContent : typed;
+      input.value = next >= 0 ? options[next].getAttribute("data-text") : typed;
     } else if (event.key === "Enter" && active >= 0) {
       event.preventDefault();
-      choose(options[active].textContent);
+      choose(options[active]);
     } else if (event.key === "Escape") {
       event.preventDefault();
       input.value = typed;
