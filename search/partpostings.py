@@ -100,7 +100,8 @@ def analyse_part(schema: Schema, docs: list[dict], first: int) -> tuple[PartPost
     streams = _Streams(docs)
     for fieldname in bulk:
         field = schema[fieldname]
-        postings, field_lengths = _bulk_field(field, streams.get(fieldname, field.analyzer.config.pattern), first)
+        stream = streams.get(fieldname, field.analyzer.config.pattern)
+        postings, field_lengths = _bulk_field(field, stream, first)
         if postings is not None:
             fields[fieldname] = postings
             lengths[fieldname] = field_lengths

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from html import escape
 
-from .analysis import STOPWORDS, TOKEN_PATTERN, exact_analyzer, stem
+from .analysis import TOKEN_PATTERN, exact_analyzer, stemming_analyzer
 from .queryparse import Highlight
 
 # Only the start of very long articles is scanned for a snippet.
@@ -21,6 +21,7 @@ SCAN_CHARS = 40_000
 Segment = tuple[str, bool]  # (text, is_match)
 
 _EXACT = exact_analyzer()
+_STEM = stemming_analyzer()
 
 
 def match_spans(text: str, hl: Highlight, limit: int | None = None) -> Iterator[tuple[int, int, str]]:
@@ -45,23 +46,33 @@ def match_spans(text: str, hl: Highlight, limit: int | None = None) -> Iterator[
 @lru_cache(maxsize=200_000)
 def _parts(raw: str) -> tuple[tuple[int, int, str, str | None], ...]:
     """What a token is made of, whatever the query: (start, end, word, stem)
-    per part, the stem None for a stop word. Shared by all queries: a
+    per part (a compound's parts and joined runs, longest first where they
+    start together), the stem None for a stop word. Shared by all queries: a
     query's own memo starts empty, and most words of an article are common."""
+    stems = {(s, e, offset): None if stopped else t for t, s, e, stopped, offset in _STEM.word_parts(raw)}
     return tuple(
-        (start, end, word, None if word in STOPWORDS else stem(word))
-        for word, start, end, _ in _EXACT.word_parts(raw)
+        (start, end, word, stems.get((start, end, offset)))
+        for word, start, end, _, offset in _EXACT.word_parts(raw)
     )
 
 
 def _token_spans(raw: str, hl: Highlight) -> Iterator[tuple[int, int, str]]:
-    """The matching parts of one token, offsets relative to its start."""
+    """The matching parts of one token, offsets relative to its start; of
+    overlapping ones (a compound and its parts), the first and longest."""
+    covered = 0
     for start, end, word, stemmed in _parts(raw):
+        if start < covered:
+            continue
         if word in hl.words:
-            yield start, end, word
+            key = word
         elif stemmed is not None and stemmed in hl.stems:
-            yield start, end, stemmed
+            key = stemmed
         elif hl.prefixes and word.startswith(hl.prefixes):
-            yield start, end, word
+            key = word
+        else:
+            continue
+        covered = end
+        yield start, end, key
 
 
 def highlight_all(text: str, hl: Highlight) -> list[Segment]:
