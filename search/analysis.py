@@ -523,7 +523,7 @@ def reference_word_analysis(
     if not morph:
         filters = [f for f in filters if not getattr(f, "is_morph", False)]
     token = Token(positions=True, chars=True, removestops=False, mode="query" if query else "index")
-    token.text = _whole_token(match, config.version)
+    token.text = whole = _whole_token(match, config.version)
     token.boost, token.stopped, token.pos = 1.0, False, 0
     token.startchar, token.endchar = 0, len(match)
     stream: Iterator[Token] = iter([token])
@@ -532,7 +532,7 @@ def reference_word_analysis(
     parts = tuple((t.text, t.startchar, t.endchar, bool(t.stopped), t.pos) for t in stream)
     if config.version < 2:
         return parts, 1
-    return parts, _compound(token.text, config.elision, query)[1]
+    return parts, _compound(whole, config.elision, query)[1]
 
 
 def _direct_analysis(
