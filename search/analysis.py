@@ -74,7 +74,7 @@ TOKEN_PATTERN = re.compile(
         \.(?:{_W}\.)+(?!\w)                       # acronyms with dots: U.S.A.
       | (?<=\d)\d*(?:[.,]\d+)+                     # numbers with separators: 2,5  1.200
       | {_W}*(?:[{_MARKS}{INVISIBLE}]+{_W}*)*       # words (decomposed accents included),
-        (?:{_JOINER}{_RUN})*                      # elisions and compounds kept whole
+        (?:{_JOINER}(?:\d+(?:[.,]\d+)+|{_RUN}))*   # elisions and compounds kept whole
     )
     """,
     re.VERBOSE | re.UNICODE,
@@ -257,7 +257,8 @@ class ItalianTokenizer(Tokenizer):
         pos = start_pos
         pattern = TOKEN_PATTERN if self.version >= 2 else TOKEN_PATTERN_V1
         for match in pattern.finditer(value):
-            text = _whole_token(match.group(), self.version)
+            # Version 2 reads acronyms and numbers whole in CompoundFilter.
+            text = _whole_token(match.group(), 1) if self.version < 2 else match.group()
             token.text = text
             token.boost = 1.0
             token.stopped = False
@@ -274,9 +275,9 @@ class ItalianTokenizer(Tokenizer):
 
 def _whole_token(text: str, version: int) -> str:
     """U.S.A. -> USA; in version 2, 1.000 -> 1000."""
-    if text[-1] == "." and text.count(".") >= 2 and not text[0].isdigit():
+    if text[-1:] == "." and text.count(".") >= 2 and not text[0].isdigit():
         return text.replace(".", "")
-    if version >= 2 and text[0].isdigit() and _THOUSANDS.fullmatch(text):
+    if version >= 2 and text[:1].isdigit() and _THOUSANDS.fullmatch(text):
         return text.replace(".", "")
     return text
 
@@ -390,9 +391,9 @@ def _pieces(text: str, elision: bool) -> list[tuple[str, int, int]]:
     """A version 2 token's words (start, end in the token): split at
     apostrophes and hyphens, elided function words dropped (an elision ends
     at an apostrophe, never at a hyphen); in NFC, invisible characters
-    dropped, case kept."""
+    dropped, acronyms and numbers read whole (U.S.A., 1.000), case kept."""
     if not _SEPARATORS.search(text):
-        word = _clean(text)
+        word = _clean(_whole_token(text, 2))
         return [(word, 0, len(text))] if word else []
     pieces: list[tuple[str, int, int]] = []
     segment: list[tuple[str, int, int]] = []
@@ -404,7 +405,7 @@ def _pieces(text: str, elision: bool) -> list[tuple[str, int, int]]:
             pieces += [p for i, p in enumerate(segment) if i == last or not _is_elided(p[0], elision)]
             segment = []
         pos = m.end()
-    return [(w, s, e) for w, s, e in ((_clean(p), s, e) for p, s, e in pieces if p) if w]
+    return [(w, s, e) for w, s, e in ((_clean(_whole_token(p, 2)), s, e) for p, s, e in pieces if p) if w]
 
 
 def _joinable(words: list[str]) -> bool:
@@ -523,7 +524,7 @@ def reference_word_analysis(
     if not morph:
         filters = [f for f in filters if not getattr(f, "is_morph", False)]
     token = Token(positions=True, chars=True, removestops=False, mode="query" if query else "index")
-    token.text = whole = _whole_token(match, config.version)
+    token.text = whole = _whole_token(match, 1) if config.version < 2 else match
     token.boost, token.stopped, token.pos = 1.0, False, 0
     token.startchar, token.endchar = 0, len(match)
     stream: Iterator[Token] = iter([token])
@@ -545,7 +546,7 @@ def _direct_analysis(
     """Version 2, the filters' steps in order: acronym and thousands
     (ItalianTokenizer), CompoundFilter, LowercaseFilter, ItalianStopFilter,
     ItalianStemFilter, AccentFoldFilter."""
-    parts, width = _compound(_whole_token(match, 2), config.elision, query)
+    parts, width = _compound(match, config.elision, query)
     out = []
     for piece, start, end, offset in parts:
         word = piece.lower()
@@ -741,7 +742,7 @@ def typed_words(value: str, config: AnalysisConfig = DEFAULT_ANALYSIS) -> dict[s
         return {}
     out: dict[str, TypedWord] = {}
     for match in config.pattern.findall(value):
-        words = [w.lower() for w, _, _ in _pieces(_whole_token(match, 2), config.elision)]
+        words = [w.lower() for w, _, _ in _pieces(match, config.elision)]
         if _joinable(words):
             found = [("".join(words), tuple(_exact_form(w, config) for w in words))]
         else:

@@ -45,7 +45,8 @@ def texts(tokens) -> list[str]:
 W = r"[^\W\u02bb\u02bc]"
 RUN = rf"{W}+(?:[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f{INVISIBLE}]+{W}*)*"
 JOIN = "[" + re.escape(APOSTROPHES + HYPHENS) + "]"
-REFERENCE_TOKENS = re.compile(rf"{W}\.(?:{W}\.)+(?!\w)|\d+(?:[.,]\d+)+|{RUN}(?:{JOIN}{RUN})*")
+NUMBER = r"\d+(?:[.,]\d+)+"
+REFERENCE_TOKENS = re.compile(rf"{W}\.(?:{W}\.)+(?!\w)|{NUMBER}|{RUN}(?:{JOIN}(?:{NUMBER}|{RUN}))*")
 # Version 1's rules.
 REFERENCE_TOKENS_V1 = re.compile(r"(?:\w\.){2,}(?!\w)|\d+(?:[.,]\d+)+|\w+(?:['’`]\w+)*")
 
@@ -81,8 +82,14 @@ def test_token_pattern_edge_cases():
 
 
 def test_tokenizer_keeps_elisions_acronyms_numbers_and_compounds_whole():
-    tokens = texts(ItalianTokenizer()("l'Ucraina dell’Europa U.S.A. 2,5% 1.200 euro Covid-19 12.3.2020"))
-    assert tokens == ["l'Ucraina", "dell’Europa", "USA", "2,5", "1200", "euro", "Covid-19", "12.3.2020"]
+    text = "l'Ucraina dell’Europa U.S.A. 2,5% 1.200 euro Covid-19 12.3.2020 dell'1,5"
+    tokens = texts(ItalianTokenizer()(text))
+    assert tokens == [
+        "l'Ucraina", "dell’Europa", "U.S.A.", "2,5", "1.200", "euro", "Covid-19", "12.3.2020", "dell'1,5"
+    ]  # fmt: skip
+    assert texts(exact_analyzer()(text)) == [
+        "ucraina", "europa", "usa", "2,5", "1200", "euro", "covid19", "covid", "19", "12.3.2020", "1,5"
+    ]  # fmt: skip
 
 
 def test_tokenizer_offsets_point_into_the_original_text():
