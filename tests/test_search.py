@@ -169,7 +169,8 @@ def test_snippet_escapes_html(empty_archive, tmp_path):
     "text, kwargs, message",
     [
         ("", {}, "Scrivi almeno una parola"),
-        ("il di che", {}, "non contiene parole utili"),
+        ("-il -di", {}, "non contiene parole utili"),
+        ("titolo:il", {}, "non contiene parole utili"),
         ("*ucraina", {}, "carattere jolly"),
         ("x" * 2000, {}, "troppo lunga"),
         ("euro", {"since": "2024-13-01"}, "Data iniziale non valida"),
