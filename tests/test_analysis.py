@@ -42,11 +42,10 @@ def texts(tokens) -> list[str]:
 
 
 # The tokenizer's rules as written for reading: three whole alternatives, tried in order.
-W = r"[^\W\u02bb\u02bc]"
-RUN = rf"{W}+(?:[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f{INVISIBLE}]+{W}*)*"
+RUN = rf"\w+(?:[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f{INVISIBLE}]+\w*)*"
 JOIN = "[" + re.escape(APOSTROPHES + HYPHENS) + "]"
 NUMBER = r"\d+(?:[.,]\d+)+"
-REFERENCE_TOKENS = re.compile(rf"{W}\.(?:{W}\.)+(?!\w)|{NUMBER}|{RUN}(?:{JOIN}(?:{NUMBER}|{RUN}))*")
+REFERENCE_TOKENS = re.compile(rf"(?:\w\.){{2,}}(?!\w)|{NUMBER}|{RUN}(?:{JOIN}(?:{NUMBER}|{RUN}))*")
 # Version 1's rules.
 REFERENCE_TOKENS_V1 = re.compile(r"(?:\w\.){2,}(?!\w)|\d+(?:[.,]\d+)+|\w+(?:['’`]\w+)*")
 

@@ -40,8 +40,8 @@ RECORDS = [
     {"id": "cd-hyphen", "title": "Il centro-destra vince", "body": "Vittoria netta dei no-vax anti-Covid."},
     {"id": "cd-joined", "title": "Il centrodestra vince", "body": "I novax e il fronte anticovid."},
     {"id": "cd-spaced", "title": "Il centro destra", "body": "Parità al ballottaggio."},
-    {"id": "covid-hyphen", "title": "Covid-19, i dati", "body": "Nuovi casi."},
-    {"id": "covid-joined", "title": "Bollettino covid19", "body": "Calano i ricoveri."},
+    {"id": "f35-hyphen", "title": "Caccia F-35, i dati", "body": "Nuovi ordini."},
+    {"id": "f35-joined", "title": "Bollettino F35", "body": "Calano i costi."},
     {"id": "mille", "title": "Premio", "body": "Un premio di 1.000 euro e 1.000.000 di visite."},
     {"id": "numeri", "title": "Dati", "body": "Crescita dell'1,5 per cento il 12.3.2020, contro 1000 e 15."},
 ]
@@ -144,8 +144,8 @@ def test_sant_is_kept(archive, query, expected):
         ("no-vax", ["cd-hyphen", "cd-joined"]),
         ("anticovid", ["cd-hyphen", "cd-joined"]),
         ("anti-Covid", ["cd-hyphen", "cd-joined"]),
-        ("covid19", ["covid-hyphen", "covid-joined"]),
-        ("Covid-19", ["covid-hyphen", "covid-joined"]),
+        ("f35", ["f35-hyphen", "f35-joined"]),
+        ("F-35", ["f35-hyphen", "f35-joined"]),
     ],
 )
 def test_joined_and_split_spellings_meet(archive, query, expected):
