@@ -545,7 +545,10 @@ def _direct_analysis(
     """Version 2, the filters' steps in order: acronym and thousands
     (ItalianTokenizer), CompoundFilter, LowercaseFilter, ItalianStopFilter,
     ItalianStemFilter, AccentFoldFilter."""
-    parts, width = _compound(match, config.elision, query)
+    if match.isalpha() and "\u02bb" not in match and "\u02bc" not in match:
+        parts, width = [(nfc(match), 0, len(match), 0)], 1  # a plain word: most of them
+    else:
+        parts, width = _compound(match, config.elision, query)
     out = []
     for piece, start, end, offset in parts:
         word = piece.lower()
