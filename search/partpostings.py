@@ -204,8 +204,15 @@ def _bulk_field(field: FieldType, stream: _Stream, first: int) -> tuple[FieldPos
         np.cumsum(per_token) - per_token, per_token
     )
     occ_flat = match_start[stream.codes][occ_token] + within
+    del within
     occ_term = flat_ids[occ_flat]
     occ_doc = token_doc[occ_token]
+    occ_pos = None
+    if type(field.format) is CompactPositions:
+        occ_pos = token_pos[occ_token]
+        if offsets.any():  # compounds: parts after the first further on
+            occ_pos += offsets[occ_flat]
+    del occ_flat, occ_token
     lengths = np.bincount(occ_doc, minlength=count).astype(np.int64)
     if not len(occ_term):
         return None, lengths
@@ -228,8 +235,8 @@ def _bulk_field(field: FieldType, stream: _Stream, first: int) -> tuple[FieldPos
     docs = (occ_doc[posting_start] + first).astype(np.uint32)
     weights = (freq * field.format.field_boost).astype(np.float32)
 
-    if type(field.format) is CompactPositions:
-        positions = (token_pos[occ_token] + offsets[occ_flat])[order]
+    if occ_pos is not None:
+        positions = occ_pos[order]
         vlens, vdata = _position_values(positions, posting_start, freq)
         vends = np.cumsum(vlens, dtype=np.int64)
         vstarts = np.r_[0, vends[starts[1:] - 1]].astype(np.int64)
