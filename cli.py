@@ -499,6 +499,8 @@ def check(ctx, fix):
             "Un'importazione o una rimozione è stata interrotta prima di aggiornare l'indice: "
             "l'indice può contenere versioni vecchie degli articoli."
         )
+    if report.get("outdated"):
+        click.echo(report["outdated"])
     if fix:
         count = archive.rebuild()
         click.echo(f"Indice ricostruito: {count} articoli.")
@@ -506,6 +508,9 @@ def check(ctx, fix):
             _fail("Archivio e indice non coincidono neppure dopo la ricostruzione.")
         click.echo("Archivio e indice coincidono.")
         return
+    in_step = not (report["missing_from_index"] or report["missing_from_store"] or report["stale"])
+    if report.get("outdated") and in_step:
+        _fail("L'indice va ricostruito con l'analisi attuale: esegui `archivio rebuild` (o `check --fix`).")
     _fail("Archivio e indice non coincidono: esegui `archivio rebuild` (o `check --fix`).")
 
 

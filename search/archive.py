@@ -17,12 +17,12 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
+from .analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .dates import DateError, parse_query_date
 from .docsets import index_version
 from .importers import UNKNOWN, Rejection, Skipped, scan_paths
-from .indexer import IndexManager, IndexMissing, damaged
+from .indexer import IndexManager, IndexMissing, damaged, outdated_analysis
 from .locking import WriterLock
 from .queryparse import Highlight, QueryBuilder, QueryError
 from .ranking import Ranking
@@ -486,8 +486,11 @@ class Archive:
             }
         missing = store_ids - index_ids
         extra = index_ids - store_ids
+        analysis = self.index.analysis_version()
         return {
-            "ok": not missing and not extra and integrity and not stale,
+            "ok": not missing and not extra and integrity and not stale and analysis >= ANALYSIS_VERSION,
+            "analysis": analysis,
+            "outdated": outdated_analysis(analysis) if analysis < ANALYSIS_VERSION else None,
             "integrity": integrity,
             "stale": stale,
             "store": len(store_ids),

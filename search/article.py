@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from .analysis import normalize_key
+from .analysis import nfc, normalize_key
 
 FIELDS = ("id", "title", "subtitle", "author", "date", "category", "body", "url", "source")
 
@@ -27,6 +27,12 @@ class Article:
     origin: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        # Composed (NFC) text: a decomposed "e" + U+0301 reads, indexes and
+        # highlights as the "é" typed in a query.
+        for name in ("title", "body", "subtitle", "author", "category"):
+            value = getattr(self, name)
+            if value:
+                setattr(self, name, nfc(value))
         self.author = clean_author(self.author)
         if not self.id:
             self.id = derive_id(self)

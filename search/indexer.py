@@ -29,7 +29,7 @@ from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
-from .analysis import DEFAULT_ANALYSIS, AnalysisConfig
+from .analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .builder import add_segments, build, merge_tiers
 from .docsets import forget_segments, retire_index_states
@@ -44,6 +44,16 @@ WRITER_TIMEOUT = 10.0
 
 class IndexMissing(RuntimeError):
     """There is no usable index; the message says to run `rebuild`."""
+
+
+def outdated_analysis(version: int) -> str:
+    """What `check` says of an index (or vectors) built by an older analysis."""
+    return (
+        f"L'indice è stato costruito con un'analisi del testo precedente (versione {version}, "
+        f"attuale {ANALYSIS_VERSION}): le ricerche funzionano con quella, ma accenti, apostrofi, "
+        "parole composte e numeri sono trattati come prima. Esegui `archivio rebuild` "
+        "(o `check --fix`) per ricostruirlo."
+    )
 
 
 class IndexManager:
@@ -229,6 +239,14 @@ class IndexManager:
     def doc_count(self) -> int:
         with self.open_searcher() as s:
             return s.doc_count()
+
+    def analysis_version(self) -> int:
+        """The analysis the live index was built with, as its schema records it
+        (1: built before versions were recorded). Queries and incremental
+        imports use that analysis: the index's own analyzers."""
+        analyzer = self.open().schema["text"].analyzer
+        config = getattr(analyzer, "config", None)
+        return getattr(config, "version", 1)
 
     # -- generations -------------------------------------------------------------
 

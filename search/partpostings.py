@@ -20,6 +20,7 @@ search.runs writes to disk for the second phase (search.termblocks).
 
 from __future__ import annotations
 
+import re
 from array import array
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ import numpy as np
 from whoosh.fields import FieldType, Schema
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from .analysis import TOKEN_PATTERN, ItalianAnalyzer, _word_analysis
+from .analysis import ItalianAnalyzer, _word_analysis
 from .formats import CompactPositions, FastFrequency
 
 # per document: [(field, stored value or None, length, column value or None)]
@@ -99,7 +100,8 @@ def analyse_part(schema: Schema, docs: list[dict], first: int) -> tuple[PartPost
     streams = _Streams(docs)
     for fieldname in bulk:
         field = schema[fieldname]
-        postings, field_lengths = _bulk_field(field, streams.get(fieldname), first)
+        stream = streams.get(fieldname, field.analyzer.config.pattern)
+        postings, field_lengths = _bulk_field(field, stream, first)
         if postings is not None:
             fields[fieldname] = postings
             lengths[fieldname] = field_lengths
@@ -122,11 +124,11 @@ class _Stream:
     """The tokenizer matches of one field over all documents: a code per
     token (its index among the distinct matches) and the tokens per document."""
 
-    def __init__(self, values: list[str | None]) -> None:
+    def __init__(self, values: list[str | None], pattern: re.Pattern) -> None:
         distinct: dict[str, int] = {}
         codes = array("q")
         per_doc = np.zeros(len(values), dtype=np.int64)
-        findall = TOKEN_PATTERN.findall
+        findall = pattern.findall
         for i, value in enumerate(values):
             if not value:
                 continue
@@ -142,20 +144,20 @@ class _Stream:
 
 class _Streams:
     """Streams shared by fields fed the same texts (text and exact are one
-    string per article): tokenized once."""
+    string per article) and tokenized alike: tokenized once."""
 
     def __init__(self, docs: list[dict]) -> None:
         self.docs = docs
-        self._made: list[tuple[list[int], _Stream]] = []
+        self._made: list[tuple[list[int], re.Pattern, _Stream]] = []
 
-    def get(self, fieldname: str) -> _Stream:
+    def get(self, fieldname: str, pattern: re.Pattern) -> _Stream:
         values = [doc.get(fieldname) for doc in self.docs]
         identity = [id(v) for v in values]
-        for seen, stream in self._made:
-            if seen == identity:
+        for seen, seen_pattern, stream in self._made:
+            if seen == identity and seen_pattern is pattern:
                 return stream
-        stream = _Stream(values)
-        self._made.append((identity, stream))
+        stream = _Stream(values, pattern)
+        self._made.append((identity, pattern, stream))
         return stream
 
 
@@ -165,32 +167,52 @@ def _bulk_field(field: FieldType, stream: _Stream, first: int) -> tuple[FieldPos
         return None, np.zeros(count, dtype=np.int64)
     analyzer: ItalianAnalyzer = field.analyzer
     analyse = _word_analysis(analyzer.config, analyzer.stemming, True)
-    # Each distinct match -> the terms it indexes (none for a stop word; two
-    # for "O'Neill"), as term ids into `vocabulary`.
+    # Each distinct match -> the terms it indexes (none for a stop word;
+    # several for a compound such as "Covid-19"), as term ids into
+    # `vocabulary`, each with its position within the match; and the
+    # positions the match takes (one; one per part of a compound).
     vocabulary: dict[bytes, int] = {}
     per_match = np.zeros(len(stream.matches), dtype=np.int64)
+    widths = np.ones(len(stream.matches), dtype=np.int64)
     flat: list[int] = []
+    flat_offsets: list[int] = []
     for i, match in enumerate(stream.matches):
-        terms = [text.encode("utf-8") for text, _, _, stopped in analyse(match) if not stopped]
+        parts, widths[i] = analyse(match)
+        terms = [(text.encode("utf-8"), offset) for text, _, _, stopped, offset in parts if not stopped]
         per_match[i] = len(terms)
-        flat += [vocabulary.setdefault(t, len(vocabulary)) for t in terms]
+        flat += [vocabulary.setdefault(t, len(vocabulary)) for t, _ in terms]
+        flat_offsets += [offset for _, offset in terms]
     flat_ids = np.array(flat, dtype=np.int64)
+    offsets = np.array(flat_offsets, dtype=np.int64)
     match_start = np.cumsum(per_match) - per_match
 
-    # Per token: its document and its position in it (every match takes a
-    # position, stop words too, as the analyzer counts them).
+    # Per token: its document and its position in it (every match takes its
+    # positions, stop words too, as the analyzer counts them).
     ntokens = len(stream.codes)
     token_doc = np.repeat(np.arange(count, dtype=np.int64), stream.per_doc)
-    doc_start = np.cumsum(stream.per_doc) - stream.per_doc
-    token_pos = np.arange(ntokens, dtype=np.int64) - doc_start[token_doc]
+    token_width = widths[stream.codes]
+    before = np.cumsum(token_width) - token_width  # positions taken by earlier tokens (all documents)
+    doc_first = np.cumsum(stream.per_doc) - stream.per_doc
+    doc_offset = np.zeros(count, dtype=np.int64)
+    present = stream.per_doc > 0
+    doc_offset[present] = before[doc_first[present]]
+    token_pos = before - doc_offset[token_doc]
     # Per occurrence of a term: the token it comes from.
     per_token = per_match[stream.codes]
     occ_token = np.repeat(np.arange(ntokens, dtype=np.int64), per_token)
     within = np.arange(len(occ_token), dtype=np.int64) - np.repeat(
         np.cumsum(per_token) - per_token, per_token
     )
-    occ_term = flat_ids[match_start[stream.codes][occ_token] + within]
+    occ_flat = match_start[stream.codes][occ_token] + within
+    del within
+    occ_term = flat_ids[occ_flat]
     occ_doc = token_doc[occ_token]
+    occ_pos = None
+    if type(field.format) is CompactPositions:
+        occ_pos = token_pos[occ_token]
+        if offsets.any():  # compounds: parts after the first further on
+            occ_pos += offsets[occ_flat]
+    del occ_flat, occ_token
     lengths = np.bincount(occ_doc, minlength=count).astype(np.int64)
     if not len(occ_term):
         return None, lengths
@@ -213,8 +235,8 @@ def _bulk_field(field: FieldType, stream: _Stream, first: int) -> tuple[FieldPos
     docs = (occ_doc[posting_start] + first).astype(np.uint32)
     weights = (freq * field.format.field_boost).astype(np.float32)
 
-    if type(field.format) is CompactPositions:
-        positions = token_pos[occ_token][order]
+    if occ_pos is not None:
+        positions = occ_pos[order]
         vlens, vdata = _position_values(positions, posting_start, freq)
         vends = np.cumsum(vlens, dtype=np.int64)
         vstarts = np.r_[0, vends[starts[1:] - 1]].astype(np.int64)

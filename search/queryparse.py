@@ -19,7 +19,7 @@ from whoosh.query.compound import PreloadedOr
 from whoosh.reading import IndexReader
 
 from . import lexicon
-from .analysis import fold, normalize_key
+from .analysis import DEFAULT_ANALYSIS, TypedWord, fold, nfc, normalize_key, typed_words
 from .ranking import Ranking
 from .spelling import close_words, max_typos, slips
 from .synonyms import Synonyms
@@ -146,20 +146,47 @@ class QueryBuilder:
         # with other analysis choices (see the relevance harness) still works.
         self._stem_analyzer = reader.schema["text"].analyzer
         self._stems: dict[str, str | None] = {}
+        self._config = getattr(self._stem_analyzer, "config", DEFAULT_ANALYSIS)
+        # The query's words as typed (accents, compounds' parts), by exact form.
+        self.typed: dict[str, TypedWord] = {}
+        # Words whose stem as meant differs from their folded form's ("sanita"
+        # typed for "sanità"): also searched as written, in `exact`.
+        self._accented: set[str] = set()
+        # Set when a query holds only stop words: they are searched in `exact`.
+        self._stopword_fallback = False
         self._typo_words = 0
         self._expansion = MAX_EXPANSION
         self._patterns = 0
 
     def stem(self, word: str) -> str | None:
-        """The indexed form of a (folded) word; None for a stop word."""
+        """The indexed form of a (folded) word as the reader meant it; None for
+        a stop word. Stems come from accented words: a word typed with its
+        accents is stemmed as typed ("sanità": sanit); one typed without them
+        whose final vowel, accented, makes another stem the archive holds is
+        read that way ("sanita": sanit, not san of "sano"), since Italian
+        writes accents on the final vowel only."""
         if word not in self._stems:
-            tokens = [t.text for t in self._stem_analyzer(word)]
-            self._stems[word] = tokens[0] if len(tokens) == 1 else (None if not tokens else word)
+            typed = self.typed.get(word)
+            plain = self._analysed_stem(word)
+            meant = plain
+            if typed is not None and typed.typed != word:
+                meant = self._analysed_stem(typed.typed)
+            elif plain is not None and word.isascii() and word[-1:] in _ACCENTED:
+                accented = self._analysed_stem(word[:-1] + _ACCENTED[word[-1]])
+                if accented not in (None, plain) and self.reader.doc_frequency("text", accented) > 0:
+                    meant = accented
+            if meant != plain and meant is not None:
+                self._accented.add(word)
+            self._stems[word] = meant
         return self._stems[word]
+
+    def _analysed_stem(self, word: str) -> str | None:
+        tokens = [t.text for t in self._stem_analyzer(word)]
+        return tokens[0] if len(tokens) == 1 else (None if not tokens else fold(word))
 
     def build(self, text: str) -> ParsedQuery:
         # Lone surrogates (undecodable bytes in a command-line argument) are not text.
-        text = _SURROGATES.sub(" ", text).strip()
+        text = nfc(_SURROGATES.sub(" ", text).strip())
         if not text:
             raise QueryError("Scrivi almeno una parola da cercare.")
         if len(text) > MAX_QUERY_CHARS:
@@ -174,8 +201,16 @@ class QueryBuilder:
                 "(titolo:, autore:, categoria:)."
             ) from None
         self._check_costs(parsed)
+        self.typed = typed_words(text, self._config)
         strict = self.rewrite(parsed, top=True)
         strict = strict.normalize() if strict is not None else wq.NullQuery
+        if strict is wq.NullQuery or not _has_positive(strict):
+            # Only stop words, or names that are stop words too ("Fosse", "chi
+            # sono io"): searched as written, in the unstemmed `exact` field.
+            self.highlight, self.plain_stems, self.plain_words, self.word_clauses = Highlight(), [], [], []
+            self._stopword_fallback = True
+            strict = self.rewrite(parsed, top=True)
+            strict = strict.normalize() if strict is not None else wq.NullQuery
         if strict is wq.NullQuery or not _has_positive(strict):
             raise QueryError(
                 "La ricerca non contiene parole utili (solo parole comuni come «il», «di», «che», "
@@ -267,7 +302,7 @@ class QueryBuilder:
                 return wq.And([wq.Term(q.fieldname, w) for w in q.words])
             if not negated:
                 self.highlight.add_phrase(q.words, q.slop)
-            return q
+            return self.phrase_clause(q)
         if isinstance(q, (wq.Prefix, wq.Wildcard)):
             return self.expand_pattern(q, negated)
         if q is wq.NullQuery:
@@ -297,11 +332,15 @@ class QueryBuilder:
         """A plain word: its stem in text and title, plus synonyms or typo fixes."""
         stemmed = self.stem(word)
         if stemmed is None:
-            return None
+            if not self._stopword_fallback:
+                return None
+            if not negated:
+                self.highlight.words.add(word)
+            return wq.Term("exact", word)
         if negated:
-            return wq.Term("text", stemmed)
+            return wq.Or(self.written_clauses(word, [wq.Term("text", stemmed)]))
         _, variants = self.synonyms.match([word], 0)
-        alternatives = [self.stem_clause(word)]
+        alternatives = self.written_clauses(word, [self.stem_clause(word)])
         self.highlight.stems.add(stemmed)
         if top:
             self.plain_stems.append(stemmed)
@@ -316,6 +355,35 @@ class QueryBuilder:
         if top:
             self.word_clauses.append((word, clause))
         return clause
+
+    def written_clauses(self, word: str, clauses: list[wq.Query]) -> list[wq.Query]:
+        """`clauses` for a word, plus its spellings as written: a word whose
+        accents change its stem, as its exact (folded) form (the articles
+        that wrote "sanita" for "sanità"); a compound asked for by its joined
+        form, as the phrase of its parts ("centro destra")."""
+        out = list(clauses)
+        if word in self._accented:
+            out.append(wq.Term("exact", word))
+        typed = self.typed.get(word)
+        if typed is not None and typed.parts:
+            out.append(wq.Phrase("exact", list(typed.parts)))
+            self.highlight.add_phrase(typed.parts)
+        return out
+
+    def phrase_clause(self, q: wq.Phrase) -> wq.Query:
+        """A phrase; with compounds asked for by their joined form, also the
+        phrase with their parts ("il centro-destra": il centrodestra, il
+        centro destra), the parts being where a hyphenated text has them."""
+        if q.fieldname != "exact":
+            return q
+        words: list[str] = []
+        for word in q.words:
+            typed = self.typed.get(word)
+            words += list(typed.parts) if typed is not None and typed.parts else [word]
+        if words == list(q.words):
+            return q
+        self.highlight.add_phrase(words, q.slop)
+        return wq.Or([q, wq.Phrase("exact", words, slop=q.slop, boost=q.boost)])
 
     def stem_clause(self, word: str, boost: float = 1.0) -> wq.Query:
         s = self.stem(word) or word
@@ -558,6 +626,8 @@ def _word_run(subqueries: list[wq.Query], start: int) -> list[str]:
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+# A final vowel and its accent (the grave: Snowball reads acute accents as grave).
+_ACCENTED = {"a": "à", "e": "è", "i": "ì", "o": "ò", "u": "ù"}
 
 
 def _walk(q: wq.Query) -> Iterator[wq.Query]:

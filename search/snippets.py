@@ -15,11 +15,13 @@ joined with " … ", in the order of the text.
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from html import escape
 
-from .analysis import STOPWORDS, TOKEN_PATTERN, exact_analyzer, stem
+from .analysis import TOKEN_PATTERN, exact_analyzer, stemming_analyzer
 from .queryparse import Highlight
 
 # Only the start of very long articles is scanned for a snippet.
@@ -33,56 +35,71 @@ Segment = tuple[str, bool]  # (text, is_match)
 Span = tuple[int, int, str]  # (start, end, key): key groups equal terms
 
 _EXACT = exact_analyzer()
+_STEM = stemming_analyzer()
 
 
 @lru_cache(maxsize=200_000)
-def _parts(raw: str) -> tuple[tuple[int, int, str, str | None], ...]:
-    """What a token is made of, whatever the query: (start, end, word, stem)
-    per part, the stem None for a stop word. Shared by all queries: a
-    query's own memo starts empty, and most words of an article are common."""
+def _parts(raw: str) -> tuple[tuple[int, int, str, str | None, int], ...]:
+    """What a token is made of, whatever the query: (start, end, word, stem,
+    position) per part (a compound's parts and joined runs, longest first
+    where they start together; position counts from the token's first), the
+    stem None for a stop word. Shared by all queries: a query's own memo
+    starts empty, and most words of an article are common."""
+    stems = {(s, e, offset): None if stopped else t for t, s, e, stopped, offset in _STEM.word_parts(raw)}
     return tuple(
-        (start, end, word, None if word in STOPWORDS else stem(word))
-        for word, start, end, _ in _EXACT.word_parts(raw)
+        (start, end, word, stems.get((start, end, offset)), offset)
+        for word, start, end, _, offset in _EXACT.word_parts(raw)
     )
 
 
 Phrase = tuple[tuple[str, ...], int]  # (folded words, slop)
-# A token's own marks, and the phrases that may start at it: (part start, words, slop).
-_TokenMarks = tuple[tuple[Span, ...], tuple[tuple[int, tuple[str, ...], int], ...]]
+# A token's own marks, and the phrases that may start at it: (part start, part position, words, slop).
+_Start = tuple[int, int, tuple[str, ...], int]
+_TokenMarks = tuple[tuple[Span, ...], tuple[_Start, ...]]
 
 
 def _token_marks(raw: str, hl: Highlight, firsts: dict[str, list[Phrase]]) -> _TokenMarks:
     """The marks one token makes by itself (offsets relative to its start),
     and the phrases whose first word it holds."""
     singles: list[Span] = []
-    starts: list[tuple[int, tuple[str, ...], int]] = []
-    for start, end, word, stemmed in _parts(raw):
-        if word in hl.words:
-            singles.append((start, end, word))
-        elif stemmed is not None and stemmed in hl.stems:
-            singles.append((start, end, stemmed))
+    starts: list[_Start] = []
+    covered = 0  # of overlapping parts (a compound and its parts), the first and longest
+    for start, end, word, stemmed, position in _parts(raw):
         for words, slop in firsts.get(word, ()):
-            starts.append((start, words, slop))
+            starts.append((start, position, words, slop))
+        if start < covered:
+            continue
+        if word in hl.words:
+            key = word
+        elif stemmed is not None and stemmed in hl.stems:
+            key = stemmed
+        else:
+            continue
+        singles.append((start, end, key))
+        covered = end
     return tuple(singles), tuple(starts)
 
 
-def _phrase_end(scan: str, after: int, rest: tuple[str, ...], slop: int) -> int | None:
-    """Where the phrase ends when its remaining words `rest` follow offset
-    `after` in order, each within `slop` tokens of the one before (whoosh's
-    phrase positions: one per tokenizer match); None when they don't."""
-    gap = 0
+def _phrase_end(scan: str, token: re.Match[str], first: int, rest: tuple[str, ...], slop: int) -> int | None:
+    """Where the phrase ends when its remaining words `rest` follow its first
+    word (at position `first` of `token`) in order, each at most `slop`
+    positions after the one before, by the index's positions (one per token,
+    a compound's parts one each: "Covid-19" holds covid, 19 and covid19);
+    None when they don't."""
+    before = first  # the position of the word matched last, from the token's first
+    base = 0
     i = 0
-    for m in TOKEN_PATTERN.finditer(scan, after):
-        gap += 1
-        if gap > slop:
-            return None
-        for _, end, word, _ in _parts(m.group()):
-            if word == rest[i]:
+    for m in itertools.chain((token,), TOKEN_PATTERN.finditer(scan, token.end())):
+        parts = _parts(m.group())
+        for _, end, word, _, offset in parts:
+            if 0 < base + offset - before <= slop and word == rest[i]:
+                before = base + offset
                 i += 1
-                gap = 0
                 if i == len(rest):
                     return m.start() + end
-                break
+        base += max((p[4] for p in parts), default=0) + 1
+        if base - before > slop:
+            return None
     return None
 
 
@@ -113,8 +130,8 @@ def match_spans(text: str, hl: Highlight, limit: int | None = None) -> Iterator[
             continue
         base = match.start()
         spans = [(base + s, base + e, k) for s, e, k in singles]
-        for start, words, slop in starts:
-            end = _phrase_end(scan, match.end(), words[1:], slop)
+        for start, position, words, slop in starts:
+            end = _phrase_end(scan, match, position, words[1:], slop)
             if end is not None:
                 spans.append((base + start, end, " ".join(words)))
         if len(spans) > 1:

@@ -31,7 +31,8 @@ class Synonyms:
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            forms = [tuple(t.text for t in analyzer(form)) for form in line.split(",")]
+            # As a query reads them: a compound ("covid-19") is its joined form.
+            forms = [tuple(t.text for t in analyzer(form, mode="query")) for form in line.split(",")]
             groups.append([f for f in forms if f])
         return cls(groups)
 

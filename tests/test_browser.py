@@ -218,3 +218,96 @@ def test_choosing_a_title_suggestion_opens_its_article(server, browser):
     assert urlsplit(browser.current_url).path == expected_path
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+def _facet_link(driver, section: str, value: str):
+    """The link of one value in a facet section (category, author, year, month)."""
+    return driver.find_element(
+        By.XPATH,
+        f"//section[contains(@class,'{section}')]//a[.//span[(@class='facet-value' or "
+        f"@class='histogram-year') and text()='{value}']]",
+    )
+
+
+def _count_of(link) -> int:
+    counts = link.find_elements(By.CSS_SELECTOR, ".facet-count, .histogram-count")
+    return int(counts[0].text.split()[0].replace(".", ""))
+
+
+def _result_dates(driver) -> list[str]:
+    return [t.get_attribute("datetime") for t in driver.find_elements(By.CSS_SELECTOR, "li.result time")]
+
+
+def test_browse_two_categories_then_a_year_and_a_month(server, browser):
+    """Without words: the home page lists the newest articles; a chosen
+    category keeps the others (disjunctive facets), so a second one adds its
+    articles; a year opens its months, a month narrows to its days."""
+    browser.get(server + "/")
+    heading = browser.find_element(By.CSS_SELECTOR, "h1.results-title").text
+    assert heading.startswith("Gli articoli più recenti")
+    everything = int(heading.split("(")[1].split()[0].replace(".", ""))
+    assert everything == len(list((ROOT / "demo" / "articoli").glob("*.txt"))) + 14
+    dates = _result_dates(browser)
+    assert len(dates) == 10 and dates == sorted(dates, reverse=True)
+
+    cultura = _facet_link(browser, "facet-category", "CULTURA")
+    expected_cultura = _count_of(cultura)
+    cultura.click()
+    _wait(browser).until(ec.url_contains("categoria=CULTURA"))
+    assert _total(browser) == expected_cultura
+    # The other categories are still offered, each with what it would add.
+    cronaca = _facet_link(browser, "facet-category", "CRONACA")
+    expected_cronaca = _count_of(cronaca)
+    assert expected_cronaca > 0
+    cronaca.click()
+    _wait(browser).until(ec.url_contains("categoria=CRONACA"))
+    assert _total(browser) == expected_cultura + expected_cronaca
+    chips = {c.text.split("\n")[0] for c in browser.find_elements(By.CSS_SELECTOR, "a.chip")}
+    assert chips == {f"Categoria: CULTURA ({expected_cultura})", f"Categoria: CRONACA ({expected_cronaca})"}
+    shown = {r.find_element(By.CSS_SELECTOR, ".meta-category").text for r in _results(browser)}
+    assert shown <= {"CULTURA", "CRONACA"} and len(shown) == 2
+
+    # A year: the months of that year appear; a month narrows to it.
+    year = _facet_link(browser, "facet-year", "2024")
+    expected_year = _count_of(year)
+    year.click()
+    _wait(browser).until(ec.url_contains("da=2024-01-01"))
+    assert _total(browser) == expected_year
+    assert all(d.startswith("2024-") for d in _result_dates(browser))
+    months = browser.find_elements(By.CSS_SELECTOR, "ol.histogram-months a.histogram-link")
+    assert months
+    assert sum(_count_of(m) for m in months) == expected_year
+    month = months[0]
+    label = month.find_element(By.CSS_SELECTOR, ".histogram-year").text
+    expected_month = _count_of(month)
+    month.click()
+    _wait(browser).until(lambda d: label in d.find_element(By.CSS_SELECTOR, "a.histogram-link.is-active").text)
+    assert _total(browser) == expected_month
+    month_prefixes = {d[:7] for d in _result_dates(browser)}
+    assert len(month_prefixes) == 1 and month_prefixes.pop().startswith("2024-")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "a.chip")) >= 3
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+
+
+def test_browse_by_author_without_words(server, browser):
+    browser.get(server + "/")
+    author = _facet_link(browser, "facet-author", "Franco Bolli")
+    expected = _count_of(author)
+    assert expected == 8  # tests/fixtures/web_articles.json
+    author.click()
+    _wait(browser).until(ec.url_contains("autore=Franco+Bolli"))
+    heading = browser.find_element(By.CSS_SELECTOR, "h1.results-title").text
+    assert heading == "8 articoli trovati"
+    assert browser.find_element(By.ID, "q").get_attribute("value") == ""
+    authors = {r.find_element(By.CSS_SELECTOR, ".meta-author").text for r in _results(browser)}
+    assert authors == {"Franco Bolli"} and len(_results(browser)) == 8
+    dates = _result_dates(browser)
+    assert dates == sorted(dates, reverse=True)
+    # Words typed now search within the author's articles.
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("filatelia")
+    browser.find_element(By.CSS_SELECTOR, "#ricerca button[type=submit]").click()
+    _wait(browser).until(ec.url_contains("q=filatelia"))
+    assert 0 < _total(browser) <= 8
+    assert {r.find_element(By.CSS_SELECTOR, ".meta-author").text for r in _results(browser)} == {"Franco Bolli"}

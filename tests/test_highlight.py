@@ -241,10 +241,28 @@ def test_marks_are_the_text_itself_in_order_and_each_one_matched(pieces):
     for marked, is_mark in segments:
         if not is_mark:
             continue
-        words = tuple(t.text for t in _EXACT(marked))
+        # One word per position: a compound's parts, not its joined form ("Covid-19": covid, 19).
+        words = tuple({t.pos: t.text for t in _EXACT(marked, positions=True)}.values())
         single = len(words) == 1 and (words[0] in HIGHLIGHT.words or stem(words[0]) in HIGHLIGHT.stems)
         assert single or (words, 1) in HIGHLIGHT.phrases, marked
     # A phrase's words never make marks alone: a lone "19" or "di" is never marked.
     assert all(t.strip() not in ("19", "di", "Stato") for t, m in segments if m)
     snippet_text = to_plain(snippet(text, HIGHLIGHT))
     assert all(part.strip(" …") in " ".join(text.split()) for part in snippet_text.split(SEPARATOR))
+
+
+def test_a_phrase_is_marked_by_the_index_positions_even_inside_a_compound():
+    """The phrase covid 19 is found where the index finds it: in "Covid-19"
+    (parts covid, 19 at consecutive positions) and in "covid 19", never
+    across another word ("covid Covid-19" is not covid then 19)."""
+    hl = Highlight()
+    hl.add_phrase(["covid", "19"])
+    marked = [t for t, m in highlight_all("covid Covid-19, poi covid 19 e covid, 19 marzo", hl) if m]
+    assert marked == ["Covid-19", "covid 19", "covid, 19"]
+    hl = Highlight()
+    hl.add_phrase(["stato", "di", "diritto"], slop=2)
+    marked = [t for t, m in highlight_all("lo Stato, di fatto diritto; Stato di fatto, di diritto", hl) if m]
+    # Each word at most 2 positions after the one before: diritto is 2 after
+    # "di" in the first; in the second, 3 after the first "di" and the second
+    # "di" is 3 after stato.
+    assert marked == ["Stato, di fatto diritto"]

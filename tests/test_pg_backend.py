@@ -10,9 +10,8 @@ import psycopg
 import pytest
 
 from search import IndexMissing, WriterBusy, open_archive
-from search.analysis import stemming_analyzer
+from search.analysis import ANALYSIS_VERSION, stemming_analyzer
 from search.pg.migrations import LATEST, current_version, migrate
-from search.pg.textprep import normalized
 
 from . import pg_support
 from .conftest import DEMO, DEMO_COUNT
@@ -38,48 +37,57 @@ def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
 def test_migrations_are_versioned_and_idempotent(archive, dsn):
     archive.stats()  # opening the archive applies them
     with psycopg.connect(dsn) as conn:
-        assert current_version(conn) == LATEST == 2
+        assert current_version(conn) == LATEST == 3
         assert migrate(conn) == []
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY 1").fetchall()
         assert rows == [
             (1, "articles, Italian text search configuration, vocabulary"),
             (2, "unstemmed vector for exact phrases"),
+            (3, "analysis version of the search vectors"),
         ]
 
 
-def test_phrases_match_stems_until_the_exact_vectors_are_derived(archive, dsn, tmp_path):
+def test_phrases_match_the_words_as_written(archive, dsn, tmp_path):
     src = tmp_path / "a.jsonl"
     src.write_text(json.dumps({"id": "eroi", "title": "Eroi civili", "body": "Gli eroi civili."}) + "\n")
     archive.import_paths([src])
     assert archive.search('"eroe civile"').exact_total == 0
+    assert archive.search('"eroi civili"').exact_total == 1
     with psycopg.connect(dsn) as conn:
         words = conn.execute("SELECT tsvector_to_array(tsv_exact) FROM articles").fetchone()[0]
         assert sorted(words) == ["civili", "eroi", "gli"]
         # As after migration 2 on a database indexed before it: no unstemmed vectors yet.
         conn.execute("UPDATE articles SET tsv_exact = NULL")
-    assert archive.search('"eroe civile"').exact_total == 1  # the stems, as before
     assert not archive.check()["ok"]
     assert archive.rebuild() == 1
     assert archive.check()["ok"]
-    assert archive.search('"eroe civile"').exact_total == 0
     assert archive.search('"eroi civili"').exact_total == 1
 
 
-def test_postgres_stems_are_the_engine_s(archive, dsn):
-    archive.stats()
-    text = "Dell’Europa, l'elezione e le elezioni regionali: più città, perché 2,5 U.S.A. coronavirus"
+def test_postgres_vectors_are_the_engine_s_terms(archive, dsn, tmp_path):
+    text = "Dell’Europa, l'elezione e le elezioni: più città, perché 2,5 e 1.000 U.S.A. centro-destra"
+    src = tmp_path / "a.jsonl"
+    src.write_text(json.dumps({"id": "t", "title": "Titolo", "subtitle": "Sommario", "body": text}) + "\n")
+    archive.import_paths([src])
     with psycopg.connect(dsn) as conn:
-        lexemes = conn.execute("SELECT tsvector_to_array(to_tsvector('archivio_it', %s))",
-                               (normalized(text),)).fetchone()[0]
-    assert normalized(text) == "europa elezione e le elezioni regionali piu citta perche 25 usa coronavirus"
-    # The elided articles are gone before PostgreSQL; its stop list drops "e", "le".
-    assert sorted(lexemes) == [
-        "25", "citt", "coronavirus", "elezion", "europ", "perc", "piu", "regional", "usa"
-    ]
-    # The same stems as the engine's, but for two words only the engine's list
-    # stops (folded "più", "perché"): stored, never asked for by a query.
-    engine = sorted({t.text.replace(",", "") for t in stemming_analyzer()(text)})
-    assert engine == ["25", "citt", "coronavirus", "elezion", "europ", "regional", "usa"]
+        tsv, exact, analysis = conn.execute(
+            "SELECT tsv::text, tsv_exact::text, analysis FROM articles"
+        ).fetchone()
+    assert analysis == ANALYSIS_VERSION
+    # Positions as whoosh has them (title 1, subtitle 2, body from 3), weights A, B, D (unmarked);
+    # stop words are gaps in the stems and words in the unstemmed vector.
+    assert tsv == (
+        "'1000':13 '2,5':11 'centr':15 'centrodestr':15 'citt':9 'destr':16 'elezion':4,7 'europ':3 "
+        "'sommar':2B 'titol':1A 'usa':14"
+    )
+    assert exact == (
+        "'1000':13 '2,5':11 'centro':15 'centrodestra':15 'citta':9 'destra':16 'e':5,12 'elezione':4 "
+        "'elezioni':7 'europa':3 'le':6 'perche':10 'piu':8 'sommario':2B 'titolo':1A 'usa':14"
+    )
+    stems = sorted(t.text for t in stemming_analyzer()(text))
+    assert stems == sorted(
+        ["europ", "elezion", "elezion", "citt", "2,5", "1000", "usa", "centrodestr", "centr", "destr"]
+    )
 
 
 def test_vocabulary_follows_imports_updates_and_removals(archive, dsn, tmp_path):

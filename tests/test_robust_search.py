@@ -96,7 +96,7 @@ def test_fuzzed_search_gives_a_result_or_a_query_error(
         (f'"museo firenze"~{MAX_SLOP + 1}', "Distanza"),
         ("NOT alluvione", "parole utili"),
         ("-alluvione", "parole utili"),
-        ("il di che", "parole utili"),
+        ("-il NOT di", "parole utili"),
         ('"', "parole utili"),
         ("()", "parole utili"),
     ],

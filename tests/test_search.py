@@ -192,7 +192,8 @@ def test_snippet_escapes_html(empty_archive, tmp_path):
 @pytest.mark.parametrize(
     "text, kwargs, message",
     [
-        ("il di che", {}, "non contiene parole utili"),
+        ("-il -di", {}, "non contiene parole utili"),
+        ("titolo:il", {}, "non contiene parole utili"),
         ("*ucraina", {}, "carattere jolly"),
         ("x" * 2000, {}, "troppo lunga"),
         ("euro", {"since": "2024-13-01"}, "Data iniziale non valida"),

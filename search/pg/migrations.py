@@ -4,14 +4,16 @@ Each migration runs once, in its own transaction, and is recorded in
 `schema_version`; a transaction-level advisory lock makes concurrent starts
 (several web servers at once) apply each one exactly once.
 
-The text search configuration `archivio_it` is built from PostgreSQL's own
-pieces: `unaccent`, then the Snowball Italian stemmer with its stop list.
-Text reaches it already split by the engine's tokenizer (elided articles
-such as l', dell', quest' dropped, both apostrophes handled, acronyms and
-numbers kept whole: see `search.pg.textprep`), so the stems PostgreSQL
-stores are the ones the query side computes. `archivio_exact` (migration
-2) keeps every word of that text as it is, stop words included: the
-unstemmed vector `tsv_exact` that quoted phrases must match word for word.
+Migrations 1 and 2 made the text search configurations `archivio_it`
+(unaccent, then the Snowball Italian stemmer with its stop list) and
+`archivio_exact` (words as they are) that derived the vectors `tsv` and
+`tsv_exact` from text split by the engine's tokenizer. Since migration 3
+the engine writes both vectors itself (search.pg.textprep: its analyzers'
+terms and positions as tsvector literals, as in the whoosh index: stems
+of accented words, stop words decided before folding, compounds), and
+each row records the analysis version that derived them; rows of an
+older analysis are reported by `check` until `rebuild`. The two
+configurations are left in place, unused.
 """
 
 from __future__ import annotations
@@ -84,6 +86,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         -- NULL until derived (indexed imports, rebuild): phrases then match on stems alone.
         ALTER TABLE articles ADD COLUMN tsv_exact tsvector;
         CREATE INDEX articles_tsv_exact ON articles USING gin (tsv_exact);
+        """,
+    ),
+    (
+        3,
+        "analysis version of the search vectors",
+        """
+        -- Which analysis (search.analysis.ANALYSIS_VERSION) derived a row's
+        -- vectors, written from then on by the engine itself as tsvector
+        -- literals; NULL: derived before (by archivio_it), to be rebuilt.
+        ALTER TABLE articles ADD COLUMN analysis smallint;
         """,
     ),
 ]

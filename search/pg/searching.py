@@ -72,7 +72,12 @@ def idf(reader: VocabularyReader, q: wq.Query) -> float:
     if not lexemes:
         return 0.0
     total = max(reader.doc_count(), 1)
-    freqs = [n for n in reader.doc_frequencies("text", lexemes).values() if n]
+    freqs = [
+        n
+        for fieldname in ("text", "exact")
+        for n in reader.doc_frequencies(fieldname, [t for f, t in lexemes if f == fieldname]).values()
+        if n
+    ]
     pick = min if isinstance(q, wq.Phrase) else max
     df = pick(freqs) if freqs else 0
     return math.log(1 + (total - df + 0.5) / (df + 0.5))
@@ -86,7 +91,7 @@ def scorer(reader: VocabularyReader, groups: list[wq.Query], bonus: float = 0.0)
         if clause is None or clause.ts is None:
             continue
         weight = idf(reader, group)
-        parts.append("%s * ts_rank(%s::float4[], tsv, %s::tsquery, %s)")
+        parts.append(f"%s * ts_rank(%s::float4[], {clause.column}, %s::tsquery, %s)")
         params += [weight, WEIGHTS, clause.ts, RANK_NORMALIZATION]
         if bonus:
             parts.append(f"%s * coalesce(({clause.sql}), FALSE)::int")

@@ -2,14 +2,12 @@
 
 Text clauses become one `tsquery` where they can (so the GIN index answers
 a whole AND or OR at once); keyword clauses (autore:, categoria:) become
-column comparisons. Stems map to lexemes as stored by `archivio_it`.
-A quoted phrase of typed words must hold those very words in that order:
-it is looked up as `<N>` distances between their stems in `tsv` (stop
-words counting as gaps, as in the stored positions; this also ranks it)
-and as `<->` between the words themselves in `tsv_exact`, the unstemmed
-vector (`archivio_exact`), so "eroe civile" no longer finds "eroi civili".
-An article whose unstemmed vector is not derived yet (a database migrated
-and not rebuilt) matches on the stems alone.
+column comparisons. Stems are lexemes of `tsv`, words as written (the
+`exact` field) lexemes of `tsv_exact`, the unstemmed vector: both hold
+the engine's own terms (search.pg.textprep). A quoted phrase of typed
+words must hold those very words in that order: `<->` between the words
+in `tsv_exact`, so "eroe civile" does not find "eroi civili". A clause
+on `tsv_exact` is ranked on it too (its fields weighted as in `tsv`).
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from dataclasses import dataclass
 
 from whoosh import query as wq
 
-from ..analysis import STOPWORDS, normalize_key, stem
+from ..analysis import normalize_key
 from ..article import author_name
 from ..queryparse import KEY_FIELDS, key_query
 from ..searching import Filters
@@ -34,20 +32,22 @@ class Clause:
     sql: str
     params: tuple
     ts: str | None = None
-    # False: `sql` tests more than `tsv @@ ts` (an exact phrase), and `ts` only ranks.
+    # False: `sql` tests more than `column @@ ts`, and `ts` only ranks.
     pure: bool = True
+    # The vector `ts` is for: `tsv` (stems) or `tsv_exact` (words as written).
+    column: str = "tsv"
 
     @property
     def mergeable(self) -> bool:
-        """The clause is `tsv @@ ts` and nothing else: tsqueries can be combined."""
+        """The clause is `column @@ ts` and nothing else: tsqueries can be combined."""
         return self.ts is not None and self.pure
 
 
 NOTHING = Clause("FALSE", ())
 
 
-def text_clause(ts: str) -> Clause:
-    return Clause("tsv @@ %s::tsquery", (ts,), ts)
+def text_clause(ts: str, column: str = "tsv") -> Clause:
+    return Clause(f"{column} @@ %s::tsquery", (ts,), ts, column=column)
 
 
 def all_of(clauses: list[Clause]) -> Clause | None:
@@ -64,21 +64,28 @@ def _joined(clauses: list[Clause], operator: str, ts_operator: str) -> Clause | 
         return None
     if len(clauses) == 1:
         return clauses[0]
-    if all(c.mergeable for c in clauses):
-        return text_clause(ts_operator.join(f"({c.ts})" for c in clauses))
+    columns = {c.column for c in clauses}
+    if all(c.mergeable for c in clauses) and len(columns) == 1:
+        return text_clause(ts_operator.join(f"({c.ts})" for c in clauses), columns.pop())
     return _combined(clauses, operator, ts_operator)
 
 
 def _combined(clauses: list[Clause], operator: str, ts_operator: str) -> Clause:
-    """Clauses joined in SQL; their tsqueries joined too (for ranking) when all are text."""
-    ts = ts_operator.join(f"({c.ts})" for c in clauses) if all(c.ts for c in clauses) else None
+    """Clauses joined in SQL; their tsqueries joined too, for ranking: all of
+    them when all are text on one vector, else those on the stems."""
+    ranked = [c for c in clauses if c.ts]
+    column = "tsv"
+    if len(ranked) == len(clauses) and len({c.column for c in ranked}) == 1:
+        column = ranked[0].column
+    ranked = [c for c in ranked if c.column == column]
+    ts = ts_operator.join(f"({c.ts})" for c in ranked) if ranked else None
     sql = operator.join(f"({c.sql})" for c in clauses)
-    return Clause(sql, tuple(p for c in clauses for p in c.params), ts, pure=False)
+    return Clause(sql, tuple(p for c in clauses for p in c.params), ts, pure=False, column=column)
 
 
 def none_of(clause: Clause) -> Clause:
     if clause.mergeable:
-        return text_clause(f"!({clause.ts})")
+        return text_clause(f"!({clause.ts})", clause.column)
     return Clause(f"NOT coalesce(({clause.sql}), FALSE)", clause.params)
 
 
@@ -113,50 +120,28 @@ def _term(fieldname: str, text: str | bytes) -> Clause | None:
     text = text.decode() if isinstance(text, bytes) else str(text)
     if fieldname in KEY_FIELDS:
         return Clause(f"{fieldname} = %s", (text,))
-    if fieldname == "exact":  # a typed word: its stem (a stop word is stored by no one)
-        if text in STOPWORDS:
-            return None
-        text = stem(text)
-    elif fieldname not in ("text", "title"):
+    if fieldname not in ("text", "title", "exact"):
         return NOTHING
     lex = lexeme(text)
     if lex is None:
         return None
+    if fieldname == "exact":  # a word as written (stop words too)
+        return text_clause(lex, "tsv_exact")
     return text_clause(f"{lex}:A" if fieldname == "title" else lex)
 
 
 def _phrase(q: wq.Phrase) -> Clause | None:
     if q.fieldname not in ("exact", "title"):
         return all_of([c for c in (_term(q.fieldname, w) for w in q.words) if c is not None])
-    lexemes: list[str] = []
-    gaps: list[int] = []
-    gap = 1
-    for word in q.words:
-        if q.fieldname == "exact" and word in STOPWORDS:
-            gap += 1
-            continue
-        lex = lexeme(stem(word) if q.fieldname == "exact" else word)
-        if lex is None:
-            continue
-        lexemes.append(f"{lex}:A" if q.fieldname == "title" else lex)
-        gaps.append(gap)
-        gap = 1
+    lexemes = [lex for lex in (lexeme(w) for w in q.words) if lex is not None]
+    if q.fieldname == "title":  # stems of the title, as their positions in `tsv`
+        lexemes = [f"{lex}:A" for lex in lexemes]
+    column = "tsv_exact" if q.fieldname == "exact" else "tsv"
     if not lexemes:
         return None
     if q.slop > 1:  # no word-distance window in tsquery: all the words
-        return text_clause(" & ".join(lexemes))
-    ts = lexemes[0]
-    for lex, distance in zip(lexemes[1:], gaps[1:], strict=True):
-        ts += f" <{distance}> {lex}"
-    words = [lex for lex in (lexeme(w) for w in q.words) if lex is not None]
-    if q.fieldname != "exact" or len(words) < 2:
-        return text_clause(ts)
-    return Clause(
-        "tsv @@ %s::tsquery AND coalesce(tsv_exact @@ %s::tsquery, TRUE)",
-        (ts, " <-> ".join(words)),
-        ts,
-        pure=False,
-    )
+        return text_clause(" & ".join(lexemes), column)
+    return text_clause(" <-> ".join(lexemes), column)
 
 
 def filter_clauses(filters: Filters, reader: VocabularyReader) -> dict[str, Clause]:
@@ -193,16 +178,16 @@ def groups_of(q: wq.Query) -> list[wq.Query]:
     return [q]
 
 
-def lexemes_of(q: wq.Query) -> list[str]:
-    """The stems a positive clause looks for (for document frequencies)."""
-    out: list[str] = []
+def lexemes_of(q: wq.Query) -> list[tuple[str, str]]:
+    """The terms a positive clause looks for, as (field, term): stems of
+    `text`, words of `exact` (for document frequencies)."""
+    out: list[tuple[str, str]] = []
     for node in _walk(q):
-        if isinstance(node, wq.Term) and node.fieldname in ("text", "title"):
-            out.append(node.text.decode() if isinstance(node.text, bytes) else node.text)
-        elif isinstance(node, wq.Term) and node.fieldname == "exact" and node.text not in STOPWORDS:
-            out.append(stem(node.text))
+        if isinstance(node, wq.Term) and node.fieldname in ("text", "title", "exact"):
+            term = node.text.decode() if isinstance(node.text, bytes) else node.text
+            out.append(("exact" if node.fieldname == "exact" else "text", term))
         elif isinstance(node, wq.Phrase):
-            out += [stem(w) if node.fieldname == "exact" else w for w in node.words if w not in STOPWORDS]
+            out += [("exact" if node.fieldname == "exact" else "text", w) for w in node.words]
     return out
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import psycopg
 from psycopg.rows import dict_row
 
+from ..analysis import ANALYSIS_VERSION
 from ..article import FIELDS, Article
 from ..store import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
 from .textprep import EXACT_TSV_SQL, TSV_SQL, terms, vector_params
@@ -22,16 +23,17 @@ COLUMNS = ", ".join(FIELDS)
 
 _UPSERT = f"""
 INSERT INTO articles (id, title, subtitle, author, author_key, date, category, category_key,
-                      body, url, source, content_hash, fingerprint, url_key, tsv, tsv_exact)
+                      body, url, source, content_hash, fingerprint, url_key, tsv, tsv_exact, analysis)
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
-        CASE WHEN %s THEN {TSV_SQL} END, CASE WHEN %s THEN {EXACT_TSV_SQL} END)
+        CASE WHEN %s THEN {TSV_SQL} END, CASE WHEN %s THEN {EXACT_TSV_SQL} END,
+        CASE WHEN %s THEN {ANALYSIS_VERSION} END)
 ON CONFLICT (id) DO UPDATE SET
     title = EXCLUDED.title, subtitle = EXCLUDED.subtitle, author = EXCLUDED.author,
     author_key = EXCLUDED.author_key, date = EXCLUDED.date, category = EXCLUDED.category,
     category_key = EXCLUDED.category_key, body = EXCLUDED.body, url = EXCLUDED.url,
     source = EXCLUDED.source, content_hash = EXCLUDED.content_hash,
     fingerprint = EXCLUDED.fingerprint, url_key = EXCLUDED.url_key, tsv = EXCLUDED.tsv,
-    tsv_exact = EXCLUDED.tsv_exact
+    tsv_exact = EXCLUDED.tsv_exact, analysis = EXCLUDED.analysis
 """
 
 
@@ -129,6 +131,7 @@ def _row(article: Article, digest: str, fp: str, ukey: str | None, index: bool) 
         body,
         index,
         *exact,
+        index,
     )
 
 

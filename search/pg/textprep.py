@@ -1,42 +1,50 @@
-"""Article text as PostgreSQL receives it, and the terms the vocabulary counts.
+"""Article text as PostgreSQL stores it, and the terms the vocabulary counts.
 
-The engine's own tokenizer splits the text (elisions, both apostrophes,
-acronyms, numbers, accent folding: search.analysis); PostgreSQL's
-`archivio_it` configuration then stems the words and drops its stop words.
-Each word is reduced to letters and digits first, so PostgreSQL's parser
-sees exactly one token per word and positions (phrases) line up with the
-query side.
+The engine's own analyzers (search.analysis) make the search vectors: the
+stems of title, subtitle and body with their positions (stop words are
+gaps, a compound's parts and joined forms where whoosh puts them) for
+`tsv`, and the unstemmed words for `tsv_exact`, written as tsvector
+literals. PostgreSQL stores them as given, so its lexemes are exactly the
+terms of the whoosh index and of the query side: no second tokenizer or
+stemmer whose output could differ. Each row records the analysis version
+that derived its vectors (`analysis`; NULL: before versions were kept).
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-
-from ..analysis import exact_analyzer, stem, stems_and_words
+from ..analysis import ANALYSIS_VERSION, exact_analyzer, stemming_analyzer, stems_and_words
 from ..article import Article
 
 _EXACT = exact_analyzer()
-_NOT_TOKEN = re.compile(r"[^a-z0-9]+")
+_STEM = stemming_analyzer()
+# PostgreSQL's limits: positions 1..16383 (larger ones are clamped), 256
+# positions per lexeme, lexemes shorter than 2 KiB.
+MAX_POSITION = 16383
+MAX_POSITIONS = 256
+MAX_LEXEME_BYTES = 2047
 
 
-@lru_cache(maxsize=200_000)
-def pg_token(word: str) -> str:
-    """A folded word as one PostgreSQL token: letters and digits only (2,5 -> 25)."""
-    return word if word.isalnum() and word.isascii() else _NOT_TOKEN.sub("", word)
+def quoted(term: str) -> str:
+    """A term as a quoted tsvector/tsquery lexeme."""
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def normalized(text: str | None) -> str:
-    """The words of `text`, analysed by the engine, joined by spaces."""
+def vector(positions: dict[str, list[int]]) -> str:
+    """A tsvector literal of terms and their (0-based) positions."""
+    items = []
+    for term, found in positions.items():
+        if len(term.encode("utf-8")) > MAX_LEXEME_BYTES:
+            continue
+        kept = sorted({min(p + 1, MAX_POSITION) for p in found})[:MAX_POSITIONS]
+        items.append(quoted(term) + ":" + ",".join(map(str, kept)))
+    return " ".join(items)
+
+
+def field_vectors(text: str | None) -> tuple[str, str]:
+    """One field's stems vector and words vector."""
     if not text:
-        return ""
-    tokens = (pg_token(t.text) for t in _EXACT(text))
-    return " ".join(t for t in tokens if t)
-
-
-def field_texts(article: Article) -> tuple[str, str, str]:
-    """Title, subtitle and body as `archivio_it` receives them (weights A, B, D)."""
-    return normalized(article.title), normalized(article.subtitle), normalized(article.body)
+        return "", ""
+    return vector(_STEM.term_positions(text)), vector(_EXACT.term_positions(text))
 
 
 def full_text(article: Article) -> str:
@@ -54,33 +62,24 @@ def terms(article: Article) -> set[tuple[str, str]]:
 
 
 def lexeme(term: str) -> str | None:
-    """A stem (or word) as a quoted tsquery lexeme; None when nothing is left."""
-    token = pg_token(term)
-    if not token:
-        return None
-    return "'" + token + "'"
+    """A stem or word as a quoted tsquery lexeme; None when there is none."""
+    return quoted(term) if term else None
 
 
 def word_lexeme(word: str) -> str | None:
-    """The tsquery lexeme of an unstemmed folded word."""
-    return lexeme(stem(word))
+    """The tsquery lexeme of the stem of a word (None for a stop word)."""
+    tokens = [t.text for t in _STEM(word)]
+    return lexeme(tokens[0]) if len(tokens) == 1 else None
 
 
-TSV_SQL = (
-    "setweight(to_tsvector('archivio_it', %s), 'A') || "
-    "setweight(to_tsvector('archivio_it', %s), 'B') || "
-    "setweight(to_tsvector('archivio_it', %s), 'D')"
-)
-# The unstemmed twin (every word as written, folded; stop words kept) for exact
-# phrases; its parameters are the same three texts again (see vector_params).
-EXACT_TSV_SQL = (
-    "to_tsvector('archivio_exact', %s) || to_tsvector('archivio_exact', %s) || "
-    "to_tsvector('archivio_exact', %s)"
-)
-VECTORS_SQL = f"tsv = {TSV_SQL}, tsv_exact = {EXACT_TSV_SQL}"
+# Title A, subtitle B, body D, in both vectors: the `||` of tsvectors moves
+# each next field's positions past the previous one's.
+TSV_SQL = "setweight(%s::tsvector, 'A') || setweight(%s::tsvector, 'B') || setweight(%s::tsvector, 'D')"
+EXACT_TSV_SQL = TSV_SQL
+VECTORS_SQL = f"tsv = {TSV_SQL}, tsv_exact = {EXACT_TSV_SQL}, analysis = {ANALYSIS_VERSION}"
 
 
 def vector_params(article: Article) -> tuple[str, ...]:
     """The parameters of TSV_SQL followed by those of EXACT_TSV_SQL."""
-    texts = field_texts(article)
-    return texts + texts
+    fields = [field_vectors(t) for t in (article.title, article.subtitle, article.body)]
+    return tuple(s for s, _ in fields) + tuple(w for _, w in fields)
