@@ -281,7 +281,9 @@ def test_browse_two_categories_then_a_year_and_a_month(server, browser):
     label = month.find_element(By.CSS_SELECTOR, ".histogram-year").text
     expected_month = _count_of(month)
     month.click()
-    _wait(browser).until(lambda d: label in d.find_element(By.CSS_SELECTOR, "a.histogram-link.is-active").text)
+    _wait(browser).until(
+        lambda d: label in d.find_element(By.CSS_SELECTOR, "a.histogram-link.is-active").text
+    )
     assert _total(browser) == expected_month
     month_prefixes = {d[:7] for d in _result_dates(browser)}
     assert len(month_prefixes) == 1 and month_prefixes.pop().startswith("2024-")
@@ -310,4 +312,6 @@ def test_browse_by_author_without_words(server, browser):
     browser.find_element(By.CSS_SELECTOR, "#ricerca button[type=submit]").click()
     _wait(browser).until(ec.url_contains("q=filatelia"))
     assert 0 < _total(browser) <= 8
-    assert {r.find_element(By.CSS_SELECTOR, ".meta-author").text for r in _results(browser)} == {"Franco Bolli"}
+    assert {r.find_element(By.CSS_SELECTOR, ".meta-author").text for r in _results(browser)} == {
+        "Franco Bolli"
+    }
