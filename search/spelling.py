@@ -25,19 +25,22 @@ ALPHABET = ascii_lowercase + digits
 # misspelling when a close spelling is in at least TYPO_RATIO times as many
 # articles. Measured on the 19,902-article dev corpus: of its 10,205 such
 # words with a commoner close spelling, samples labelled by hand were
-# misspellings in 33% of cases at ratios 30-60 ("arcudi"/"arcuri",
-# "michelle"/"michele"), 45% at 60-120, 68% at 120-250, 82% at 250-600 and
-# 85% past 1,000 ("coronavirs" 4 articles, "coronvirus" 5, against
-# "coronavirus" 7,640): from 100 on, most are misspellings. Names stay
-# above it ("perrone" 7 / "persone" 5,269), but the word as typed still
-# matches, and ranks first by its rarity.
+# misspellings in 33% of cases at ratios 30-60 ("arcudi"/"arcuri"), 45% at
+# 60-120, 68% at 120-250, 82% at 250-600 and 85% past 1,000; among words in
+# 3 articles or more, 74% past 300. Names reach the hundreds: "giorgi", a
+# dev query's surname in 12 articles, is 373 times rarer than "giorni"
+# (taken for a typo below 373, the query loses its article). At 500 four in
+# five are misspellings, and the ones are in: "coronavirs" (4
+# articles), "coronvirus" (5) and "coronavrus" (1) next to "coronavirus"
+# (7,640), 1,500 to 7,600 times. The word as typed still matches, and ranks
+# first by its rarity.
 TYPO_RATIO = 500
 # When no article holds every word and a slip makes them meet (search.
-# queryparse's respell), the other words vouch for it: a commoner spelling
-# suffices, TYPO_RATIO's bar is not needed. In the dev corpus's labelled
-# samples under 5 times rarer nearly all words were names or real words
-# (1 misspelling in 28 below 3), and the dev and hard typo queries that a
-# respelling mends are 6.5 ("teaser"/"taser") to 298 times rarer.
+# queryparse's respell), the other words vouch for it, so a commoner
+# spelling suffices; below 5 times commoner, 38 of the 42 labelled
+# samples were names or real words ("arnaldi"/"arnaldo", "lonate"/"linate").
+# The respellings the dev and hard typo queries need are 6.5 ("teaser"/
+# "taser") to 298 ("campobaso"/"campobasso") times commoner.
 RESPELL_RATIO = 5
 
 
