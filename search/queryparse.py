@@ -354,13 +354,16 @@ class QueryBuilder:
             return []  # no spelling can be common enough: no scan
         self._typo_words += 1
         # A backend may screen its neighbours with it (search.pg.vocabulary).
-        self.least_frequency = TYPO_RATIO * own
+        self.least_frequency = least = TYPO_RATIO * own
+        try:
+            close = close_words(word, maxdist, self.known_words, self.spelling_neighbours)
+        finally:
+            self.least_frequency = 0
         found = []
-        for distance, candidate in close_words(word, maxdist, self.known_words, self.spelling_neighbours):
+        for distance, candidate in close:
             frequency = self.reader.doc_frequency("exact", candidate)
-            if frequency >= self.least_frequency and self.stem(candidate) is not None:
+            if frequency >= least and self.stem(candidate) is not None:
                 found.append((distance, -frequency, candidate))
-        self.least_frequency = 0
         commonest = max((-f for _, f, _ in found), default=0)
         found = [
             c for c in found if -c[1] * TYPO_RATIO > commonest or self.dictionary.knows(c[2])
@@ -436,11 +439,11 @@ class QueryBuilder:
         something, the one finding most articles wins (the other words pick
         the reading, as a proofreader would); None when none does.
 
-        Only here are words the archive holds often treated as possible
-        typos: when the words as typed meet in some article, that is what the
-        reader meant. Never a word of the Italian dictionary ("valle" is not
-        respelled "vale"), and only towards a spelling RESPELL_RATIO times as
-        common ("accompagnati" is not respelled "accompgnati", 1 article)."""
+        Only here are words that typo_candidates left alone tried as typos:
+        when the words as typed meet in some article, that is what the reader
+        meant. Never a word of the Italian dictionary ("valle" is not respelled
+        "vale"), and only towards a spelling in RESPELL_RATIO times as many
+        articles ("accompagnati" is not respelled "accompgnati", 1 article)."""
         best: tuple[int, str, str, wq.Query] | None = None
         for word, clause, target in self.placed_words(parsed.strict, MAX_RESPELL_WORDS):
             if not self.respellable(word):
