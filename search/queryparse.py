@@ -20,8 +20,9 @@ from whoosh.reading import IndexReader
 
 from . import lexicon
 from .analysis import DEFAULT_ANALYSIS, TypedWord, fold, nfc, normalize_key, typed_words
+from .dictionary import Dictionary, italian
 from .ranking import Ranking
-from .spelling import close_words, max_typos, slips
+from .spelling import RESPELL_RATIO, TYPO_RATIO, close_words, max_typos, slips
 from .synonyms import Synonyms
 
 MAX_QUERY_CHARS = 1000
@@ -130,8 +131,12 @@ def parser_for(schema: Schema) -> QueryParser:
 class QueryBuilder:
     """Builds a ParsedQuery against one index reader."""
 
-    def __init__(self, reader: IndexReader, synonyms: Synonyms, ranking: Ranking) -> None:
+    def __init__(
+        self, reader: IndexReader, synonyms: Synonyms, ranking: Ranking, dictionary: Dictionary | None = None
+    ) -> None:
         self.reader = reader
+        # Words it knows are never taken for typos (search.dictionary).
+        self.dictionary = dictionary if dictionary is not None else italian()
         self.synonyms = synonyms
         self.ranking = ranking
         self.highlight = Highlight()
@@ -155,6 +160,8 @@ class QueryBuilder:
         # Set when a query holds only stop words: they are searched in `exact`.
         self._stopword_fallback = False
         self._typo_words = 0
+        # Articles a close spelling must be in to count, while typo_candidates runs.
+        self.least_frequency = 0
         self._expansion = MAX_EXPANSION
         self._patterns = 0
 
@@ -407,22 +414,43 @@ class QueryBuilder:
         return wq.Or([self.variant_clause(words)] + [self.variant_clause(v) for v in variants])
 
     def typo_candidates(self, word: str) -> list[str]:
-        """Close spellings of a word the index doesn't know, most common first."""
+        """Close spellings of a word that looks misspelt, most common first.
+
+        A word looks misspelt when the Italian dictionary doesn't know it and
+        the archive either lacks it or holds a close spelling TYPO_RATIO times
+        as frequent ("coronavirs", 4 articles of the dev corpus, next to
+        "coronavirus", 7,640). Only such frequent spellings are offered: for
+        a missing word, those not themselves TYPO_RATIO times rarer than
+        another of its close spellings, unless the dictionary knows them
+        (not "corovirus", 1 article)."""
         maxdist = max_typos(word)
         if not maxdist or len(word) > MAX_TYPO_CHARS or self._typo_words >= MAX_TYPO_WORDS:
             return []
-        if self.reader.doc_frequency("exact", word) > 0:
+        if self.dictionary.knows(word):
             return []
-        # An unseen inflection of a known word ("regioni" where only "regione"
-        # occurs) already matches through its stem: not a typo.
-        stemmed = self.stem(word)
-        if stemmed and self.reader.doc_frequency("text", stemmed) > 0:
-            return []
+        own = self.reader.doc_frequency("exact", word)
+        if not own:
+            # An unseen inflection of an archive word ("regioni" where only
+            # "regione" occurs) is as common as its stem.
+            stemmed = self.stem(word)
+            own = self.reader.doc_frequency("text", stemmed) if stemmed else 0
+        if own * TYPO_RATIO > self.reader.doc_count():
+            return []  # no spelling can be common enough: no scan
         self._typo_words += 1
+        # A backend may screen its neighbours with it (search.pg.vocabulary).
+        self.least_frequency = least = TYPO_RATIO * own
+        try:
+            close = close_words(word, maxdist, self.known_words, self.spelling_neighbours)
+        finally:
+            self.least_frequency = 0
+        found = []
+        for distance, candidate in close:
+            frequency = self.reader.doc_frequency("exact", candidate)
+            if frequency >= least and self.stem(candidate) is not None:
+                found.append((distance, -frequency, candidate))
+        commonest = max((-f for _, f, _ in found), default=0)
         found = [
-            (distance, -self.reader.doc_frequency("exact", candidate), candidate)
-            for distance, candidate in close_words(word, maxdist, self.known_words, self.spelling_neighbours)
-            if self.stem(candidate) is not None
+            c for c in found if -c[1] * TYPO_RATIO > commonest or self.dictionary.knows(c[2])
         ]
         found.sort()
         best = [c for _, _, c in found[: self.ranking.max_typo_candidates]]
@@ -468,7 +496,9 @@ class QueryBuilder:
         the one found with the other words in most articles, not merely the
         commonest ("maestro di judo milazo": Milazzo, not Milano). The query
         itself already matches every close spelling; only the suggestion
-        changes. Ties keep the commoner word."""
+        changes. Ties prefer a slip of the word (spelling.slips: "vacino" is
+        "vaccino" rather than "vicino" when both meet the other words), then
+        the commoner word."""
         changed = False
         for word, _, target in self.placed_words(parsed.strict):
             options = self.typo_options.get(word, [])
@@ -478,7 +508,9 @@ class QueryBuilder:
             def meets(candidate: str, target: wq.Query = target) -> int:
                 return count(_swapped(parsed.strict, target, self.stem_clause(candidate)))
 
-            best = max(options, key=meets)  # the first of equals: the commoner
+            slipped = set(slips(word))
+            # max keeps the first of equals: the commoner.
+            best = max(options, key=lambda c, slipped=slipped: (meets(c), c in slipped))
             if best != self.corrections.get(word):
                 self.corrections[word] = best
                 changed = True
@@ -491,18 +523,25 @@ class QueryBuilder:
         something, the one finding most articles wins (the other words pick
         the reading, as a proofreader would); None when none does.
 
-        Only here are known words treated as possible typos: when the words
-        as typed meet in some article, that is what the reader meant."""
+        Only here are words that typo_candidates left alone tried as typos:
+        when the words as typed meet in some article, that is what the reader
+        meant. Never a word of the Italian dictionary ("valle" is not respelled
+        "vale"), and only towards a spelling in RESPELL_RATIO times as many
+        articles ("accompagnati" is not respelled "accompgnati", 1 article)."""
         best: tuple[int, str, str, wq.Query] | None = None
         for word, clause, target in self.placed_words(parsed.strict, MAX_RESPELL_WORDS):
-            if word in self.corrections or max_typos(word) == 0:
+            if not self.respellable(word):
                 continue
             stemmed = self.stem(word)
+            own = self.reader.doc_frequency("exact", word)
             known = self.known_words(c for c in slips(word) if c[:1] == word[:1])
             for candidate in slips(word):
                 if candidate not in known:
                     continue
                 if self.stem(candidate) in (None, stemmed):
+                    continue
+                frequency = self.reader.doc_frequency("exact", candidate)
+                if frequency <= own or frequency < RESPELL_RATIO * own:
                     continue
                 alternative = wq.Or([clause, self.stem_clause(candidate, boost=self.ranking.typo_boost)])
                 strict = _swapped(parsed.strict, target, alternative)
@@ -521,6 +560,11 @@ class QueryBuilder:
             highlight=highlight,
             suggestion=self.suggest(parsed.text),
         )
+
+    def respellable(self, word: str) -> bool:
+        """Whether respell may try slips of `word`: not corrected already, long
+        enough for a typo, and not a word of the Italian dictionary."""
+        return word not in self.corrections and max_typos(word) > 0 and not self.dictionary.knows(word)
 
     def expand_pattern(self, q: wq.Query, negated: bool) -> wq.Query | None:
         """word* and wild?cards, with bounded expansion over the vocabulary."""

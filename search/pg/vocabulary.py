@@ -98,12 +98,13 @@ class VocabularyReader:
         ).fetchall()
         return iter([r[0] for r in rows])
 
-    def near_words(self, word: str) -> list[str]:
-        """Vocabulary words sharing `word`'s first letter and many of its trigrams."""
+    def near_words(self, word: str, least: int = 0) -> list[str]:
+        """Vocabulary words sharing `word`'s first letter and many of its
+        trigrams, in at least `least` articles."""
         rows = self.conn.execute(
             "SELECT term, ndoc FROM vocabulary WHERE kind = 'w' AND term %% %s "
-            "AND term LIKE %s LIMIT %s",
-            (word, _like_prefix(word[:1]), MAX_NEIGHBOURS),
+            "AND term LIKE %s AND ndoc >= %s LIMIT %s",
+            (word, _like_prefix(word[:1]), least, MAX_NEIGHBOURS),
         ).fetchall()
         for term, n in rows:
             self._df["exact", term] = n
@@ -131,15 +132,19 @@ class PgQueryBuilder(QueryBuilder):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._neighbourhoods: dict[str, set[str]] = {}
+        self._neighbourhoods: dict[tuple[str, int], set[str]] = {}
         self._known: set[str] | None = None
 
-    def _near(self, words: Iterable[str]) -> set[str]:
+    def _near(self, words: Iterable[str], least: int = 0) -> set[str]:
         out: set[str] = set()
         for word in words:
-            if word not in self._neighbourhoods:
-                self._neighbourhoods[word] = set(self.reader.near_words(word))
-            out |= self._neighbourhoods[word]
+            key = (word, least)
+            if key not in self._neighbourhoods:
+                # For a word the archive holds, only spellings TYPO_RATIO times
+                # as common count: the rarer ones need not come back (giorgi:
+                # 215 neighbours, 10 in 500 articles or more).
+                self._neighbourhoods[key] = set(self.reader.near_words(word, least))
+            out |= self._neighbourhoods[key]
         return out
 
     def typo_candidates(self, word: str) -> list[str]:
@@ -151,7 +156,9 @@ class PgQueryBuilder(QueryBuilder):
             self._base = previous
 
     def respell(self, parsed, count):  # noqa: ANN001 - QueryBuilder.respell's signature
-        self._known = self._near(w for w, _ in self.word_clauses[:MAX_RESPELL_WORDS])
+        # Neighbours of the words respell will try only (most are dictionary words).
+        words = [w for w, _ in self.word_clauses[:MAX_RESPELL_WORDS] if self.respellable(w)]
+        self._known = self._near(words)
         try:
             return super().respell(parsed, count)
         finally:
@@ -165,8 +172,8 @@ class PgQueryBuilder(QueryBuilder):
             return word in self._known
         base = getattr(self, "_base", None)
         if base is not None:
-            return word in self._near([base])
+            return word in self._near([base], self.least_frequency)
         return self.reader.doc_frequency("exact", word) > 0
 
     def spelling_neighbours(self, word: str, maxdist: int) -> Iterable[str | bytes]:
-        return self._near([word])
+        return self._near([word], self.least_frequency)
