@@ -27,6 +27,10 @@ def queries_path() -> Path:
     return shared_dir() / "eval" / "queries_dev.jsonl"
 
 
+def hard_queries_path() -> Path:
+    return shared_dir() / "eval" / "queries_dev_hard.jsonl"
+
+
 def _open_text(path: Path):
     return (
         gzip.open(path, "rt", encoding="utf-8")

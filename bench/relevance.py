@@ -24,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.baselines import Fts5Baseline, WhooshBaseline
-from bench.data import corpus_path, load_corpus, load_queries
+from bench.data import corpus_path, hard_queries_path, load_corpus, load_queries
 from bench.metrics import percentiles, summarize
 from search import BACKENDS, Archive, QueryError, open_archive
 from search.analysis import DEFAULT_ANALYSIS, AnalysisConfig
@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--backend", choices=BACKENDS, default="whoosh",
                     help="engine to measure (postgres: the archive in --dsn, imported when empty)")
     ap.add_argument("--dsn", help="PostgreSQL connection string (or $ARCHIVIO_DSN)")
+    ap.add_argument("--queries", help="query file (JSON Lines, the dev set's format); "
+                    "default: ../shared/eval/queries_dev.jsonl, 'hard' for queries_dev_hard.jsonl")
     args = ap.parse_args(argv)
     if args.list_configs:
         print("\n".join(CONFIGS))
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [c for c in configs if c not in CONFIGS]
     if unknown:
         ap.error(f"unknown config(s): {unknown}; see --list-configs")
-    queries = load_queries()
+    queries = load_queries(hard_queries_path() if args.queries == "hard" else args.queries)
     tmp = tempfile.TemporaryDirectory(prefix="archivio-relevance-")
     data_dir = Path(args.data_dir) if args.data_dir else Path(tmp.name, "data")
     index_dir = Path(args.index_dir) if args.index_dir else Path(tmp.name, "index")

@@ -356,11 +356,22 @@ class QueryBuilder:
             alternatives.append(self.variant_clause(variant))
         if not variants:
             for candidate in self.typo_candidates(word):
-                alternatives.append(self.stem_clause(candidate, boost=self.ranking.typo_boost))
-                self.highlight.stems.add(self.stem(candidate))
+                alternatives.append(self.typo_clause(candidate))
         clause = alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
         if top:
             self.word_clauses.append((word, clause))
+        return clause
+
+    def typo_clause(self, candidate: str) -> wq.Query:
+        """A close spelling standing in for a misspelt word, weighted below
+        typed words, with the synonyms the spelling itself would bring:
+        "coronavirs" finds what "coronavirus" finds (covid, sars-cov-2...)."""
+        self.highlight.stems.add(self.stem(candidate))
+        clause = self.stem_clause(candidate)
+        _, variants = self.synonyms.match([candidate], 0)
+        if variants:
+            clause = wq.Or([clause] + [self.variant_clause(v) for v in variants])
+        clause.boost = self.ranking.typo_boost
         return clause
 
     def written_clauses(self, word: str, clauses: list[wq.Query]) -> list[wq.Query]:

@@ -59,6 +59,8 @@ ARTICLES = [
     # Misspellings, found once each.
     article("refuso-milano", "Coronavirs, nuovi casi a Milano", "Un refuso nel titolo, i casi sono veri."),
     article("refuso-torino", "Corovirus: il sindaco di Torino chiude i parchi", "Parchi chiusi."),
+    # The word's synonym alone ("covid" for "coronavirus").
+    article("covid-genova", "Covid, casi in calo a Genova", "Il bollettino della Liguria."),
     # Correct words the archive lacks have close words it holds.
     article("aereo", "L'aereo precipitò nel lago", "Il piccolo aereo precipitò ieri sera."),
     article("ventenne", "Un ventenne arrestato a Bari", "Il ragazzo è stato fermato dalla polizia."),
@@ -113,7 +115,16 @@ def test_a_missing_misspelling_gets_the_frequent_spelling_not_another_misspellin
 def test_a_rare_misspelling_alone_is_corrected_too(archive):
     result = archive.search("corovirus")
     assert result.suggestion == "coronavirus"
-    assert result.exact_total == COMMON + 1
+    # Itself, the 520 bulletins and the article that says "covid".
+    assert result.exact_total == COMMON + 2
+
+
+@pytest.mark.parametrize("typed", ["coronavrus genova", "corovirus genova"])
+def test_a_corrected_word_brings_the_synonyms_of_its_spelling(archive, typed):
+    assert archive.search("coronavirus genova").exact_total == 1
+    result = archive.search(typed)
+    assert result.suggestion == "coronavirus genova"
+    assert result.exact_total == 1 and ids(result)[0] == "covid-genova"
 
 
 @needs_dictionary
