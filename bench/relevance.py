@@ -49,8 +49,11 @@ CONFIGS: dict[str, tuple[AnalysisConfig, Ranking, bool]] = {
     "title2": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, title_boost=2.0), True),
     "title3": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, title_boost=3.0), True),
     "title-none": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, title_boost=0.0), True),
-    "coord0.5": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, coord_scale=0.5), True),
-    "coord0.99": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, coord_scale=0.99), True),
+    # The fallback's coordination factor (m/n) ** p (search.graded); p0: a plain sum.
+    **{
+        f"coord-p{p:g}": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, coord_exponent=p), True)
+        for p in (0.0, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
+    },
     "prox2": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, proximity_boost=2.0), True),
     "prox0.5": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, proximity_boost=0.5), True),
     "b0.5": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, b=0.5), True),

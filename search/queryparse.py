@@ -21,6 +21,7 @@ from whoosh.reading import IndexReader
 from . import lexicon
 from .analysis import DEFAULT_ANALYSIS, TypedWord, fold, nfc, normalize_key, typed_words
 from .dictionary import Dictionary, italian
+from .graded import GradedOr
 from .ranking import Ranking
 from .spelling import RESPELL_RATIO, TYPO_RATIO, close_words, max_typos, slips
 from .synonyms import Synonyms
@@ -163,7 +164,6 @@ class QueryBuilder:
         # Articles a close spelling must be in to count, while typo_candidates runs.
         self.least_frequency = 0
         self._expansion = MAX_EXPANSION
-        self._patterns = 0
 
     def stem(self, word: str) -> str | None:
         """The indexed form of a (folded) word as the reader meant it; None for
@@ -266,7 +266,6 @@ class QueryBuilder:
                 "Frase tra virgolette fatta solo di parole molto comuni: "
                 "aggiungi almeno una parola più caratteristica."
             )
-        self._patterns = patterns
         self._expansion = MAX_EXPANSION // max(patterns, 1)
 
     # -- rewriting the parsed tree -------------------------------------------------
@@ -616,10 +615,9 @@ class QueryBuilder:
             negatives = [c.query for c in strict.subqueries if isinstance(c, wq.Not)]
             if len(positives) < 2:
                 return None
-            # The coordination bonus counts matching terms per document: with a
-            # wildcard's hundreds of expanded terms it costs much and means little.
-            scale = None if self._patterns else self.ranking.coord_scale
-            loose = wq.Or(positives, scale=scale)
+            # The coordination factor counts the word groups a document holds
+            # (a wildcard's expansions are one group).
+            loose = GradedOr(positives, exponent=self.ranking.coord_exponent)
             return wq.AndNot(loose, wq.Or(negatives)) if negatives else loose
         return None
 

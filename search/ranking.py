@@ -19,8 +19,11 @@ class Ranking:
     max_typo_candidates: int = 3
     # When no article holds every word, try known words respelled (one edit).
     respell: bool = True
-    # Coordination bonus of the fallback: more matching words rank higher.
-    coord_scale: float = 0.9
+    # Coordination of the fallback (search.graded): a document holding m of
+    # the query's n word groups scores its summed score times
+    # (m / n) ** coord_exponent, so more matching words rank higher. 0: a
+    # plain sum (rarer words first, however few).
+    coord_exponent: float = 1.0
     # Fall back to any-term matching when all terms find nothing.
     fallback: bool = True
     # The recency boost, when a search asks for it (search.recency): weight

@@ -7,12 +7,12 @@ same numbers can be computed from the posting data directly: each term's
 BM25F score in every document of its postings (whoosh's own formula over
 its cached posting arrays and field lengths, once per searcher), looked up
 for a whole array of candidates at once (numpy), then combined as whoosh's
-matchers combine them (sum for AND/OR, coordination for the graded
-fallback, constant 1 for a NOT). Each term's statistics give the upper
+matchers combine them (sum for AND/OR, search.graded's coordination for
+the graded fallback, constant 1 for a NOT). Each term's statistics give the upper
 bound of its score that search.topk prunes with.
 
 `QueryScorer` compiles the query shapes the engine builds (terms, phrases,
-And, Or with or without coordination, AndNot, AndMaybe, Not); any other
+And, Or, the graded fallback's GradedOr, AndNot, AndMaybe, Not); any other
 shape raises Unsupported and the caller uses whoosh's matchers instead.
 tests/test_fast_paths.py checks the scores against whoosh's.
 """
@@ -32,6 +32,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from .docsets import cache
+from .graded import GradedOr, coord_factor
 
 # whoosh's field length for each one-byte code.
 _LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -322,31 +323,33 @@ class _Sum(_Node):
         return sum(c.bound(seg) for c in self.children) * self.boost
 
 
-class _Coord(_Node):
-    """whoosh's CoordMatcher: the graded fallback's bonus for more matching terms."""
+class _Graded(_Node):
+    """search.graded.GradedOr: the sum of the matching word groups' scores
+    times the coordination factor of how many of them match."""
 
-    def __init__(self, child: _Node, scale: float) -> None:
-        self.child = child
-        self.scale = scale
-        self._termcounts: dict[int, int] = {}
+    def __init__(self, children: list[_Node], boost: float, exponent: float) -> None:
+        self.children = children
+        self.boost = boost
+        self.exponent = exponent
 
     def score(self, seg: int, docs: np.ndarray) -> Scored:
-        scores, matching, hits = self.child.score(seg, docs)
-        termcount = self._termcounts.get(seg)
-        if termcount is None:
-            termcount = self._termcounts[seg] = self.child.terms(seg)
-        if termcount == 0:
-            return scores, matching, hits
-        if termcount == self.scale:
-            return np.zeros(len(docs)), matching, hits
-        sqr = (scores + (matching - 1) / (termcount - self.scale) ** 2) * ((termcount - 1) / termcount)
-        return np.where(hits, sqr, 0.0), matching, hits
+        total, count, hits = self.children[0].score(seg, docs)
+        groups = hits.astype(np.int64)
+        for c in self.children[1:]:
+            scores, counts, found = c.score(seg, docs)
+            total = total + scores
+            count = count + counts
+            groups = groups + found
+            hits = hits | found
+        n = len(self.children)
+        factor = np.array([coord_factor(m, n, self.exponent) for m in range(n + 1)])
+        return np.where(hits, total * self.boost * factor[groups], 0.0), count, hits
 
     def terms(self, seg: int) -> int:
-        return self.child.terms(seg)
+        return sum(c.terms(seg) for c in self.children)
 
     def bound(self, seg: int) -> float:
-        raise Unsupported("bound of a coordinated query")
+        return sum(c.bound(seg) for c in self.children) * self.boost  # the factor is at most 1
 
 
 class _All(_Node):
@@ -467,11 +470,14 @@ class QueryScorer:
             return _Term(self, q.fieldname, q.text, q.boost)
         if type(q) is wq.Phrase:
             return _Phrase(self, q)
+        if isinstance(q, GradedOr):
+            return _Graded([self._compile(s) for s in q.subqueries], q.boost, q.exponent)
         if isinstance(q, wq.Or) and type(q) is not wq.DisjunctionMax:
+            if q.scale:
+                raise Unsupported("whoosh's coordination (Or with a scale)")
             if len(q.subqueries) == 1:
                 return self._compile(q.subqueries[0])  # whoosh drops the wrapper too
-            node: _Node = _Sum([self._compile(s) for s in q.subqueries], q.boost)
-            return _Coord(node, q.scale) if q.scale else node
+            return _Sum([self._compile(s) for s in q.subqueries], q.boost)
         if type(q) is wq.And:
             positive = [s for s in q.subqueries if not isinstance(s, wq.Not)]
             if len(q.subqueries) == 1:

@@ -21,7 +21,7 @@ from .ranking import Ranking
 from .recency import rerank, window_limit
 from .snippets import Segment, highlight_all, snippet, to_html
 from .store import Store
-from .topk import TimeUp, clock, docsets_for, loose_groups, top_by_date, top_partial, top_scored
+from .topk import TimeUp, clock, docsets_for, top_by_date, top_partial, top_scored
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
@@ -325,10 +325,9 @@ def _ranked(
     exact = len(ranked)
     cut = False
     if partial and exact < limit:
-        groups, scale = loose_groups(parsed.loose)  # type: ignore[arg-type]
         q = _boosted(parsed.loose, parsed)  # type: ignore[arg-type]
         try:
-            ranked += top_partial(searcher, ds, q, groups, scale, partial, limit - exact, deadline)
+            ranked += top_partial(searcher, ds, q, partial, limit - exact, deadline)
         except TimeUp:
             # Out of time: the partial matches are all still there, counted and
             # shown, newest first; the page says they are not ranked.

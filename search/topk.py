@@ -11,7 +11,8 @@ skipping to each one:
   the work of a common-word query;
 - partial matches (the graded fallback): documents are bucketed by which
   query words they hold; a bucket's best possible score is the sum of its
-  words' maximum scores (whoosh's max_quality, an upper bound of BM25), so
+  words' maximum scores (whoosh's max_quality, an upper bound of BM25)
+  times the coordination factor of its number of words (search.graded), so
   buckets are scored best bound first and the walk stops when no remaining
   bucket can beat the k-th score found. Past PARTIAL_BUDGET scored
   documents, big buckets offer only their champions.
@@ -31,6 +32,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from .docsets import DocSets, from_ids, member_array
+from .graded import GradedOr, coord_factor
 from .recency import NO_DATE
 from .scorer import QueryScorer, Unsupported, champions, query_terms
 
@@ -205,36 +207,38 @@ class Deadline(collectors.WrappingCollector):
             yield docnum
 
 
-def loose_groups(loose: wq.Query) -> tuple[list[wq.Query], float | None]:
-    """The word groups of the graded fallback query and its coordination
-    scale (see QueryBuilder.loosen); no groups for another shape."""
+def loose_groups(loose: wq.Query) -> list[wq.Query]:
+    """The word groups of the graded fallback query (see QueryBuilder.loosen);
+    none for another shape."""
     if isinstance(loose, wq.AndNot):
         loose = loose.a
-    if isinstance(loose, wq.Or):
-        return list(loose.subqueries), loose.scale
-    return [], None
+    return list(loose.subqueries) if isinstance(loose, GradedOr) else []
 
 
 def top_partial(
     searcher: Searcher,
     ds: DocSets,
     q: wq.Query,
-    groups: list[wq.Query],
-    coord_scale: float | None,
     bits: int,
     k: int,
     deadline: float | None,
 ) -> Ranked:
     """The k best of `bits` (documents holding some, not all, of the words)
-    by the score of the fallback query `q`, best-bound buckets first."""
+    by the score of the fallback query `q` (a GradedOr, possibly without
+    some words, possibly with an optional proximity bonus), best-bound
+    buckets first."""
     if k <= 0 or not bits:
         return []
+    optional = q.b if isinstance(q, wq.AndMaybe) else None
+    graded = q.a if optional is not None else q
+    groups = loose_groups(graded)
     if bits.bit_count() <= SCORE_EACH or not groups or len(groups) > MAX_BUCKET_WORDS:
         return top_scored(searcher, ds, q, bits, k, deadline)
+    loose = graded.a if isinstance(graded, wq.AndNot) else graded
     group_bits = [ds.query(g) & bits for g in groups]
     bounds = [_max_score(searcher, g) for g in groups]
-    # The coordination bonus (whoosh's CoordMatcher) adds at most 1/(2-scale)^2.
-    bonus = 1.0 / (2.0 - coord_scale) ** 2 if coord_scale else 0.0
+    # The proximity bonus, when there is one, adds at most its own bound.
+    extra = _max_score(searcher, optional) if optional is not None else 0.0
     buckets: list[tuple[float, int]] = []
 
     def split(i: int, inside: int, bound: float, words: int) -> None:
@@ -242,7 +246,10 @@ def top_partial(
             return
         if i == len(groups):
             if words:
-                buckets.append((bound + bonus, inside))
+                # Every document of the bucket holds `words` groups: the
+                # factor is the same for all of them, so this bound is exact.
+                factor = coord_factor(words, len(groups), loose.exponent)
+                buckets.append((bound * loose.boost * factor + extra, inside))
             return
         split(i + 1, inside & group_bits[i], bound + bounds[i], words + 1)
         split(i + 1, inside & ~group_bits[i], bound, words)

@@ -12,16 +12,17 @@ import pytest
 from whoosh import index
 from whoosh import query as wq
 
-from search import builder, lexicon
+from search import builder, lexicon, topk
 from search.analysis import TOKEN_PATTERN, exact_analyzer
 from search.docsets import DocSets, from_ids, member_array, members
 from search.formats import ArchivioCodec
+from search.graded import GradedOr
 from search.ranking import Ranking
 from search.schema import build_schema
 from search.scorer import QueryScorer
 from search.searching import weighting
 from search.spelling import edit_distance
-from search.topk import score_docs
+from search.topk import best, score_docs, top_partial
 
 WORDS = [
     "il",
@@ -194,8 +195,14 @@ def _term(field: str, word: str) -> wq.Term:
 
 QUERIES = [
     wq.And([wq.Or([_term("text", "elezion"), _term("title", "elezion")]), _term("text", "venet")]),
-    wq.Or([_term("text", "pac"), _term("text", "ucrain"), wq.Phrase("exact", ["covid", "19"])], scale=0.9),
-    wq.Or([wq.Or([_term("text", "port"), _term("title", "port")]), _term("text", "genov")], scale=0.9),
+    GradedOr([_term("text", "pac"), _term("text", "ucrain"), wq.Phrase("exact", ["covid", "19"])]),
+    GradedOr([wq.Or([_term("text", "port"), _term("title", "port")]), _term("text", "genov")], exponent=2.0),
+    # The fallback as search.searching ranks it: without the excluded words, with the proximity bonus.
+    wq.AndMaybe(
+        wq.AndNot(GradedOr([_term("text", "sindac"), _term("text", "port"), _term("text", "genov")]),
+                  _term("text", "tren")),
+        wq.Phrase("exact", ["porto", "genova"], slop=4),
+    ),
     wq.AndMaybe(_term("text", "sindac"), wq.Phrase("exact", ["porto", "genova"], slop=4)),
     wq.And([_term("text", "muse"), wq.Not(_term("text", "firenz"))]),
     wq.AndNot(_term("text", "tren"), _term("title", "tren")),
@@ -261,8 +268,59 @@ def test_fast_scores_are_whooshs(searcher, segmented_searcher, q, segmented):
     assert found.keys() == expected.keys()
     for docnum, score in expected.items():
         assert found[docnum] == pytest.approx(score, rel=1e-12)
-    if not isinstance(q, wq.Or) or not q.scale:  # a coordinated query has no bound
-        assert QueryScorer(s, q).bound() >= max(expected.values()) * (1 - 1e-12)
+    assert QueryScorer(s, q).bound() >= max(expected.values()) * (1 - 1e-12)
+
+
+GROUPS = [
+    wq.Or([_term("text", "sindac"), _term("title", "sindac")]),
+    _term("text", "alluvion"),
+    wq.Phrase("exact", ["porto", "genova"]),
+    wq.Or([_term("text", "vaccin"), _term("text", "ospedal")]),
+]
+
+
+@pytest.mark.parametrize("exponent", [0.0, 1.0, 2.0])
+def test_a_graded_score_is_the_groups_sum_times_the_coordination_factor(segmented_searcher, exponent):
+    s = segmented_searcher
+    q = GradedOr(GROUPS, exponent=exponent)
+    each = [dict(score_docs(s, g, members(DocSets(s).query(g)), None)) for g in GROUPS]
+    scored = dict(score_docs(s, q, members(DocSets(s).query(q)), None))
+    assert set(scored) == set().union(*each)
+    held = {len([1 for g in each if d in g]) for d in scored}
+    assert held == {1, 2, 3, 4}  # the test sees every count of groups
+    for docnum, score in scored.items():
+        matched = [g[docnum] for g in each if docnum in g]
+        assert score == pytest.approx(sum(matched) * (len(matched) / len(GROUPS)) ** exponent, rel=1e-12)
+
+
+def test_whooshs_collector_ranks_a_graded_query_as_the_scorer(segmented_searcher):
+    s = segmented_searcher
+    q = GradedOr(GROUPS)
+    collected = [(hit.docnum, hit.score) for hit in s.search(q, limit=30)]
+    docnums, scores = QueryScorer(s, q).scores(np.array(members(DocSets(s).query(q)), dtype=np.int64))
+    expected = best(list(zip(docnums.tolist(), scores.tolist(), strict=True)), 30)
+    assert [d for d, _ in collected] == [d for d, _ in expected]
+    assert [score for _, score in collected] == pytest.approx([score for _, score in expected], rel=1e-12)
+
+
+@pytest.mark.parametrize("exponent", [0.0, 1.0, 3.0])
+def test_partial_buckets_prune_to_the_exact_top(segmented_searcher, monkeypatch, exponent):
+    """Bucket by bucket with the bounds times the factor, the partial matches'
+    top k is the exact one (every bucket scored in full: no champions)."""
+    monkeypatch.setattr(topk, "SCORE_EACH", 20)
+    monkeypatch.setattr(topk, "PARTIAL_BUDGET", 10**6)
+    s = segmented_searcher
+    ds = DocSets(s)
+    q = GradedOr(GROUPS, exponent=exponent)
+    every = ds.query(wq.And(GROUPS))
+    partial = ds.query(q) & ~every
+    assert partial.bit_count() > 100
+    # With the optional proximity bonus too, as search.searching asks for it.
+    for ranked in (q, wq.AndMaybe(q, wq.Phrase("exact", ["sindaco", "genova"], slop=4))):
+        exact = best(score_docs(s, ranked, members(partial), None), 15)
+        found = top_partial(s, ds, ranked, partial, 15, None)
+        assert [d for d, _ in found] == [d for d, _ in exact]
+        assert [x for _, x in found] == pytest.approx([x for _, x in exact], rel=1e-12)
 
 
 @pytest.mark.parametrize("segmented", [False, True], ids=["one-segment", "three-segments"])

@@ -83,9 +83,17 @@ def idf(reader: VocabularyReader, q: wq.Query) -> float:
     return math.log(1 + (total - df + 0.5) / (df + 0.5))
 
 
-def scorer(reader: VocabularyReader, groups: list[wq.Query], bonus: float = 0.0) -> Scorer:
+def scorer(
+    reader: VocabularyReader, groups: list[wq.Query], bonus: float = 0.0, exponent: float = 0.0
+) -> Scorer:
+    """The score of the word groups' ts_ranks weighted by their idf; in the
+    fallback (`bonus`), plus `bonus` times the idf of each group held, and
+    times the coordination factor (m / n) ** `exponent` of a row holding m
+    of the n groups (search.graded, as the whoosh engine ranks them)."""
     parts: list[str] = []
     params: list = []
+    held: list[str] = []
+    held_params: list = []
     for group in groups:
         clause = compile_query(group)
         if clause is None or clause.ts is None:
@@ -96,9 +104,16 @@ def scorer(reader: VocabularyReader, groups: list[wq.Query], bonus: float = 0.0)
         if bonus:
             parts.append(f"%s * coalesce(({clause.sql}), FALSE)::int")
             params += [weight * bonus, *clause.params]
+        if exponent:
+            held.append(f"coalesce(({clause.sql}), FALSE)::int")
+            held_params += clause.params
     if not parts:
         return Scorer("0.0", ())
-    return Scorer("(" + " + ".join(parts) + ")::float8", tuple(params))
+    sql = "(" + " + ".join(parts) + ")::float8"
+    if held:
+        sql = f"{sql} * power(({' + '.join(held)})::float8 / %s, %s)"
+        params += [*held_params, len(groups), exponent]
+    return Scorer(sql, tuple(params))
 
 
 def run(
@@ -147,8 +162,8 @@ def run(
         loose = compile_query(parsed.loose) if parsed is not None and parsed.loose is not None else None
         if parsed is not None and loose is not None and joins_partial(ranking, parsed, exact_total):
             partial = all_of([scope, loose] + ([none_of(strict)] if strict is not None else []))
-            loose_groups_, _ = loose_groups(parsed.loose)  # type: ignore[arg-type]
-            score = scorer(reader, loose_groups_, GROUP_BONUS)
+            loose_groups_ = loose_groups(parsed.loose)  # type: ignore[arg-type]
+            score = scorer(reader, loose_groups_, GROUP_BONUS, ranking.coord_exponent)
             total += _count(conn, partial)
             skip = max(0, first - exact_total)
             ranked += _top(conn, partial, score, order, skip, first + limit - exact_total - skip)
