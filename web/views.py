@@ -716,7 +716,8 @@ def site_url() -> str | None:
     configured = current_app.config.get("ARCHIVIO_PUBLIC_URL")
     if configured:
         return configured.rstrip("/")
-    host = request.host
+    # The header as sent: werkzeug's request.host rewrites odd ones ("a:80:80" -> "a:80").
+    host = request.environ.get("HTTP_HOST") or request.host
     if not _HOST.fullmatch(host):
         return None
     return f"{request.scheme}://{host}"
