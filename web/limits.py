@@ -2,11 +2,12 @@
 
 The checks read only the raw request line and headers (byte counts and one
 `bytes.count`, both in C), so a refused request costs the same whatever it
-carries: about 1 ms of CPU through Flask for a 16 KiB query string (see
-tests/test_request_limits.py). Requests within these bounds have at most
-MAX_PARAMS values to parse, each at most MAX_VALUE_CHARS long, and the
-engine's own bounds (search.queryparse, the search time budget) take over.
-The server (web.server) caps what reaches the app at all.
+carries: 0.2-1.4 ms of the app's CPU, 0.3-2 ms of the server's with
+waitress, from 1 KB to the 244 KB of issue 14 (python bench/limits.py).
+Requests within these bounds have at most MAX_PARAMS values to parse,
+each at most MAX_VALUE_CHARS long; then the engine's own bounds take over
+(search.queryparse, the search time budget). The server (web.server) caps
+what reaches the app at all.
 """
 
 from __future__ import annotations
