@@ -58,6 +58,11 @@ FIELD_ALIASES = {
     "category_key": ["categoria", "category"],
 }
 KEY_FIELDS = ("author_key", "category_key")
+# The fields a query may name. The others (id, date, year) are the engine's
+# own: whoosh's field parsers raise on what a reader can type there
+# (`date:"roma"`: ValueError, `date:""`: a bare Exception), so `date:` is
+# read as a plain word, as an unknown `foo:` always was.
+QUERY_FIELDS = ("exact", "text", "title", *KEY_FIELDS)
 
 
 class QueryError(ValueError):
@@ -104,7 +109,8 @@ class ParsedQuery:
 
 
 def _parser(schema: Schema) -> QueryParser:
-    parser = QueryParser("exact", schema)
+    # Same field objects (analyzers), only the fields a query may name.
+    parser = QueryParser("exact", Schema(**{name: schema[name] for name in QUERY_FIELDS if name in schema}))
     # Apostrophes are elisions in Italian, never quotes; ranges are not offered.
     parser.remove_plugin_class(plugins.SingleQuotePlugin)
     parser.remove_plugin_class(plugins.RangePlugin)
@@ -459,9 +465,7 @@ class QueryBuilder:
             if frequency >= least and self.stem(candidate) is not None:
                 found.append((distance, -frequency, candidate))
         commonest = max((-f for _, f, _ in found), default=0)
-        found = [
-            c for c in found if -c[1] * TYPO_RATIO > commonest or self.dictionary.knows(c[2])
-        ]
+        found = [c for c in found if -c[1] * TYPO_RATIO > commonest or self.dictionary.knows(c[2])]
         found.sort()
         best = [c for _, _, c in found[: self.ranking.max_typo_candidates]]
         if best:

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, url_for
+from flask import Flask, Response, request, url_for
 
 from search import Archive, open_archive
 
+from .limits import MAX_BODY_BYTES, MAX_PARAMS, check_request
 from .views import bp, register_error_handlers
 
 STATIC_DIR = Path(__file__).parent / "static"
+PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?/?")
 
 # No inline script or style anywhere: everything comes from /static.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -65,9 +68,21 @@ def create_app(archive: Archive | None = None, config: Mapping[str, Any] | None 
         ARCHIVIO_SEARCH_WAIT=float(os.environ.get("ARCHIVIO_SEARCH_WAIT", 15)),
         # Static files carry a content hash in their URL, so they can be cached.
         SEND_FILE_MAX_AGE_DEFAULT=86_400,
+        # The site's address as readers reach it (http://host[:port]), for the
+        # absolute links of /opensearch.xml; unset, a well-formed Host header is used.
+        ARCHIVIO_PUBLIC_URL=os.environ.get("ARCHIVIO_PUBLIC_URL") or None,
+        # No route reads a body (web.limits); werkzeug refuses longer ones with 413.
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        MAX_FORM_PARTS=MAX_PARAMS,
     )
     if config:
         app.config.from_mapping(config)
+    public_url = app.config["ARCHIVIO_PUBLIC_URL"]
+    if public_url and not PUBLIC_URL.fullmatch(public_url):
+        raise ValueError(
+            f"ARCHIVIO_PUBLIC_URL non valido: {public_url!r}. Usa http(s)://nome[:porta], "
+            "per esempio https://archivio.example.it."
+        )
     if archive is None:
         # The backend (whoosh or postgres) and its DSNs: config, else the environment.
         archive = open_archive(
@@ -94,10 +109,22 @@ def create_app(archive: Archive | None = None, config: Mapping[str, Any] | None 
     app.register_blueprint(bp)
     register_error_handlers(app)
 
+    @app.before_request
+    def bounded_request() -> None:
+        # Before any parameter is parsed: a refused request costs the same whatever its size.
+        check_request(request)
+
     @app.after_request
     def security_headers(response: Response) -> Response:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if "Cache-Control" not in response.headers:
+            # Answers change with every import and carry no validator: a cache
+            # must ask again (no-cache; the browser's back button still shows
+            # the stored page). Errors are never stored: a 503 must not outlive
+            # the overload. Static files (1 day, versioned URLs), suggestions
+            # (60 s) and /opensearch.xml set their own.
+            response.headers["Cache-Control"] = "no-cache" if response.status_code < 400 else "no-store"
         return response
 
     return app

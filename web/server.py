@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
+import resource
 import signal
 import socket
 import sys
 import time
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask
+
+from .limits import MAX_BODY_BYTES
 
 # glibc's M_ARENA_MAX: by default every thread that allocates may get its
 # own malloc arena (up to 8 per core), each keeping freed memory of its own;
@@ -35,13 +40,37 @@ def limit_malloc_arenas() -> None:
         ctypes.CDLL(None).mallopt(_M_ARENA_MAX, ARENAS)
 
 
+# waitress's limits (README, "Limits"). Its defaults let 110 sockets that
+# send a header line every 5 s fill all 100 connections (issue 14): its
+# channel_timeout only sees silence, never a request that trickles in.
+SERVER_LIMITS = {
+    # Connections open at once (waitress: 100); more wait in the kernel's queue.
+    "connection_limit": 1000,
+    # poll() rather than select(), which fails on descriptors past 1024.
+    "asyncore_use_poll": True,
+    # A connection that sends nothing (between keep-alive requests, or never
+    # a first byte) is closed after 10 s (waitress: 120).
+    "channel_timeout": 10,
+    # How often, in seconds, connections are checked against these timeouts (waitress: 30).
+    "cleanup_interval": 1,
+    # Request line and headers (waitress: 256 KiB); larger gets waitress's 431.
+    # The app's own bound on the query string is half of this (web.limits).
+    "max_request_header_size": 32_768,
+    # No route reads a body (waitress: 1 GiB, buffered before the app sees it).
+    "max_request_body_size": MAX_BODY_BYTES,
+}
+# Seconds a request has to arrive whole, headers and body, from the moment
+# the server first sees it partly read, however steadily it trickles.
+REQUEST_ARRIVAL_TIMEOUT = 10
+# Descriptors kept free of connections: index files, SQLite, PostgreSQL, logs.
+SPARE_DESCRIPTORS = 100
+
+
 def serve(make_app: Callable[[], Flask], host: str, port: int, threads: int, workers: int = 1) -> None:
     """Serves the app made by `make_app` until interrupted."""
-    from waitress import serve as waitress_serve
-
     limit_malloc_arenas()
     if workers <= 1:
-        waitress_serve(make_app(), host=host, port=port, threads=threads, ident="archivio")
+        run_waitress(make_app(), host=host, port=port, threads=threads)
         return
     # The parent's socket, bound but not listening, holds the port (and
     # reports a busy one at once); each worker listens on its own socket
@@ -68,7 +97,7 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, threads: int, wor
                 code = 0
                 try:
                     own = _socket(host, port, listen=True)
-                    waitress_serve(make_app(), sockets=[own], threads=threads, ident="archivio")
+                    run_waitress(make_app(), sockets=[own], threads=threads)
                 except BaseException:  # noqa: BLE001 - a worker reports and exits, the parent replaces it
                     traceback.print_exc()
                     code = 1
@@ -99,6 +128,71 @@ def serve(make_app: Callable[[], Flask], host: str, port: int, threads: int, wor
                     start_worker()
     finally:
         sock.close()
+
+
+def run_waitress(app: Flask, **options: Any) -> None:
+    """waitress.serve with SERVER_LIMITS and the arrival deadline; `options`
+    are waitress's (host and port, or sockets; threads)."""
+    from waitress.server import create_server
+
+    logging.basicConfig()  # as waitress.serve: its warnings reach stderr
+    limits = dict(SERVER_LIMITS, connection_limit=connection_limit(int(SERVER_LIMITS["connection_limit"])))
+    server = create_server(app, ident="archivio", **limits, **options)
+    for listener in _listeners(server):
+        close_slow_requests(listener, REQUEST_ARRIVAL_TIMEOUT)
+    server.print_listen("Serving on http://{}:{}")
+    server.run()
+
+
+def connection_limit(wanted: int) -> int:
+    """`wanted`, or less if the process may not open that many descriptors:
+    past the limit accept() fails and waitress would retry it in a busy loop.
+    The soft limit is raised towards the hard one first (often 1024 of 4096+)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + SPARE_DESCRIPTORS
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(1, min(wanted, soft - SPARE_DESCRIPTORS))
+
+
+def _listeners(server: Any) -> list[Any]:
+    """The listening servers behind what create_server returned (one, or a
+    MultiSocketServer when the host has several addresses)."""
+    from waitress.server import BaseWSGIServer
+
+    if isinstance(server, BaseWSGIServer):
+        return [server]
+    return [s for s in server.map.values() if isinstance(s, BaseWSGIServer)]
+
+
+def close_slow_requests(server: Any, timeout: float) -> None:
+    """Adds to the server's periodic maintenance (every cleanup_interval) the
+    closing of connections whose request has been partly read for `timeout`
+    seconds or more. A request is the same while its parser object is."""
+    first_seen: dict[int, tuple[object, float]] = {}
+    original = server.maintenance
+
+    def maintenance(now: float) -> None:
+        original(now)
+        still: dict[int, tuple[object, float]] = {}
+        for fd, channel in list(server.active_channels.items()):
+            parser = channel.request
+            if parser is None or parser.completed or channel.requests:
+                continue  # idle (channel_timeout's job), or a request being answered
+            seen = first_seen.get(fd)
+            since = seen[1] if seen is not None and seen[0] is parser else now
+            still[fd] = (parser, since)
+            if now - since >= timeout:
+                channel.will_close = True
+        first_seen.clear()
+        first_seen.update(still)
+
+    server.maintenance = maintenance
 
 
 def _die_with_parent() -> None:

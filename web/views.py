@@ -32,7 +32,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from search import Archive, Article, DateError, IndexMissing, QueryError, SearchResult
 from search.analysis import normalize_key
@@ -41,6 +41,8 @@ from search.dates import format_italian, parse_query_date
 from search.searching import FACET_SIZE, MAX_FACET_LIMIT
 from search.snippets import highlight_all, to_html
 from search.suggest import Suggestion
+
+from .limits import MAX_VALUE_CHARS, RequestRefused
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ SORT_LABELS = {
 }
 DEFAULT_SORT = "rilevanza"
 MAX_CATEGORIES = 20
-MAX_PARAM_CHARS = 1000
+MAX_PARAM_CHARS = MAX_VALUE_CHARS
 MAX_ID_CHARS = 200
 SUGGESTIONS = 8
 RELATED = 5
@@ -164,11 +166,17 @@ def _text(args: MultiDict, name: str) -> str:
 
 def read_params(args: MultiDict) -> Params:
     """Reads the URL parameters; raises BadParameter with an Italian message."""
+    # One set of keys: linear in the values (web.limits caps them at MAX_PARAMS).
     categories: list[str] = []
+    seen: set[str] = set()
     for raw in args.getlist("categoria"):
         value = " ".join(raw.split())
-        if value and normalize_key(value) not in {normalize_key(c) for c in categories}:
-            categories.append(value[:MAX_PARAM_CHARS])
+        if len(value) > MAX_PARAM_CHARS:
+            raise BadParameter("Il parametro «categoria» è troppo lungo.")
+        key = normalize_key(value)
+        if value and key not in seen:
+            seen.add(key)
+            categories.append(value)
     if len(categories) > MAX_CATEGORIES:
         raise BadParameter(f"Troppe categorie selezionate: al massimo {MAX_CATEGORIES}.")
     sort = args.get("ordina", "").strip() or DEFAULT_SORT
@@ -333,7 +341,7 @@ def _lenient_params(args: MultiDict) -> Params:
     return Params(
         q=" ".join(args.get("q", "").split())[:MAX_PARAM_CHARS],
         autore=" ".join(args.get("autore", "").split())[:MAX_PARAM_CHARS],
-        categorie=tuple(c for c in args.getlist("categoria")[:MAX_CATEGORIES] if c.strip()),
+        categorie=tuple(c[:MAX_PARAM_CHARS] for c in args.getlist("categoria")[:MAX_CATEGORIES] if c.strip()),
         da=args.get("da", "")[:40],
         a=args.get("a", "")[:40],
     )
@@ -695,21 +703,64 @@ def api_suggest() -> ResponseReturnValue:
 # -- OpenSearch, health -----------------------------------------------------------------------
 
 
+# A Host header as browsers send it: a name or an IPv4/[IPv6] address, and a port.
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
+
+
+def site_url() -> str | None:
+    """The site's address for absolute links (OpenSearch needs them): the
+    configured ARCHIVIO_PUBLIC_URL, else the request's Host header when it
+    is a plain host[:port] (never markup nor a path); None otherwise."""
+    configured = current_app.config.get("ARCHIVIO_PUBLIC_URL")
+    if configured:
+        return configured.rstrip("/")
+    # The header as sent: werkzeug's request.host rewrites odd ones ("a:80:80" -> "a:80").
+    host = request.environ.get("HTTP_HOST") or request.host
+    if not _HOST.fullmatch(host):
+        return None
+    return f"{request.scheme}://{host}"
+
+
 @bp.get("/opensearch.xml")
 def opensearch() -> ResponseReturnValue:
-    body = render_template("opensearch.xml")
-    return Response(body, mimetype="application/opensearchdescription+xml")
+    base = site_url()
+    if base is None:
+        return render_template(
+            "error.html",
+            code=400,
+            title="Richiesta non valida",
+            message="Nome del sito non valido nella richiesta.",
+        ), 400
+    body = render_template("opensearch.xml", base=base)
+    response = Response(body, mimetype="application/opensearchdescription+xml")
+    if current_app.config.get("ARCHIVIO_PUBLIC_URL"):
+        response.headers["Cache-Control"] = "public, max-age=86400"
+    else:
+        # Made from the request's Host: a shared cache must not hand it to other hosts.
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.headers["Vary"] = "Host"
+    return response
 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """200 when the store and the index can be read, 503 otherwise."""
+    """200 when the store and the index can be read, 503 otherwise. The
+    reason goes to the log only: paths and exception names are not for
+    whoever asks."""
     try:
         indexed = archive().index.doc_count()
         articles = archive().store.count()
-    except Exception as e:  # any failure to read means "not healthy"
-        return jsonify({"status": "error", "error": str(e)}), 503
-    return jsonify({"status": "ok", "articles": articles, "indexed": indexed})
+    except Exception:  # any failure to read means "not healthy"
+        log.exception("health check failed")
+        response = jsonify({"status": "error", "error": "Archivio non disponibile."})
+        response.status_code = 503
+    else:
+        response = jsonify({"status": "ok", "articles": articles, "indexed": indexed})
+    # Monitors must see the state now, never a stored answer.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -761,6 +812,13 @@ def register_error_handlers(app: Flask) -> None:
         response.headers["Retry-After"] = "5"
         return response
 
+    @app.errorhandler(RequestRefused)
+    def refused(e: RequestRefused) -> ResponseReturnValue:
+        if _wants_json():
+            return _json_error(str(e), e.status)
+        title = HTTP_ERRORS.get(e.status, HTTP_ERRORS[400])[0]
+        return render_template("error.html", code=e.status, title=title, message=str(e)), e.status
+
     @app.errorhandler(404)
     def not_found(e: HTTPException) -> ResponseReturnValue:
         return _not_found("La pagina richiesta non esiste.")
@@ -770,8 +828,15 @@ def register_error_handlers(app: Flask) -> None:
         code = e.code or 500
         title, message = HTTP_ERRORS.get(code, (e.name, e.description or ""))
         if _wants_json():
-            return _json_error(message, code)
-        return render_template("error.html", code=code, title=title, message=message), code
+            response = make_response(_json_error(message, code))
+        else:
+            response = make_response(
+                render_template("error.html", code=code, title=title, message=message), code
+            )
+        if isinstance(e, MethodNotAllowed) and e.valid_methods:
+            # RFC 9110 15.5.6: a 405 lists the methods the resource takes.
+            response.headers["Allow"] = ", ".join(sorted(e.valid_methods))
+        return response
 
     @app.errorhandler(Exception)
     def internal_error(e: Exception) -> ResponseReturnValue:
