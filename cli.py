@@ -16,7 +16,16 @@ from pathlib import Path
 import click
 
 import cli_messages
-from search import BACKENDS, Archive, DateError, IndexMissing, QueryError, WriterBusy, open_archive
+from search import (
+    BACKENDS,
+    Archive,
+    DateError,
+    IndexMissing,
+    QueryError,
+    WriteFailed,
+    WriterBusy,
+    open_archive,
+)
 from search.dates import format_italian
 from search.importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
 from search.snippets import Segment
@@ -47,6 +56,8 @@ class ArchiveGroup(cli_messages.Group):
             _fail(_empty_archive_message(ctx, e) or str(e))
         except WriterBusy as e:
             _fail(str(e), 3)
+        except WriteFailed as e:
+            _fail(f"Errore: {e}")
         except BrokenPipeError:
             # The reader went away (`archivio query … | head`): stop quietly.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
