@@ -480,21 +480,39 @@ def _it_date(iso: str) -> str:
 @click.option("--fix", is_flag=True, help="Se indice e archivio non coincidono, ricostruisce l'indice.")
 @click.pass_context
 def check(ctx, fix):
-    """Verifica che archivio e indice coincidano (numero e id degli articoli)."""
+    """Verifica che archivio e indice coincidano (numero e id degli articoli).
+
+    Esce con 0 se coincidono, 1 se no (o se resta una ricostruzione interrotta),
+    3 se differiscono perché un'operazione di scrittura è in corso."""
     archive = _archive(ctx)
     report = archive.check()
     click.echo(
         f"Archivio: {report['store']} articoli · indice: "
         f"{report['index'] if report['index'] is not None else 'assente'}"
     )
+    writer = report.get("writer")
+    running = (
+        f"Un'operazione di scrittura è in corso (processo {writer})"
+        if writer
+        else "Un'operazione di scrittura è in corso"
+    )
     if report["ok"]:
         click.echo("Archivio e indice coincidono.")
+        if writer is not None:
+            click.echo(f"{running}.")
         return
     if not report["integrity"]:
         _fail(
             "L'archivio SQLite è danneggiato (PRAGMA integrity_check): "
             "ripristina una copia di sicurezza; ricostruire l'indice non basta."
         )
+    if writer is not None:
+        # Not an interruption: the writer brings the index in step when it ends.
+        click.echo(
+            f"{running}: archivio e indice saranno allineati al suo termine. "
+            "Ripeti la verifica quando è finita."
+        )
+        sys.exit(3)
     if report.get("error"):
         click.echo(report["error"])
     else:
@@ -512,17 +530,35 @@ def check(ctx, fix):
         )
     if report.get("outdated"):
         click.echo(report["outdated"])
+    leftovers = report.get("leftovers") or []
+    for name, size in leftovers:
+        click.echo(
+            f"Resta la cartella di una ricostruzione interrotta: {name} ({_megabytes(size)}); "
+            "`check --fix` o il prossimo `rebuild` la rimuovono."
+        )
+    in_step = not (
+        report.get("error") or report["missing_from_index"] or report["missing_from_store"] or report["stale"]
+    )
     if fix:
-        count = archive.rebuild()
-        click.echo(f"Indice ricostruito: {count} articoli.")
+        if in_step and not report.get("outdated"):
+            for name, size in archive.remove_leftovers():
+                click.echo(f"Rimossa {name} ({_megabytes(size)}).")
+        else:
+            count = archive.rebuild()
+            click.echo(f"Indice ricostruito: {count} articoli.")
         if not archive.check()["ok"]:
             _fail("Archivio e indice non coincidono neppure dopo la ricostruzione.")
         click.echo("Archivio e indice coincidono.")
         return
-    in_step = not (report["missing_from_index"] or report["missing_from_store"] or report["stale"])
+    if in_step and leftovers and not report.get("outdated"):
+        _fail("Archivio e indice coincidono, ma resta spazio occupato: esegui `archivio check --fix`.")
     if report.get("outdated") and in_step:
         _fail("L'indice va ricostruito con l'analisi attuale: esegui `archivio rebuild` (o `check --fix`).")
     _fail("Archivio e indice non coincidono: esegui `archivio rebuild` (o `check --fix`).")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB".replace(".", ",")
 
 
 @main.command()

@@ -23,7 +23,7 @@ from .dates import DateError, parse_query_date
 from .docsets import index_version
 from .importers import UNKNOWN, Rejection, Skipped, scan_paths
 from .indexer import IndexManager, IndexMissing, damaged, outdated_analysis
-from .locking import WriterLock
+from .locking import WriterLock, lock_holder
 from .queryparse import Highlight, QueryBuilder, QueryError
 from .ranking import Ranking
 from .resultcache import ResultCache
@@ -467,7 +467,28 @@ class Archive:
     def check(self) -> dict:
         """Store/index agreement: counts, the ids present on one side only, the
         store's own integrity, and whether a writer stopped half-way (`stale`:
-        the index may hold older versions of some articles)."""
+        the index may hold older versions of some articles). `writer`: the pid
+        of a writer running now (0 if unknown), whose work in progress explains
+        any difference; None when none runs. `leftovers`: `.building` folders
+        of rebuilds that stopped (name, bytes), listed only when no writer runs."""
+        lock = self.data_dir / "archivio.lock"
+        writer = lock_holder(lock)
+        report = self._compare()
+        if not report["ok"] and writer is None:
+            # A writer may have started while the two sides were read.
+            writer = lock_holder(lock)
+        leftovers = self.index.leftover_builds() if writer is None else []
+        report["writer"] = writer
+        report["leftovers"] = leftovers
+        report["ok"] = report["ok"] and not leftovers
+        return report
+
+    def remove_leftovers(self) -> list[tuple[str, int]]:
+        """Removes the `.building` folders of rebuilds that stopped; returns them."""
+        with self._writer_lock():
+            return self.index.remove_leftovers()
+
+    def _compare(self) -> dict:
         integrity = self.store.integrity_ok()
         store_ids = self.store.ids()
         stale = self.index_stale()
