@@ -26,6 +26,7 @@ from search import (
     WriterBusy,
     open_archive,
 )
+from search.archive import megabytes
 from search.dates import format_italian
 from search.importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
 from search.snippets import Segment
@@ -243,9 +244,14 @@ def import_cmd(ctx, paths, fmt, csv_map, dry_run, no_index, as_json):
             f"  ({report.elapsed:.1f} s)"
         )
         if report.repaired:
+            done = (
+                "ricostruito."
+                if report.reindexed is None
+                else f"riallineato ({report.reindexed} articoli reindicizzati)."
+            )
             click.echo(
                 "L'indice non era allineato all'archivio (operazione interrotta, "
-                "o importazione senza indice): ricostruito."
+                f"o importazione senza indice): {done}"
             )
         for name, counts in report.formats.items():
             click.echo(f"  {_FORMAT_NAMES.get(name, name)}: {_format_counts(counts, dry_run)}")
@@ -533,7 +539,7 @@ def check(ctx, fix):
     leftovers = report.get("leftovers") or []
     for name, size in leftovers:
         click.echo(
-            f"Resta la cartella di una ricostruzione interrotta: {name} ({_megabytes(size)}); "
+            f"Resta la cartella di una ricostruzione interrotta: {name} ({megabytes(size)}); "
             "`check --fix` o il prossimo `rebuild` la rimuovono."
         )
     in_step = not (
@@ -542,10 +548,17 @@ def check(ctx, fix):
     if fix:
         if in_step and not report.get("outdated"):
             for name, size in archive.remove_leftovers():
-                click.echo(f"Rimossa {name} ({_megabytes(size)}).")
+                click.echo(f"Rimossa {name} ({megabytes(size)}).")
         else:
-            count = archive.rebuild()
-            click.echo(f"Indice ricostruito: {count} articoli.")
+            # First the articles an interrupted writer listed (the space of an
+            # import), then, if the two still differ, the whole index.
+            repair = getattr(archive, "repair", None)
+            reindexed = repair() if report["stale"] and repair and not report.get("outdated") else None
+            if reindexed is not None and archive.check()["ok"]:
+                click.echo(f"Indice riallineato: {reindexed} articoli reindicizzati.")
+            else:
+                count = archive.rebuild()
+                click.echo(f"Indice ricostruito: {count} articoli.")
         if not archive.check()["ok"]:
             _fail("Archivio e indice non coincidono neppure dopo la ricostruzione.")
         click.echo("Archivio e indice coincidono.")
@@ -555,10 +568,6 @@ def check(ctx, fix):
     if report.get("outdated") and in_step:
         _fail("L'indice va ricostruito con l'analisi attuale: esegui `archivio rebuild` (o `check --fix`).")
     _fail("Archivio e indice non coincidono: esegui `archivio rebuild` (o `check --fix`).")
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:.1f} MB".replace(".", ",")
 
 
 @main.command()
