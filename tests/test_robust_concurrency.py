@@ -274,6 +274,30 @@ def test_killed_writer_leaves_no_archive_lock(busy_base, tmp_path, backend):
     assert store_count(data) == BASE + 200
 
 
+def test_check_tells_a_running_writer_from_a_stopped_one(busy_base, tmp_path, backend):
+    """Store ahead of the index (`import --no-index`): while a writer holds the
+    lock that is its work in progress (exit 3, "in corso"), once it is gone
+    it is a difference to repair (exit 1)."""
+    data, index = fresh_copy(busy_base, tmp_path)
+    p = run_cli(data, index, "import", "--no-index", str(busy_base / "other.jsonl"))
+    assert p.returncode == 0, p.stderr
+    holder = _hold(HOLD_ARCHIVE_LOCK, data, index)
+    try:
+        p = run_cli(data, index, "check")
+        assert p.returncode == 3, p.stdout + p.stderr
+        assert "Un'operazione di scrittura è in corso (processo " in p.stdout
+        assert "archivio e indice saranno allineati al suo termine" in p.stdout
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    p = run_cli(data, index, "check")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "in corso" not in p.stdout and "Mancano nell'indice" in p.stdout
+    p = run_cli(data, index, "check", "--fix")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert run_cli(data, index, "check").returncode == 0
+
+
 @pytest.mark.whoosh_only(reason="whoosh's own index lock")
 def test_killed_writer_leaves_no_whoosh_lock(busy_base, tmp_path):
     data, index = fresh_copy(busy_base, tmp_path)
