@@ -16,7 +16,17 @@ from pathlib import Path
 import click
 
 import cli_messages
-from search import BACKENDS, Archive, DateError, IndexMissing, QueryError, WriterBusy, open_archive
+from search import (
+    BACKENDS,
+    Archive,
+    DateError,
+    IndexMissing,
+    QueryError,
+    WriteFailed,
+    WriterBusy,
+    open_archive,
+)
+from search.archive import megabytes
 from search.dates import format_italian
 from search.importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
 from search.snippets import Segment
@@ -47,6 +57,8 @@ class ArchiveGroup(cli_messages.Group):
             _fail(_empty_archive_message(ctx, e) or str(e))
         except WriterBusy as e:
             _fail(str(e), 3)
+        except WriteFailed as e:
+            _fail(f"Errore: {e}")
         except BrokenPipeError:
             # The reader went away (`archivio query … | head`): stop quietly.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -232,9 +244,14 @@ def import_cmd(ctx, paths, fmt, csv_map, dry_run, no_index, as_json):
             f"  ({report.elapsed:.1f} s)"
         )
         if report.repaired:
+            done = (
+                "ricostruito."
+                if report.reindexed is None
+                else f"riallineato ({report.reindexed} articoli reindicizzati)."
+            )
             click.echo(
                 "L'indice non era allineato all'archivio (operazione interrotta, "
-                "o importazione senza indice): ricostruito."
+                f"o importazione senza indice): {done}"
             )
         for name, counts in report.formats.items():
             click.echo(f"  {_FORMAT_NAMES.get(name, name)}: {_format_counts(counts, dry_run)}")
@@ -469,21 +486,39 @@ def _it_date(iso: str) -> str:
 @click.option("--fix", is_flag=True, help="Se indice e archivio non coincidono, ricostruisce l'indice.")
 @click.pass_context
 def check(ctx, fix):
-    """Verifica che archivio e indice coincidano (numero e id degli articoli)."""
+    """Verifica che archivio e indice coincidano (numero e id degli articoli).
+
+    Esce con 0 se coincidono, 1 se no (o se resta una ricostruzione interrotta),
+    3 se differiscono perché un'operazione di scrittura è in corso."""
     archive = _archive(ctx)
     report = archive.check()
     click.echo(
         f"Archivio: {report['store']} articoli · indice: "
         f"{report['index'] if report['index'] is not None else 'assente'}"
     )
+    writer = report.get("writer")
+    running = (
+        f"Un'operazione di scrittura è in corso (processo {writer})"
+        if writer
+        else "Un'operazione di scrittura è in corso"
+    )
     if report["ok"]:
         click.echo("Archivio e indice coincidono.")
+        if writer is not None:
+            click.echo(f"{running}.")
         return
     if not report["integrity"]:
         _fail(
             "L'archivio SQLite è danneggiato (PRAGMA integrity_check): "
             "ripristina una copia di sicurezza; ricostruire l'indice non basta."
         )
+    if writer is not None:
+        # Not an interruption: the writer brings the index in step when it ends.
+        click.echo(
+            f"{running}: archivio e indice saranno allineati al suo termine. "
+            "Ripeti la verifica quando è finita."
+        )
+        sys.exit(3)
     if report.get("error"):
         click.echo(report["error"])
     else:
@@ -501,14 +536,35 @@ def check(ctx, fix):
         )
     if report.get("outdated"):
         click.echo(report["outdated"])
+    leftovers = report.get("leftovers") or []
+    for name, size in leftovers:
+        click.echo(
+            f"Resta la cartella di una ricostruzione interrotta: {name} ({megabytes(size)}); "
+            "`check --fix` o il prossimo `rebuild` la rimuovono."
+        )
+    in_step = not (
+        report.get("error") or report["missing_from_index"] or report["missing_from_store"] or report["stale"]
+    )
     if fix:
-        count = archive.rebuild()
-        click.echo(f"Indice ricostruito: {count} articoli.")
+        if in_step and not report.get("outdated"):
+            for name, size in archive.remove_leftovers():
+                click.echo(f"Rimossa {name} ({megabytes(size)}).")
+        else:
+            # First the articles an interrupted writer listed (the space of an
+            # import), then, if the two still differ, the whole index.
+            repair = getattr(archive, "repair", None)
+            reindexed = repair() if report["stale"] and repair and not report.get("outdated") else None
+            if reindexed is not None and archive.check()["ok"]:
+                click.echo(f"Indice riallineato: {reindexed} articoli reindicizzati.")
+            else:
+                count = archive.rebuild()
+                click.echo(f"Indice ricostruito: {count} articoli.")
         if not archive.check()["ok"]:
             _fail("Archivio e indice non coincidono neppure dopo la ricostruzione.")
         click.echo("Archivio e indice coincidono.")
         return
-    in_step = not (report["missing_from_index"] or report["missing_from_store"] or report["stale"])
+    if in_step and leftovers and not report.get("outdated"):
+        _fail("Archivio e indice coincidono, ma resta spazio occupato: esegui `archivio check --fix`.")
     if report.get("outdated") and in_step:
         _fail("L'indice va ricostruito con l'analisi attuale: esegui `archivio rebuild` (o `check --fix`).")
     _fail("Archivio e indice non coincidono: esegui `archivio rebuild` (o `check --fix`).")

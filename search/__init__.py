@@ -5,7 +5,7 @@ from .article import Article
 from .backend import BACKENDS, UnknownBackend, open_archive
 from .dates import DateError
 from .indexer import IndexMissing
-from .locking import WriterBusy
+from .locking import WriteFailed, WriterBusy
 from .queryparse import QueryError
 from .searching import SearchResult
 
@@ -19,6 +19,7 @@ __all__ = [
     "QueryError",
     "SearchResult",
     "UnknownBackend",
+    "WriteFailed",
     "WriterBusy",
     "open_archive",
 ]

@@ -28,11 +28,16 @@ whoosh's writer commits beside its deletions; merges of small segments
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
 
 from whoosh.fields import Schema
@@ -40,6 +45,7 @@ from whoosh.index import Index
 from whoosh.writing import SegmentWriter
 
 from .formats import ArchivioCodec
+from .locking import WriteFailed
 from .partpostings import DocData, analyse_part
 from .runs import Run, plan_ranges, write_run
 from .termblocks import EncodedRange, TermRange, encode_range, place
@@ -56,10 +62,30 @@ MIN_RANGE = 50_000
 
 _SCHEMA: Schema | None = None  # a worker process's schema (set by the pool's initializer)
 
+# prctl option: the signal a process gets when its parent dies (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
 
-def _set_schema(schema: Schema) -> None:
+
+def _start_worker(schema: Schema, parent: int) -> None:
+    """A worker's initializer: dies with its parent (a killed rebuild leaves no
+    orphans writing into its `.building` folder), then keeps the schema."""
     global _SCHEMA
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    # The parent may have died before prctl: then this process has been re-parented.
+    if os.getppid() != parent:
+        os._exit(1)
     _SCHEMA = schema
+
+
+def worker_died() -> WriteFailed:
+    """The error of a rebuild whose worker process died (killed, out of memory)."""
+    return WriteFailed(
+        "Un processo di indicizzazione è terminato all'improvviso (ucciso, o memoria esaurita): "
+        "ricostruzione annullata, l'indice precedente resta in uso. "
+        "Riprova, eventualmente con meno processi (--procs)."
+    )
 
 
 def _analyse(schema: Schema, task: tuple[list[dict], int, str]) -> tuple[Run, list[DocData]]:
@@ -83,14 +109,25 @@ def _encode_in_worker(task: TermRange) -> EncodedRange:
 
 
 class _Workers:
-    """Where the two phases run: a pool of forked processes, or this one."""
+    """Where the two phases run: a pool of forked processes, or this one.
+
+    A concurrent.futures pool, not multiprocessing.Pool: when a worker dies
+    (kill -9, the OOM killer) multiprocessing.Pool starts another and waits
+    forever for the lost task, holding the writer lock; this pool fails every
+    pending task with BrokenProcessPool as soon as the worker's sentinel
+    fires, which becomes WriteFailed here."""
 
     def __init__(self, schema: Schema, procs: int) -> None:
         self.schema = schema
         self.procs = procs
         # fork: the workers inherit the schema (not picklable with its analyzers' caches).
         self.pool = (
-            multiprocessing.get_context("fork").Pool(procs, initializer=_set_schema, initargs=(schema,))
+            ProcessPoolExecutor(
+                procs,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker,
+                initargs=(schema, os.getpid()),
+            )
             if procs > 1
             else None
         )
@@ -99,17 +136,33 @@ class _Workers:
         """Phase 1 for a part; the result has .get()."""
         if self.pool is None:
             return _Done(_analyse(self.schema, task))
-        return self.pool.apply_async(_analyse_in_worker, (task,))
+        try:
+            return _Pending(self.pool.submit(_analyse_in_worker, task))
+        except BrokenProcessPool:
+            raise worker_died() from None
 
     def encode(self, tasks: list[TermRange]) -> Iterator[EncodedRange]:
         """Phase 2 for a segment, results in task order."""
         if self.pool is None:
             return (_encode(self.schema, task) for task in tasks)
-        return self.pool.imap(_encode_in_worker, tasks)
+        return self._encode_in_pool(tasks)
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
+    def _encode_in_pool(self, tasks: list[TermRange]) -> Iterator[EncodedRange]:
+        assert self.pool is not None
+        try:
+            yield from self.pool.map(_encode_in_worker, tasks)
+        except BrokenProcessPool:
+            raise worker_died() from None
+
+    def close(self, failed: bool = False) -> None:
+        if self.pool is None:
+            return
+        if failed:
+            # The workers may be mid-task: stop them rather than wait for work nobody wants.
+            for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+                if process.is_alive():
+                    process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Segment:
@@ -224,6 +277,7 @@ def write_segments(
     stream = iter(docs)
     done = 0
     workers = _Workers(ix.schema, procs)
+    failed = False
     try:
         with tempfile.TemporaryDirectory(prefix="runs-", dir=folder) as tmp:
             while True:
@@ -237,8 +291,11 @@ def write_segments(
                 done += segment.count
                 if segment.count < chunk:
                     return
+    except BaseException:
+        failed = True
+        raise
     finally:
-        workers.close()
+        workers.close(failed)
 
 
 def _analyse_segment(
@@ -275,13 +332,26 @@ def _analyse_segment(
 
 
 class _Done:
-    """A result already computed, shaped like an AsyncResult."""
+    """A result already computed, shaped like _Pending."""
 
     def __init__(self, value: object) -> None:
         self.value = value
 
     def get(self) -> object:
         return self.value
+
+
+class _Pending:
+    """A worker's result to come; a dead worker raises WriteFailed."""
+
+    def __init__(self, future: Future) -> None:
+        self.future = future
+
+    def get(self) -> object:
+        try:
+            return self.future.result()
+        except BrokenProcessPool:
+            raise worker_died() from None
 
 
 # -- incremental commits ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ never a half-built one; a killed rebuild leaves CURRENT untouched.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -187,14 +188,19 @@ class IndexManager:
         name = self._next_generation_name()
         building = self.dir / (name + BUILDING)
         building.mkdir()
-        ix = whoosh_index.create_in(str(building), build_schema(self.analysis))
-        # search.builder: parallel analysis, postings written in bulk, one
-        # segment per `chunk` articles (bounded memory).
-        count = build(ix, (document(a) for a in articles), procs=procs, progress=progress, total=total)
-        if progress:
-            progress(count)
-        ix.close()
-        _fsync_dir(building)
+        try:
+            ix = whoosh_index.create_in(str(building), build_schema(self.analysis))
+            # search.builder: parallel analysis, postings written in bulk, one
+            # segment per `chunk` articles (bounded memory).
+            count = build(ix, (document(a) for a in articles), procs=procs, progress=progress, total=total)
+            if progress:
+                progress(count)
+            ix.close()
+            _fsync_dir(building)
+        except BaseException:
+            # A failed rebuild (a dead worker, a full disk) leaves nothing behind.
+            shutil.rmtree(building, ignore_errors=True)
+            raise
         final = self.dir / name
         os.rename(building, final)
         self._switch_to(name)
@@ -272,6 +278,22 @@ class IndexManager:
         for p in self.dir.glob("gen-*" + BUILDING):
             shutil.rmtree(p, ignore_errors=True)
 
+    def leftover_builds(self) -> list[tuple[str, int]]:
+        """The `.building` folders of rebuilds that stopped (name, bytes). Only
+        meaningful while no writer holds the lock: a running rebuild has one."""
+        return sorted((p.name, _tree_bytes(p)) for p in self.dir.glob("gen-*" + BUILDING))
+
+    def remove_leftovers(self) -> list[tuple[str, int]]:
+        """Removes what `leftover_builds` lists (the caller holds the writer lock)."""
+        found = self.leftover_builds()
+        self._remove_stale_builds()
+        return found
+
+    def size(self) -> int:
+        """Bytes of the live generation: about what a rebuild needs free beside it."""
+        gen = self.current_generation()
+        return _tree_bytes(gen) if gen else 0
+
     def _remove_old_generations(self, keep: set[str | None]) -> None:
         for p in self.dir.glob("gen-*"):
             if p.name not in keep and not p.name.endswith(BUILDING):
@@ -286,6 +308,15 @@ def damaged(where: Path, error: BaseException) -> IndexMissing:
         f"Indice danneggiato in {where} ({error.__class__.__name__}). "
         "Esegui `archivio rebuild` per ricostruirlo dall'archivio."
     )
+
+
+def _tree_bytes(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):  # removed meanwhile
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
 
 
 def _fsync_dir(path: Path) -> None:

@@ -245,7 +245,12 @@ class _Transaction:
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:
+            # SQLITE_FULL (and a few other errors) already rolled it back:
+            # a second ROLLBACK would raise over the real error.
+            self.db.execute("ROLLBACK")
 
 
 def _article(row: sqlite3.Row) -> Article:

@@ -23,6 +23,7 @@ from whoosh.index import LockError
 
 from search import IndexMissing, QueryError
 from search.indexer import IndexManager
+from search.locking import lock_holder
 from search.pg.connection import WRITER_LOCK
 
 from .conftest import archive_at, copy_archive, folder_dsn
@@ -272,6 +273,57 @@ def test_killed_writer_leaves_no_archive_lock(busy_base, tmp_path, backend):
     assert p.returncode == 0, p.stderr
     assert time.monotonic() - started < 30
     assert store_count(data) == BASE + 200
+
+
+@pytest.mark.parametrize("command", ["import", "rebuild"])
+def test_killed_import_or_rebuild_frees_the_writer_lock(busy_base, tmp_path, backend, command):
+    """A real import or rebuild killed while it writes: the next writer gets
+    the lock within its 2 s wait (whoosh: the flock goes with the process;
+    PostgreSQL: the advisory lock with the session, the socket closed by the kernel)."""
+    data, index = fresh_copy(busy_base, tmp_path)
+    args = ("import", str(busy_base / "new.jsonl")) if command == "import" else ("rebuild",)
+    proc = start_cli(data, index, *args)
+    archive = archive_at(tmp_path)
+    try:
+        if backend == "whoosh":
+            holding = lambda: lock_holder(data / "archivio.lock") is not None  # noqa: E731
+        else:
+            holding = lambda: archive.db.writer_pid() is not None  # noqa: E731
+        assert wait_for(lambda: holding() or proc.poll() is not None, timeout=60)
+    finally:
+        archive.close()
+    assert proc.poll() is None, "the writer ended before the kill"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    p = run_cli(data, index, "import", str(busy_base / "other.jsonl"), ARCHIVIO_LOCK_TIMEOUT="2")
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = run_cli(data, index, "check", "--fix")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert run_cli(data, index, "check").returncode == 0
+
+
+def test_check_tells_a_running_writer_from_a_stopped_one(busy_base, tmp_path, backend):
+    """Store ahead of the index (`import --no-index`): while a writer holds the
+    lock that is its work in progress (exit 3, "in corso"), once it is gone
+    it is a difference to repair (exit 1)."""
+    data, index = fresh_copy(busy_base, tmp_path)
+    p = run_cli(data, index, "import", "--no-index", str(busy_base / "other.jsonl"))
+    assert p.returncode == 0, p.stderr
+    holder = _hold(HOLD_ARCHIVE_LOCK, data, index)
+    try:
+        p = run_cli(data, index, "check")
+        assert p.returncode == 3, p.stdout + p.stderr
+        assert "Un'operazione di scrittura è in corso (processo " in p.stdout
+        assert "archivio e indice saranno allineati al suo termine" in p.stdout
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+    p = run_cli(data, index, "check")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "in corso" not in p.stdout and "Mancano nell'indice" in p.stdout
+    p = run_cli(data, index, "check", "--fix")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert run_cli(data, index, "check").returncode == 0
 
 
 @pytest.mark.whoosh_only(reason="whoosh's own index lock")

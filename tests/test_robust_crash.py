@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from search import Archive
+from search import Archive, WriteFailed
 from search.archive import INDEX_BATCH, STALE_MARK, STORE_BATCH
 
 from .robust_support import (
@@ -135,7 +135,8 @@ def test_killed_import_loses_nothing_and_is_repaired(crash_base, tmp_path, seed)
         p = run_cli(data, index, "import", str(root / "new.jsonl"))
         assert p.returncode == 0, p.stderr
         if not in_step:
-            assert "ricostruito" in p.stdout
+            # The articles the mark lists, re-indexed in place: no full rebuild.
+            assert "riallineato (" in p.stdout and "articoli reindicizzati)." in p.stdout
     everything = set(base_ids) | {r["id"] for r in new}
     assert_repaired(data, index, everything)
     # The last article is found by a search.
@@ -176,8 +177,13 @@ def test_killed_rebuild_keeps_the_live_index(rebuild_base, tmp_path, seed):
     assert index_ids(data, index) == ids
     p = run_cli(data, index, "query", "beta", "--json")
     assert p.returncode == 0, p.stderr
+    # In step; a `.building` folder left behind is reported (exit 1), not ignored.
+    left = list(index.glob("*.building"))
     p = run_cli(data, index, "check")
-    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.returncode == (1 if left else 0), p.stdout + p.stderr
+    assert "Archivio e indice coincidono" in p.stdout + p.stderr
+    for folder in left:
+        assert f"Resta la cartella di una ricostruzione interrotta: {folder.name}" in p.stdout
 
     # The next rebuild clears whatever the killed one left behind.
     p = run_cli(data, index, "rebuild")
@@ -223,7 +229,7 @@ def test_failure_between_store_and_index_is_marked_and_repaired(tmp_path, monkey
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(archive.index, "update", broken_update)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteFailed, match="Spazio su disco esaurito: operazione interrotta"):
         archive.import_paths([tmp_path / "b.jsonl"])
     monkeypatch.undo()
     report = archive.check()
@@ -231,16 +237,16 @@ def test_failure_between_store_and_index_is_marked_and_repaired(tmp_path, monkey
     assert report["store"] == report["index"] == 50  # same ids: only the mark tells
     assert archive.search("omega").total == 0  # the index still has the old text
 
-    # The next import (even of nothing new) rebuilds and says so.
+    # The next import (even of nothing new) re-indexes the 50 and says so.
     report = archive.import_paths([tmp_path / "b.jsonl"])
-    assert report.repaired and report.unchanged == 50
+    assert report.repaired and report.reindexed == 50 and report.unchanged == 50
     assert archive.check()["ok"]
     assert archive.search("omega").total == len(changed)
 
     # A removal goes to the index first: when that fails, the store keeps the
     # article, and the mark still tells `check` that the two may differ.
     monkeypatch.setattr(archive.index, "update", broken_update)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteFailed):
         archive.remove(["gen-000001"])
     monkeypatch.undo()
     assert archive.get("gen-000001") is not None
@@ -266,5 +272,5 @@ def test_import_without_index_is_caught_up_by_the_next_import(tmp_path):
     p = run_cli(data, index, "check")
     assert p.returncode == 1 and "interrotta" in p.stdout and "Mancano nell'indice" in p.stdout
     p = run_cli(data, index, "import", str(tmp_path / "c.jsonl"))
-    assert p.returncode == 0 and "ricostruito" in p.stdout
+    assert p.returncode == 0 and "riallineato (20 articoli reindicizzati)." in p.stdout, p.stdout
     assert_repaired(data, index, {f"gen-{n:06d}" for n in range(45)})

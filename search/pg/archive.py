@@ -256,7 +256,9 @@ class PostgresArchive:
         articles. (Articles indexed before the unstemmed vector existed,
         migration 2, or by an older analysis, need a rebuild: until then they
         are searched with the current analysis, which finds accented words
-        through the unstemmed vector both analyses write alike.)"""
+        through the unstemmed vector both analyses write alike.) `writer`:
+        the server pid of a writer running now, or None."""
+        writer = self.db.writer_pid()
         with self.db.reading() as conn:
             total = store.count(conn)
             indexed = VocabularyReader(conn).doc_count()
@@ -279,6 +281,9 @@ class PostgresArchive:
             "index": counted,
             "missing_from_index": missing[:20],
             "missing_from_store": [],
+            # The writer's server process: what it has not indexed yet is its work in progress.
+            "writer": writer,
+            "leftovers": [],
         }
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:

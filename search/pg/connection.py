@@ -174,6 +174,20 @@ class Database:
         finally:
             conn.close()  # ends the session: the advisory lock goes with it
 
+    def writer_pid(self) -> int | None:
+        """The server process of the session holding the writer lock, or None.
+        (pg_locks shows a bigint advisory key as classid = its high 32 bits,
+        objid = its low 32 bits, objsubid = 1.)"""
+        key = WRITER_LOCK & 0xFFFF_FFFF_FFFF_FFFF
+        with self.primary.connection() as conn:
+            row = conn.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 1 AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())",
+                (key >> 32, key & 0xFFFF_FFFF),
+            ).fetchone()
+        return row[0] if row else None
+
     def close(self) -> None:
         for pool in (self._replica, self._primary):
             if pool is not None:
