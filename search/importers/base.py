@@ -36,6 +36,13 @@ class RecordError(ValueError):
     """A record is malformed; the message says why, in Italian."""
 
 
+def unexpected(error: BaseException) -> RecordError:
+    """Any other exception met while reading a record or a file, as its
+    rejection: one bad input never stops an import."""
+    detail = str(error)[:200]
+    return RecordError(f"errore imprevisto ({error.__class__.__name__}{': ' + detail if detail else ''})")
+
+
 def read_text(path: Path) -> str:
     """Decodes a file: see `decode_bytes`."""
     raw = path.read_bytes()
