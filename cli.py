@@ -223,9 +223,9 @@ def import_cmd(ctx, paths, fmt, csv_map, dry_run, no_index, as_json):
     else:
         verb = "Da importare" if dry_run else "Aggiunti"
         skipped = ""
-        if report.skipped:
+        if report.skipped_count:
             reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(report.skipped_reasons().items()))
-            skipped = f" · saltati: {len(report.skipped)} ({reasons})"
+            skipped = f" · saltati: {report.skipped_count} ({reasons})"
         click.echo(
             f"{verb}: {report.added} · aggiornati: {report.updated} · invariati: {report.unchanged}"
             f" · duplicati: {report.duplicates} · scartati: {len(report.rejected)}{skipped}"

@@ -58,6 +58,9 @@ STALE_MARK = "STALE"
 _DAMAGE = (EOFError, OSError, pickle.UnpicklingError, struct.error, zlib.error)
 
 
+# Skipped records kept in an ImportReport's list (all are counted).
+SKIPPED_LISTED = 1000
+
 _STATUS_KEYS = {ADDED: "added", UPDATED: "updated", UNCHANGED: "unchanged", DUPLICATE: "duplicates"}
 
 
@@ -84,12 +87,15 @@ class ImportReport:
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     elapsed: float = 0.0
-    # Records left out on purpose (WordPress drafts, pages, attachments).
+    # Records left out on purpose (WordPress drafts, pages, attachments): the
+    # first SKIPPED_LISTED of them; skipped_count and skipped_reasons() count all.
     skipped: list[Skipped] = field(default_factory=list)
+    skipped_count: int = 0
     # The same counts per format ("html", "rss", "wxr"...), in the order met.
     formats: dict[str, FormatCounts] = field(default_factory=dict)
     # The index lagged the store (an interrupted writer) and was rebuilt.
     repaired: bool = False
+    _reasons: Counter = field(default_factory=Counter, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -107,12 +113,16 @@ class ImportReport:
         self.formats.setdefault(fmt, FormatCounts()).rejected += 1
 
     def skip(self, skipped: Skipped, fmt: str) -> None:
-        self.skipped.append(skipped)
+        # A WordPress export of 500 MB can hold 9 million drafts: count them, list a few.
+        if len(self.skipped) < SKIPPED_LISTED:
+            self.skipped.append(skipped)
+        self.skipped_count += 1
+        self._reasons[skipped.reason] += 1
         self.formats.setdefault(fmt, FormatCounts()).skipped += 1
 
     def skipped_reasons(self) -> dict[str, int]:
         """How many records were skipped for each reason ("bozza": 2, "pagina": 1)."""
-        return dict(Counter(s.reason for s in self.skipped))
+        return dict(self._reasons)
 
     def to_dict(self) -> dict:
         return {
@@ -121,7 +131,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "duplicates": self.duplicates,
             "rejected": [{"path": r.path, "location": r.location, "reason": r.reason} for r in self.rejected],
-            "skipped": len(self.skipped),
+            "skipped": self.skipped_count,
             "skipped_reasons": self.skipped_reasons(),
             "formats": {name: counts.to_dict() for name, counts in self.formats.items()},
         }

@@ -27,6 +27,7 @@ from pathlib import Path
 from ..article import Article
 from .base import (
     MAX_FILE_BYTES,
+    MAX_REJECTIONS_PER_FILE,
     RecordError,
     Rejection,
     Skip,
@@ -68,9 +69,6 @@ HEAD_BYTES = 8192
 # text): read whole, so capped well below MAX_FILE_BYTES. 16 MB of HTML
 # parses in ~250 MB (lxml and trafilatura's copies).
 MAX_PAGE_BYTES = 16 * 1024 * 1024
-# Rejections listed per file; past them the file is abandoned (a 512 MB file
-# of "1\n" lines would otherwise make 268 million of them).
-MAX_REJECTIONS_PER_FILE = 1000
 
 ImportItem = Article | Rejection | Skipped
 

@@ -17,6 +17,9 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 # beyond any real article, well short of what would stall the indexer.
 MAX_BODY_CHARS = 1_000_000
 MAX_FIELD_CHARS = 2_000
+# Rejections listed per file; past them the file is abandoned (a 512 MB file
+# of "1\n" lines would otherwise make 268 million of them).
+MAX_REJECTIONS_PER_FILE = 1000
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,8 @@ def _columns(header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
 # Longest CSV line, and longest field (a quoted field may span lines): far
 # beyond a real article (base.MAX_BODY_CHARS), short of filling memory.
 MAX_CSV_LINE_BYTES = 16 * 1024 * 1024
-_BLANK_RUN = re.compile(rb"(?:[ \t\r\f\v]*\n)+")
+# One character class, no repeated group: sre keeps no backtracking state per line.
+_BLANK_RUN = re.compile(rb"[ \t\r\f\v\n]*\n")
 
 
 def _csv_lines(stream: Stream, starts: list[int]) -> Iterator[str]:

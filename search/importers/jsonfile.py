@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 
-from .base import RecordError, article_from_record, decode_bytes, unexpected
+from .base import MAX_REJECTIONS_PER_FILE, RecordError, article_from_record, decode_bytes, unexpected
 from .streams import CHUNK, Stream, lines
 
 # Guard against pathological nesting ("[[[[...") before json recurses.
@@ -82,10 +82,17 @@ def parse_json_document(open_stream: Callable[[], Stream]) -> Iterator[tuple[str
     anywhere rejects the file, nothing of it imported; the second yields."""
     stream = open_stream()
     try:
+        bad = 0
         for location, item in _elements(stream):
             if location == "":
                 yield "", item
                 return
+            # Past this many elements that can't be articles the second pass
+            # gives up on the file anyway (a 2 GB array of "{}" took minutes).
+            if not (isinstance(item, dict) and item.get("title") and item.get("body")):
+                bad += 1
+                if bad > MAX_REJECTIONS_PER_FILE:
+                    break
     finally:
         stream.close()
     stream = open_stream()
@@ -161,10 +168,17 @@ def _elements(stream: Stream) -> Iterator[tuple[str, object]]:
         if isinstance(value, RecordError):
             yield location, value
         elif error is not None:
-            if error == "long":
-                yield location, RecordError(f"record troppo lungo (oltre {MAX_LINE_BYTES // 2**20} MB)")
+            if error in ("long", "values"):
+                yield location, RecordError(
+                    f"record troppo lungo (oltre {MAX_LINE_BYTES // 2**20} MB)"
+                    if error == "long"
+                    else f"record con troppi valori JSON (oltre {_it(MAX_RECORD_VALUES)} tra virgole e "
+                    "parentesi): non è un articolo"
+                )
                 if not _skip_value(buf):
-                    yield "", RecordError(f"JSON non valido (non chiuso dopo il record {number})")
+                    yield location, RecordError(
+                        "il resto del file non è stato letto (record non chiuso o troppo denso)"
+                    )
                     return
             else:
                 yield "", RecordError(f"JSON non valido ({error}, {location})")
@@ -203,13 +217,20 @@ def _decode_one(buf: _Buffer) -> tuple[object, str | None]:
         except json.JSONDecodeError as e:
             # Cut at the chunk's end (a string, a number, a literal): read on.
             incomplete = e.pos >= len(buf.text) - 8 or e.msg.startswith("Unterminated string")
-            if incomplete and len(buf.text) - start <= MAX_LINE_BYTES and buf.more(len(buf.text) - start):
-                continue
+            if incomplete and len(buf.text) - start <= MAX_LINE_BYTES:
+                # All from `start` on is this one value: too many values to build?
+                if _count_values(buf.text, start, len(buf.text)) > MAX_RECORD_VALUES:
+                    return None, "values"
+                if buf.more(len(buf.text) - start):
+                    continue
             if len(buf.text) - start > MAX_LINE_BYTES:
                 return None, "long"
             return None, _JSON_ERRORS.get(e.msg, e.msg)
         if end == len(buf.text) and buf.more(len(buf.text) - start):
             continue  # a number may go on in the next chunk
+        if end - start > CHUNK and _count_values(buf.text, start, end) > MAX_RECORD_VALUES:
+            buf.pos = start
+            return None, "values"
         if end - start > MAX_LINE_BYTES:
             buf.pos = start
             return None, "long"
@@ -237,7 +258,13 @@ def _skip_value(buf: _Buffer) -> bool:
     depth = 0
     in_string = False
     pos = buf.pos
+    # A value dense with brackets costs a step per bracket: past a million
+    # (~4 s) the rest of the file is given up rather than the lock held.
+    budget = 1_000_000
     while True:
+        budget -= 1
+        if budget < 0:
+            return False
         pattern = _STRING_END if in_string else _TOKEN
         m = pattern.search(buf.text, pos)
         if m is None:
