@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from .analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .dates import DateError, parse_query_date
-from .docsets import index_version
+from .docsets import cache_mb, index_version
 from .importers import UNKNOWN, Rejection, Skipped, scan_paths
 from .indexer import IndexManager, IndexMissing, damaged, outdated_analysis
 from .locking import WriterLock
@@ -38,6 +38,7 @@ from .searching import (
     run,
     weighting,
 )
+from .settings import env_float
 from .store import ADDED, DUPLICATE, UNCHANGED, UPDATED, Store
 from .synonyms import Synonyms, default_synonyms
 
@@ -225,8 +226,9 @@ class Archive:
         self._synonyms = synonyms
         # How long a writer waits for another one to finish before giving up.
         self.lock_timeout = (
-            lock_timeout if lock_timeout is not None else float(os.environ.get("ARCHIVIO_LOCK_TIMEOUT", 10))
+            lock_timeout if lock_timeout is not None else env_float("ARCHIVIO_LOCK_TIMEOUT", 10.0)
         )
+        cache_mb()  # ARCHIVIO_CACHE_MB checked here, with the other settings
         self.index = IndexManager(self.index_dir, weighting(self.ranking), analysis)
         self._local = threading.local()
         # Recent results, dropped when the index changes (None: off).

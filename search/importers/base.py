@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..article import Article
 from ..dates import DateError, parse_date
+from ..textclean import strip_controls
 
 # Largest file an importer reads (a guard against runaway inputs).
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -222,7 +223,8 @@ def _optional_str(record: dict, key: str, limit: int = MAX_FIELD_CHARS) -> str |
     # JSON can escape half a UTF-16 pair ("\ud800"): no text, and no valid UTF-8 either.
     if _SURROGATE.search(value):
         raise RecordError(f"il campo {key!r} contiene caratteri non validi (surrogati UTF-16 isolati)")
-    value = value.strip()
+    # Terminal controls (ESC, BEL, C1, bidi overrides) are not text: never stored.
+    value = strip_controls(value).strip()
     return repair_mojibake(value, f"il campo {key!r}") if value else None
 
 

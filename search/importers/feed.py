@@ -162,9 +162,17 @@ def _open_elements(prolog: bytes) -> tuple[bytes, bytes]:
     return opening, closing
 
 
+# A character reference to half a UTF-16 pair (&#xD800;, &#55296;, also
+# escaped once inside HTML content): feedparser raises UnicodeEncodeError
+# on it. No character: it goes, the rest of the item stays.
+_SURROGATE_REF = re.compile(
+    rb"&(?:amp;)?#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*(?:5529[6-9]|55[3-9]\d\d|56\d{3}|57[0-2]\d\d|573[0-3]\d|5734[0-3]));"
+)
+
+
 def _document(body: bytes, closing: bytes) -> bytes:
     """A feed (or a piece of one and its closing tags) for feedparser, as UTF-8."""
-    body = _XML_DECLARATION.sub(b"", body, count=1)
+    body = _SURROGATE_REF.sub(b"", _XML_DECLARATION.sub(b"", body, count=1))
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body.lstrip() + closing
 
 

@@ -23,6 +23,7 @@ from lxml import etree
 
 from ..article import Article
 from ..dates import DateError, parse_date
+from ..textclean import strip_controls
 from .base import RecordError, article_from_record, repair_mojibake, scoped_id, url_identity
 
 # -- HTML fragments to paragraphs ---------------------------------------------------
@@ -192,7 +193,9 @@ def html_to_text(
     """
     if not fragment or not fragment.strip():
         return ""
-    fragment = repair_mojibake(fragment, what)
+    # XML character references can name half a UTF-16 pair (&#xD800;): no
+    # text, and lxml refuses it; with the other controls, it goes.
+    fragment = repair_mojibake(strip_controls(fragment), what)
     if wordpress:
         fragment = strip_shortcodes(fragment)
     if "<" not in fragment and "&" not in fragment:
