@@ -113,10 +113,10 @@ BOMBS: dict[str, tuple[str, Callable[[Path, float], None], str]] = {
     "rss-items": (
         "voci.rss.gz",
         lambda p, s: _gzip_repeat(
-            p, b"<item><title>Titolo</title><description>Testo</description></item>", int(900 * MB * s),
+            p, b"<item><title>Titolo</title><description>Testo</description></item>", int(400 * MB * s),
             head=RSS_HEAD, tail=b"</channel></rss>",
         ),
-        "RSS of 900 MB of tiny items (gzip ~1 MB)",
+        "RSS of 400 MB of tiny items (gzip ~0.5 MB)",
     ),
     "rss-one-item": (
         "una-voce.rss.gz",

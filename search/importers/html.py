@@ -249,6 +249,8 @@ def plain_line(fragment: str | None, what: str = "il testo") -> str | None:
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # Tags in a page handed to trafilatura: a real news page has a few thousand.
 MAX_PAGE_TAGS = 20_000
+# Tags in a page at all: ten times the largest real page.
+MAX_PAGE_ELEMENTS = 200_000
 _NEWS_TYPES = (
     "NewsArticle",
     "ReportageNewsArticle",
@@ -306,6 +308,13 @@ def parse_html_page(text: str) -> Article:
     text = repair_mojibake(_XML_DECLARATION.sub("", text, count=1), "la pagina")
     if not text.strip():
         raise RecordError("pagina vuota")
+    tags = text.count("<")
+    if tags > MAX_PAGE_ELEMENTS:
+        # lxml holds ~300 bytes an element: 1.1 million tiny paragraphs (15 MB) took 460 MB and 28 s.
+        raise RecordError(
+            f"pagina con troppi elementi HTML ({tags:,} tag, al massimo {MAX_PAGE_ELEMENTS:,})"
+            .replace(",", ".")
+        )
     try:
         tree = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError) as e:
@@ -313,8 +322,8 @@ def parse_html_page(text: str) -> Article:
     meta = _page_metadata(tree)
     # trafilatura is superlinear in the elements (40,000 tiny paragraphs: 20 s):
     # past MAX_PAGE_TAGS the page's <article> (or <body>) is read as it is.
-    extracted = _extract(text) if text.count("<") <= MAX_PAGE_TAGS else None
-    title = meta.title or (extracted.title if extracted else None)
+    extracted = _extract(text) if tags <= MAX_PAGE_TAGS else None
+    title = meta.title or (extracted.title if extracted else _clean(tree.findtext(".//title")))
     site = meta.site or (extracted.sitename if extracted else None) or _site_from_title(tree, title)
     title = _strip_site(title, site)
     if not title:
