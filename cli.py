@@ -29,7 +29,9 @@ from search import (
 from search.archive import megabytes
 from search.dates import format_italian
 from search.importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
+from search.settings import SettingError
 from search.snippets import Segment
+from search.textclean import for_terminal, json_for_terminal
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo" / "articoli"
 
@@ -57,7 +59,7 @@ class ArchiveGroup(cli_messages.Group):
             _fail(_empty_archive_message(ctx, e) or str(e))
         except WriterBusy as e:
             _fail(str(e), 3)
-        except WriteFailed as e:
+        except (WriteFailed, SettingError) as e:
             _fail(f"Errore: {e}")
         except BrokenPipeError:
             # The reader went away (`archivio query … | head`): stop quietly.
@@ -231,13 +233,13 @@ def import_cmd(ctx, paths, fmt, csv_map, dry_run, no_index, as_json):
     finally:
         done()
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json_for_terminal(json.dumps(report.to_dict(), ensure_ascii=False, indent=2)))
     else:
         verb = "Da importare" if dry_run else "Aggiunti"
         skipped = ""
-        if report.skipped:
+        if report.skipped_count:
             reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(report.skipped_reasons().items()))
-            skipped = f" · saltati: {len(report.skipped)} ({reasons})"
+            skipped = f" · saltati: {report.skipped_count} ({reasons})"
         click.echo(
             f"{verb}: {report.added} · aggiornati: {report.updated} · invariati: {report.unchanged}"
             f" · duplicati: {report.duplicates} · scartati: {len(report.rejected)}{skipped}"
@@ -256,7 +258,9 @@ def import_cmd(ctx, paths, fmt, csv_map, dry_run, no_index, as_json):
         for name, counts in report.formats.items():
             click.echo(f"  {_FORMAT_NAMES.get(name, name)}: {_format_counts(counts, dry_run)}")
         for r in report.rejected:
-            click.secho(f"  scartato {r}", fg="yellow", err=True)
+            # File names and reasons on one line each, controls escaped: a
+            # newline in a name must not forge a line of the report.
+            click.secho(f"  scartato {for_terminal(str(r))}", fg="yellow", err=True)
     if report.rejected:
         sys.exit(1)
 
@@ -270,7 +274,7 @@ def remove(ctx, ids):
     missing = [i for i in dict.fromkeys(ids) if i not in removed]
     click.echo(f"Rimossi: {len(removed)}.")
     for article_id in missing:
-        click.secho(f"  non trovato: {article_id}", fg="yellow", err=True)
+        click.secho(f"  non trovato: {for_terminal(article_id)}", fg="yellow", err=True)
     if missing:
         sys.exit(1)
 
@@ -297,24 +301,38 @@ def export(ctx, output):
             # The reader went away (`export | head`): stop quietly.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(1)
+        except OSError as e:  # `export > /dev/full`, a disk full
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _fail(f"Impossibile scrivere l'esportazione: {cli_messages.os_error(e, with_file=False)}")
         finally:
             with contextlib.suppress(BrokenPipeError, ValueError):
                 stream.detach()
         click.echo(f"Esportati {count} articoli.", err=True)
         return
-    path = Path(output)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Through a symlink to its target: the link stays a link.
+    path = Path(os.path.realpath(output))
     opener = gzip.open if path.name.lower().endswith(".gz") else open
+    if path.exists() and not path.is_file():
+        # A device or a FIFO (/dev/stdout, /dev/full, a pipe): written in place,
+        # never replaced by a regular file.
+        try:
+            with opener(path, "wt", encoding="utf-8", newline="\n") as stream:
+                count = archive.export(stream)
+        except OSError as e:
+            _fail(f"Impossibile scrivere {for_terminal(output)}: {cli_messages.os_error(e, with_file=False)}")
+        click.echo(f"Esportati {count} articoli in {for_terminal(output)}.", err=True)
+        return
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with opener(partial, "wt", encoding="utf-8", newline="\n") as stream:
             count = archive.export(stream)
         os.replace(partial, path)  # never a half-written export under the real name
     except OSError as e:
-        _fail(f"Impossibile scrivere {output}: {cli_messages.os_error(e, with_file=False)}")
+        _fail(f"Impossibile scrivere {for_terminal(output)}: {cli_messages.os_error(e, with_file=False)}")
     finally:
         with contextlib.suppress(OSError):  # its folder may not exist either
             partial.unlink(missing_ok=True)
-    click.echo(f"Esportati {count} articoli in {output}.")
+    click.echo(f"Esportati {count} articoli in {for_terminal(output)}.")
 
 
 @main.command()
@@ -334,7 +352,9 @@ def rebuild(ctx, procs):
 
 
 def _render_segments(segments: list[Segment], color: bool) -> str:
-    return "".join(click.style(t, bold=True) if m and color else t for t, m in segments)
+    return "".join(
+        click.style(for_terminal(t), bold=True) if m and color else for_terminal(t) for t, m in segments
+    )
 
 
 @main.command()
@@ -379,11 +399,11 @@ def query(ctx, text, author, category, since, until, sort, recency, page, per_pa
         recency=recency,
     )
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        click.echo(json_for_terminal(json.dumps(result.to_dict(), ensure_ascii=False)))
         return
     color = sys.stdout.isatty()
     if result.suggestion:
-        click.echo(f"Forse cercavi: {result.suggestion}")
+        click.echo(f"Forse cercavi: {for_terminal(result.suggestion)}")
     for line in _result_notes(result):
         click.echo(line)
     found = "articolo trovato" if result.total == 1 else "articoli trovati"
@@ -399,9 +419,9 @@ def query(ctx, text, author, category, since, until, sort, recency, page, per_pa
         all_words = hit.all_words
         a = hit.article
         click.echo()
-        click.echo(f"{n}. " + click.style(a.title, bold=color))
+        click.echo(f"{n}. " + click.style(for_terminal(a.title), bold=color))
         meta = [format_italian(a.date), a.author, a.category, a.source]
-        click.echo("   " + " · ".join(m for m in meta if m) + f"   [{a.id}]")
+        click.echo("   " + " · ".join(for_terminal(m) for m in meta if m) + f"   [{for_terminal(a.id)}]")
         click.echo("   " + _render_segments(hit.segments, color))
 
 
@@ -435,17 +455,18 @@ def show(ctx, article_id, as_json):
     """Mostra un articolo per intero."""
     article = _archive(ctx).get(article_id)
     if article is None:
-        _fail(f"Articolo non trovato: {article_id}")
+        _fail(f"Articolo non trovato: {for_terminal(article_id)}")
     if as_json:
-        click.echo(json.dumps(article.to_dict(), ensure_ascii=False, indent=2))
+        click.echo(json_for_terminal(json.dumps(article.to_dict(), ensure_ascii=False, indent=2)))
         return
-    click.secho(article.title, bold=sys.stdout.isatty())
+    # Stored text may predate the import's cleaning: nothing reaches the terminal raw.
+    click.secho(for_terminal(article.title), bold=sys.stdout.isatty())
     if article.subtitle:
-        click.echo(article.subtitle)
+        click.echo(for_terminal(article.subtitle))
     meta = [format_italian(article.date), article.author, article.category, article.source, article.url]
-    click.echo(" · ".join(m for m in meta if m))
+    click.echo(" · ".join(for_terminal(m) for m in meta if m))
     click.echo()
-    click.echo(article.body)
+    click.echo(for_terminal(article.body, multiline=True))
 
 
 @main.command()
@@ -455,7 +476,7 @@ def stats(ctx, as_json):
     """Numeri dell'archivio: articoli, periodo, autori e categorie principali."""
     s = _archive(ctx).stats()
     if as_json:
-        click.echo(json.dumps(s, ensure_ascii=False, indent=2))
+        click.echo(json_for_terminal(json.dumps(s, ensure_ascii=False, indent=2)))
         return
     indexed = s["indexed"] if s["indexed"] is not None else "nessun indice"
     click.echo(f"Articoli: {s['articles']} (nell'indice: {indexed})")
@@ -466,7 +487,7 @@ def stats(ctx, as_json):
         if s[key]:
             click.echo(f"{title} principali:")
             for row in s[key]:
-                click.echo(f"  {row['count']:>6}  {row['value']}")
+                click.echo(f"  {row['count']:>6}  {for_terminal(row['value'])}")
 
 
 def _elided(preposition: str, day: str) -> str:
@@ -528,7 +549,7 @@ def check(ctx, fix):
         ):
             if report[key]:
                 more = " …" if len(report[key]) == 20 else ""
-                click.echo(f"{label}: {', '.join(report[key])}{more}")
+                click.echo(f"{label}: {', '.join(for_terminal(i) for i in report[key])}{more}")
     if report["stale"]:
         click.echo(
             "Un'importazione o una rimozione è stata interrotta prima di aggiornare l'indice: "

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 from .analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .dates import DateError, parse_query_date
-from .docsets import index_version
+from .docsets import cache_mb, index_version
 from .importers import UNKNOWN, Rejection, Skipped, scan_paths
 from .indexer import IndexManager, IndexMissing, damaged, outdated_analysis
 from .locking import WriteFailed, WriterLock, lock_holder
@@ -42,6 +42,7 @@ from .searching import (
     run,
     weighting,
 )
+from .settings import env_float
 from .store import ADDED, DUPLICATE, UNCHANGED, UPDATED, Store
 from .synonyms import Synonyms, default_synonyms
 
@@ -75,6 +76,9 @@ REBUILD_SPACE = 2.5
 _DAMAGE = (EOFError, OSError, pickle.UnpicklingError, struct.error, zlib.error)
 
 
+# Skipped records kept in an ImportReport's list (all are counted).
+SKIPPED_LISTED = 1000
+
 _STATUS_KEYS = {ADDED: "added", UPDATED: "updated", UNCHANGED: "unchanged", DUPLICATE: "duplicates"}
 
 
@@ -101,14 +105,17 @@ class ImportReport:
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     elapsed: float = 0.0
-    # Records left out on purpose (WordPress drafts, pages, attachments).
+    # Records left out on purpose (WordPress drafts, pages, attachments): the
+    # first SKIPPED_LISTED of them; skipped_count and skipped_reasons() count all.
     skipped: list[Skipped] = field(default_factory=list)
+    skipped_count: int = 0
     # The same counts per format ("html", "rss", "wxr"...), in the order met.
     formats: dict[str, FormatCounts] = field(default_factory=dict)
     # The index lagged the store (an interrupted writer) and was brought back in step...
     repaired: bool = False
     # ...by re-indexing this many articles (None: by a full rebuild).
     reindexed: int | None = None
+    _reasons: Counter = field(default_factory=Counter, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -126,12 +133,16 @@ class ImportReport:
         self.formats.setdefault(fmt, FormatCounts()).rejected += 1
 
     def skip(self, skipped: Skipped, fmt: str) -> None:
-        self.skipped.append(skipped)
+        # A WordPress export of 500 MB can hold 9 million drafts: count them, list a few.
+        if len(self.skipped) < SKIPPED_LISTED:
+            self.skipped.append(skipped)
+        self.skipped_count += 1
+        self._reasons[skipped.reason] += 1
         self.formats.setdefault(fmt, FormatCounts()).skipped += 1
 
     def skipped_reasons(self) -> dict[str, int]:
         """How many records were skipped for each reason ("bozza": 2, "pagina": 1)."""
-        return dict(Counter(s.reason for s in self.skipped))
+        return dict(self._reasons)
 
     def to_dict(self) -> dict:
         return {
@@ -140,7 +151,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "duplicates": self.duplicates,
             "rejected": [{"path": r.path, "location": r.location, "reason": r.reason} for r in self.rejected],
-            "skipped": len(self.skipped),
+            "skipped": self.skipped_count,
             "skipped_reasons": self.skipped_reasons(),
             "formats": {name: counts.to_dict() for name, counts in self.formats.items()},
         }
@@ -247,8 +258,9 @@ class Archive:
         self._synonyms = synonyms
         # How long a writer waits for another one to finish before giving up.
         self.lock_timeout = (
-            lock_timeout if lock_timeout is not None else float(os.environ.get("ARCHIVIO_LOCK_TIMEOUT", 10))
+            lock_timeout if lock_timeout is not None else env_float("ARCHIVIO_LOCK_TIMEOUT", 10.0)
         )
+        cache_mb()  # ARCHIVIO_CACHE_MB checked here, with the other settings
         self.index = IndexManager(self.index_dir, weighting(self.ranking), analysis)
         self._local = threading.local()
         # Recent results, dropped when the index changes (None: off).

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
@@ -35,12 +34,30 @@ from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 
 from .recency import NO_DATE
+from .settings import SettingError, env_int
 
 # Bytes of per-segment data (bitmaps, postings, positions) kept per process,
 # shared by all threads and searchers (ARCHIVIO_CACHE_MB). A million-article
 # archive's working set for the dev queries is ~480 MB: with 256 MB, common
 # words' postings were read again query after query (p95 ~240 ms, not ~30).
-CACHE_BYTES = int(os.environ.get("ARCHIVIO_CACHE_MB", "512")) * 1024 * 1024
+CACHE_MB_DEFAULT = 512
+
+
+def cache_mb() -> int:
+    """ARCHIVIO_CACHE_MB, checked (SettingError names it)."""
+    return env_int("ARCHIVIO_CACHE_MB", CACHE_MB_DEFAULT, minimum=1)
+
+
+def _cache_bytes_at_import() -> int:
+    # A bad value must not make `import search` a traceback: Archive() checks
+    # it again and raises SettingError for the CLI to print.
+    try:
+        return cache_mb() * 1024 * 1024
+    except SettingError:
+        return CACHE_MB_DEFAULT * 1024 * 1024
+
+
+CACHE_BYTES = _cache_bytes_at_import()
 _EIGHT = np.arange(8)
 
 

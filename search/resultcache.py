@@ -10,10 +10,11 @@ off, as the speed benchmark does to measure the engine itself).
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
+
+from .settings import env_int
 
 DEFAULT_SIZE = 256
 
@@ -54,9 +55,5 @@ class ResultCache:
 
 def from_environment() -> ResultCache | None:
     """The cache ARCHIVIO_RESULT_CACHE asks for (None when 0)."""
-    raw = os.environ.get("ARCHIVIO_RESULT_CACHE", "").strip()
-    try:
-        size = int(raw) if raw else DEFAULT_SIZE
-    except ValueError:
-        size = DEFAULT_SIZE
+    size = env_int("ARCHIVIO_RESULT_CACHE", DEFAULT_SIZE)
     return ResultCache(size) if size > 0 else None

@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import resource
+import subprocess
 import time
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from search.importers import scan_paths
 from search.importers.base import Rejection
 
 from .conftest import stored_articles
-from .robust_support import integrity, run_cli, store_rows
+from .robust_support import ROOT, cli_command, cli_env, integrity, run_cli, store_rows
 
 FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -285,7 +286,8 @@ def test_50mb_single_lines_are_refused_without_filling_memory(tmp_path):
     assert "riga troppo lunga" in rejected[("riga_enorme.jsonl", "riga 2")]
     assert "riga troppo lunga" in rejected[("riga_enorme.jsonl", "riga 3")]
     assert "troppo lungo" in rejected[("record_enorme.json", "record 1")]
-    assert "troppo lungo" in rejected[("testo_enorme.txt", "")]
+    # A text file holds one article: read whole, so capped at 16 MB.
+    assert rejected[("testo_enorme.txt", "")] == "file troppo grande (oltre 16 MB)"
     assert report["added"] == 3
     # The JSON array is read whole (json needs it so); the lines never are.
     assert peak_mb < 1200, peak_mb
@@ -409,3 +411,230 @@ def test_fuzzed_scan_never_raises(tmp_path_factory, items):
     for _, item in scan_paths([base]):
         if isinstance(item, Rejection):
             assert item.path and item.reason
+
+
+# -- issue 14: bombs, stray exceptions, sniffing, encodings, control characters -------------------
+
+RSS_OPEN = b'<rss version="2.0"><channel><title>Feed</title>'
+
+
+def _gzip_of(path: Path, head: bytes, unit: bytes, total: int, tail: bytes = b"") -> None:
+    block = unit * (1024 * 1024 // len(unit))
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(head)
+        for _ in range(total // len(block)):
+            f.write(block)
+        f.write(tail)
+
+
+@pytest.mark.both_backends
+def test_bombs_end_quickly_with_located_rejections(tmp_path, make_archive):
+    """Issue 14 items 3, 11, 12: decompressed bytes capped, blank lines cheap,
+    garbage arrays abandoned after 1,000 rejections, unclosed shortcodes in
+    linear time, a JSON Lines file whose first line is over 8 KB read as
+    JSON Lines, and a 17 MB first line refused by the 16 MB line guard."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    # 64 MB of blank lines, then an article: imported, the blanks skipped.
+    _gzip_of(folder / "a_vuote.jsonl.gz", b"", b"\n", 64 * 2**20, json.dumps(good(1)).encode() + b"\n")
+    # An article, then 513 MB of blank lines: the cap stops the file (the article stays).
+    _gzip_of(folder / "b_oltre.jsonl.gz", json.dumps(good(2)).encode() + b"\n", b"\n", 513 * 2**20)
+    # An array of 10 million "{}" (30 MB): 1,000 rejections, then the file is given up.
+    _gzip_of(folder / "c_oggetti.json.gz", b"[", b"{},", 30 * 2**20, b"{}]")
+    # A WordPress post of 400 KB of unclosed [caption] shortcodes (58 s before).
+    (folder / "d_didascalie.xml").write_bytes(
+        wxr_item(b"Didascalie", b"<![CDATA[" + b"[caption id=x]testo " * 20_000 + b"]]>")
+    )
+    # JSON Lines whose first line is 20 KB: the 8 KB head has no newline.
+    long_first = {"id": "lunga-1", "title": "Riga lunga", "body": "parola " * 3000}
+    write_lines(folder / "e_lunga.jsonl", [long_first, good(3)])
+    # A first line of 17 MB: over the line guard, whatever the sniffer sees.
+    with open(folder / "f_enorme.jsonl", "wb") as f:
+        f.write(b'{"title": "Enorme", "body": "' + b"a" * (17 * 2**20) + b'"}\n')
+        f.write(json.dumps(good(4)).encode() + b"\n")
+
+    archive = make_archive(tmp_path)
+    started = time.monotonic()
+    report = archive.import_paths([folder])
+    elapsed = time.monotonic() - started
+    assert elapsed < 60, elapsed
+    rejected = rejections(report)
+    assert rejected[("b_oltre.jsonl.gz", "dopo riga 1")] == (
+        "file troppo grande (oltre 512 MB una volta decompresso)"
+    )
+    assert rejected[("c_oggetti.json.gz", "record 1")] == "manca il titolo"
+    assert rejected[("c_oggetti.json.gz", "record 1000")] == (
+        "troppi record scartati (1000): il resto del file non è stato letto"
+    )
+    assert rejected[("f_enorme.jsonl", "riga 1")] == "riga troppo lunga (oltre 16 MB)"
+    assert len(report.rejected) == 1 + 1001 + 1
+    assert report.formats["jsonl"].added == 5 and report.formats["wxr"].added == 1
+    rows = stored(archive)
+    assert_good_ones_whole(archive, [1, 2, 3, 4])
+    assert rows["lunga-1"] == ("Riga lunga", " ".join(["parola"] * 3000))
+    (caption_body,) = [b for t, b in rows.values() if t == "Didascalie"]
+    assert caption_body == " ".join(["testo"] * 20_000)
+    assert len(rows) == 6
+    archive.close()
+
+
+@pytest.mark.both_backends
+def test_one_bad_item_never_stops_the_import(tmp_path, make_archive):
+    """Issue 14 item 10: a lone surrogate reference (&#xD800;) in an RSS item
+    raised UnicodeEncodeError and skipped the rest of the feed, the open
+    batch of the file before and every later file. Now it is removed; the
+    items, the files before and after are all imported."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_lines(folder / "a_prima.jsonl", [good(1), good(2)])
+    (folder / "b_feed.rss").write_bytes(
+        RSS_OPEN
+        + b"<item><title>Uno &#xD800;&#55296;x</title>"
+        + b"<description>Testo uno &amp;#xDFFF;fine</description></item>"
+        + b"<item><title>Due</title><description>Testo due</description></item></channel></rss>"
+    )
+    write_lines(folder / "c_dopo.jsonl", [good(3)])
+    archive = make_archive(tmp_path)
+    report = archive.import_paths([folder])
+    assert report.rejected == []
+    assert (report.added, report.formats["rss"].added) == (5, 2)
+    titles = {t: b for t, b in stored(archive).values()}
+    assert titles["Uno x"] == "Testo uno fine"
+    assert titles["Due"] == "Testo due"
+    assert_good_ones_whole(archive, [1, 2, 3])
+    archive.close()
+
+
+@pytest.mark.both_backends
+def test_utf16_feeds_meet_the_same_guards(tmp_path, make_archive):
+    """Issue 14 item 13: a UTF-16 feed declaring entities is refused like its
+    UTF-8 twin (it imported as "&big&big..." before); a plain UTF-16 feed
+    (with its byte order mark) imports as text; UTF-16 JSON Lines too."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    bomb = BOMB_DTD + rss_item(b"&i;", b"&i;")
+    (folder / "bomba8.rss").write_bytes(bomb)
+    (folder / "bomba16.rss").write_bytes(bomb.decode().encode("utf-16"))
+    (folder / "bomba32.rss").write_bytes(bomb.decode().encode("utf-32"))
+    plain = rss_item("Città è".encode(), "Testo più".encode())
+    (folder / "buono16.rss").write_bytes(plain.decode().encode("utf-16"))
+    (folder / "righe16.jsonl").write_bytes((json.dumps(good(1)) + "\n").encode("utf-16"))
+    archive = make_archive(tmp_path)
+    report = archive.import_paths([folder])
+    reason = "feed rifiutato per sicurezza: dichiara entità XML (possibile «XML bomb»)"
+    assert rejections(report) == {(n, ""): reason for n in ("bomba8.rss", "bomba16.rss", "bomba32.rss")}
+    rows = stored(archive)
+    assert sorted(rows.values()) == sorted([("Città è", "Testo più"), (good(1)["title"], good(1)["body"])])
+    archive.close()
+
+
+@pytest.mark.both_backends
+def test_csv_streams_rows_at_their_lines(tmp_path, make_archive):
+    """CSV is read a row at a time: runs of blank lines cost nothing, a quoted
+    field keeps its lines, each rejection names the row's first line."""
+    path = tmp_path / "righe.csv"
+    path.write_bytes(
+        b"titolo;testo\n"  # 1
+        b"\n \n\t\n"  # 2-4
+        b"Primo;Testo primo\n"  # 5
+        b'Secondo;"Riga uno\n\nRiga due"\n'  # 6-8
+        b";senza titolo\n"  # 9
+        + b"\n" * 100_000  # 10-100009
+        + b"Terzo;Testo terzo\n"  # 100010
+    )
+    archive = make_archive(tmp_path)
+    report = archive.import_paths([path])
+    assert rejections(report) == {("righe.csv", "riga 9"): "manca il titolo"}
+    assert sorted(stored(archive).values()) == [
+        ("Primo", "Testo primo"),
+        ("Secondo", "Riga uno\n\nRiga due"),
+        ("Terzo", "Testo terzo"),
+    ]
+    archive.close()
+
+
+@pytest.mark.both_backends
+def test_control_characters_stay_off_the_terminal(tmp_path):
+    """Issue 14 item 14: ESC/OSC/CSI, BEL, NUL, C1 and U+202E are dropped at
+    import; file names in the report are escaped on one line, so a newline
+    in a name forges no line; --json escapes C1 and bidi controls."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    hostile = {
+        "id": "ctl-1",
+        "title": "Titolo \x1b]0;preso\x07 \u202eok\x9b",
+        "body": "Testo \x1b[2J pulito\x00\r\nseconda riga\tcon tab",
+    }
+    write_lines(folder / "a.jsonl", [hostile])
+    (folder / "b\nscartato falso.jsonl").write_bytes(b'{"title": 1}\n')
+    data, index = tmp_path / "data", tmp_path / "index"
+    p = run_cli(data, index, "import", str(folder))
+    assert p.returncode == 1
+    assert p.stderr.splitlines() == [
+        f"  scartato {folder}/b\\nscartato falso.jsonl:riga 1: il campo 'title' deve essere un testo, non int"
+    ]
+    assert store_rows(data)["ctl-1"] == ("Titolo ]0;preso ok", "Testo [2J pulito\nseconda riga\tcon tab")
+    shown = run_cli(data, index, "show", "ctl-1")
+    assert shown.returncode == 0
+    assert shown.stdout == (
+        "Titolo ]0;preso ok\n\n\nTesto [2J pulito\nseconda riga\tcon tab\n"
+    )
+    found = run_cli(data, index, "query", "pulito")
+    assert found.returncode == 0 and "\x1b" not in found.stdout and "Titolo ]0;preso ok" in found.stdout
+
+
+def test_terminal_text_escapes_what_the_store_may_still_hold():
+    from search.textclean import for_terminal, json_for_terminal
+
+    assert for_terminal("a\nb\x1b[2J\u202e\x9bc\td") == "a\\nb\\x1b[2J\\u202e\\x9bc\\td"
+    assert for_terminal("riga\x07\n\x1b]8;;x\x07link", multiline=True) == "riga\n]8;;xlink"
+    dumped = json.dumps({"t": "\u202ex\x9b"}, ensure_ascii=False)
+    assert json_for_terminal(dumped) == '{"t": "\\u202ex\\u009b"}'
+    assert json.loads(json_for_terminal(json.dumps("\u202e\x85", ensure_ascii=False))) == "\u202e\x85"
+
+
+@pytest.mark.both_backends
+def test_export_writes_through_links_and_devices(tmp_path, make_archive):
+    """Issue 14 item 15: `export -o LINK` writes the link's target (the link
+    stays), `-o /dev/full` and `> /dev/full` end with an Italian message
+    and exit 1, no traceback."""
+    source = tmp_path / "a.jsonl"
+    write_lines(source, [good(1)])
+    archive = make_archive(tmp_path)
+    assert archive.import_paths([source]).added == 1
+    archive.close()
+    data, index = tmp_path / "data", tmp_path / "index"
+    target = tmp_path / "vero.jsonl"
+    target.write_text("vecchio\n")
+    link = tmp_path / "collegamento.jsonl"
+    link.symlink_to(target.name)
+    p = run_cli(data, index, "export", "-o", str(link))
+    assert p.returncode == 0, p.stderr
+    assert link.is_symlink() and os.readlink(link) == "vero.jsonl"
+    assert [json.loads(line)["id"] for line in target.read_text().splitlines()] == ["buono-1"]
+    p = run_cli(data, index, "export", "-o", "/dev/full")
+    assert (p.returncode, p.stderr) == (1, "Impossibile scrivere /dev/full: spazio su disco esaurito\n")
+    with open("/dev/full", "w") as full:
+        p = subprocess.run(
+            cli_command(data, index, "export"), stdout=full, stderr=subprocess.PIPE, text=True,
+            env=cli_env(data), cwd=ROOT, timeout=120,
+        )
+    assert (p.returncode, p.stderr) == (1, "Impossibile scrivere l'esportazione: spazio su disco esaurito\n")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        ("ARCHIVIO_LOCK_TIMEOUT", "nan", "atteso un numero tra 0 e 86400"),
+        ("ARCHIVIO_LOCK_TIMEOUT", "dieci", "atteso un numero tra 0 e 86400"),
+        ("ARCHIVIO_CACHE_MB", "tanto", "atteso un numero intero tra 1 e 1000000"),
+        ("ARCHIVIO_RESULT_CACHE", "-1", "atteso un numero intero tra 0 e 1000000"),
+    ],
+)
+def test_bad_settings_are_named_in_italian(tmp_path, setting, value, expected):
+    """`ARCHIVIO_LOCK_TIMEOUT=nan` waited forever, words crashed: each is refused, named."""
+    source = tmp_path / "a.jsonl"
+    write_lines(source, [good(1)])
+    p = run_cli(tmp_path / "data", tmp_path / "index", "import", str(source), **{setting: value})
+    assert (p.returncode, p.stdout) == (1, "")
+    assert p.stderr == f"Errore: Impostazione non valida: {setting}={value!r} ({expected}).\n"

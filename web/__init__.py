@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask, Response, request, url_for
 
 from search import Archive, open_archive
+from search.settings import env_float, env_int
 
 from .limits import MAX_BODY_BYTES, MAX_PARAMS, check_request
 from .views import bp, register_error_handlers
@@ -64,8 +65,8 @@ def create_app(archive: Archive | None = None, config: Mapping[str, Any] | None 
         ARCHIVIO_PER_PAGE=10,
         # Requests using the index at once, and how long one waits for its
         # turn before the server answers 503 (see views.engine_slot).
-        ARCHIVIO_SEARCH_CONCURRENCY=int(os.environ.get("ARCHIVIO_SEARCH_CONCURRENCY", 1)),
-        ARCHIVIO_SEARCH_WAIT=float(os.environ.get("ARCHIVIO_SEARCH_WAIT", 15)),
+        ARCHIVIO_SEARCH_CONCURRENCY=env_int("ARCHIVIO_SEARCH_CONCURRENCY", 1, minimum=1, maximum=64),
+        ARCHIVIO_SEARCH_WAIT=env_float("ARCHIVIO_SEARCH_WAIT", 15.0),
         # Static files carry a content hash in their URL, so they can be cached.
         SEND_FILE_MAX_AGE_DEFAULT=86_400,
         # The site's address as readers reach it (http://host[:port]), for the

@@ -8,10 +8,15 @@ the same without the formats and the skipped records.
 
 Formats: the seed's article text, JSON, JSON Lines, HTML article pages,
 RSS/Atom feeds, WordPress WXR exports and CSV; any of them gzip-compressed.
+Every file is read through `streams.open_stream` (decompressed bytes capped
+at MAX_FILE_BYTES); JSON, JSON Lines, CSV, feeds and WordPress exports are
+streamed a record at a time, text and HTML pages read whole up to
+MAX_PAGE_BYTES, so an import's memory does not grow with its input.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import stat
@@ -22,17 +27,20 @@ from pathlib import Path
 from ..article import Article
 from .base import (
     MAX_FILE_BYTES,
+    MAX_REJECTIONS_PER_FILE,
     RecordError,
     Rejection,
     Skip,
     Skipped,
     decode_bytes,
     repair_mojibake,
+    unexpected,
 )
 from .csv import CsvMapError, check_csv_map, looks_like_csv, parse_csv, parse_csv_map
 from .feed import looks_like_feed, parse_feed
 from .html import looks_like_html, parse_html_page
 from .jsonfile import looks_like_json_lines, parse_json_document, parse_json_lines
+from .streams import open_stream, read_all, too_large_message
 from .textfile import looks_like_article_text, parse_article_text
 from .wxr import looks_like_wxr, parse_wxr
 
@@ -57,6 +65,10 @@ KNOWN_SUFFIXES = {
     ".tsv": "csv",
 }
 HEAD_BYTES = 8192
+# A text or HTML file holds one article (at most base.MAX_BODY_CHARS of
+# text): read whole, so capped well below MAX_FILE_BYTES. 16 MB of HTML
+# parses in ~250 MB (lxml and trafilatura's copies).
+MAX_PAGE_BYTES = 16 * 1024 * 1024
 
 ImportItem = Article | Rejection | Skipped
 
@@ -123,25 +135,13 @@ def detect_format(path: Path, head: bytes) -> str | None:
     return _suffix_format(path)
 
 
-def _open(path: Path):
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")
-    return path.open("rb")
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The whole file, decompressed; a gzip that inflates past the limit is refused."""
-    with _open(path) as stream:
-        data = stream.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise RecordError("file troppo grande (oltre 512 MB una volta decompresso)")
-    return data
-
-
 def scan_file(
     path: Path, fmt: str | None = None, csv_map: Mapping[str, str] | None = None
 ) -> Iterator[tuple[str, ImportItem]]:
-    """Parses one file, yielding (format, Article | Rejection | Skipped)."""
+    """Parses one file, yielding (format, Article | Rejection | Skipped).
+
+    Never raises: whatever goes wrong is a Rejection located in the file.
+    """
     name = str(path)
     label = fmt or _suffix_format(path) or UNKNOWN
     try:
@@ -151,48 +151,92 @@ def scan_file(
             yield label, Rejection(name, "", "non è un file normale (FIFO, dispositivo o socket)")
             return
         if info.st_size > MAX_FILE_BYTES:
-            yield label, Rejection(name, "", "file troppo grande")
+            yield label, Rejection(name, "", too_large_message(MAX_FILE_BYTES))
             return
-        with _open(path) as stream:
+        stream = open_stream(path)
+        try:
             head = stream.read(HEAD_BYTES)
+        finally:
+            stream.close()
         fmt = fmt or detect_format(path, head)
         if fmt is None:
             yield UNKNOWN, Rejection(name, "", "formato non riconosciuto")
             return
         label = fmt
         if fmt == "text":
-            text = repair_mojibake(decode_bytes(_read_bytes(path)), "il testo")
+            text = repair_mojibake(decode_bytes(read_all(path, MAX_PAGE_BYTES)), "il testo")
             yield fmt, _with_origin(parse_article_text(text), name)
             return
         if fmt == "html":
-            yield fmt, _with_origin(parse_html_page(decode_bytes(_read_bytes(path))), name)
+            yield fmt, _with_origin(parse_html_page(decode_bytes(read_all(path, MAX_PAGE_BYTES))), name)
             return
-        if fmt in ("json", "jsonl"):
-            parse = parse_json_lines if fmt == "jsonl" else parse_json_document
-            with _open(path) as stream:
-                yield from _located(fmt, name, parse(stream))
+        if fmt == "jsonl":
+            stream = open_stream(path)
+            try:
+                yield from _located(fmt, name, parse_json_lines(stream))
+            finally:
+                stream.close()
             return
-        if fmt == "csv":
-            records = parse_csv(_read_bytes(path), csv_map)
+        opener = functools.partial(open_stream, path)
+        if fmt == "json":
+            records = parse_json_document(opener)
+        elif fmt == "csv":
+            records = parse_csv(opener, csv_map)
         elif fmt == "rss":
-            records = parse_feed(_read_bytes(path))
+            records = parse_feed(opener)
         else:
-            records = parse_wxr(_read_bytes(path))
+            records = parse_wxr(opener)
         yield from _located(fmt, name, records)
+    except _Located as e:
+        yield label, Rejection(name, e.location, str(e.error))
     except RecordError as e:
         yield label, Rejection(name, "", str(e))
     except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
         yield label, Rejection(name, "", f"impossibile leggere il file ({e.__class__.__name__}: {e})")
+    except Exception as e:  # noqa: BLE001 - a parser's bug or a library's surprise: this file only
+        yield label, Rejection(name, "", str(unexpected(e)))
+
+
+class _Located(Exception):
+    """A file's error met after some of its records: where it stopped."""
+
+    def __init__(self, location: str, error: BaseException) -> None:
+        super().__init__(location)
+        self.location = location
+        self.error = error
 
 
 def _located(fmt: str, name: str, records: Iterable[tuple[str, object]]) -> Iterator[tuple[str, ImportItem]]:
-    for location, item in records:
+    rejected = 0
+    location = ""
+    iterator = iter(records)
+    while True:
+        try:
+            location, item = next(iterator)
+        except StopIteration:
+            return
+        except Exception as e:  # noqa: BLE001 - see scan_file
+            error = e if isinstance(e, RecordError) else unexpected(e)
+            if isinstance(e, (OSError, EOFError, zlib.error)):
+                error = RecordError(f"impossibile leggere il file ({e.__class__.__name__}: {e})")
+            raise _Located(f"dopo {location}" if location else "", error) from None
         if isinstance(item, Article):
             yield fmt, _with_origin(item, f"{name}:{location}" if location else name)
         elif isinstance(item, Skip):
             yield fmt, Skipped(name, location, item.reason)
         else:
             yield fmt, Rejection(name, location, str(item))
+            rejected += 1
+            if rejected >= MAX_REJECTIONS_PER_FILE:
+                # Each rejection is kept for the report: a file of garbage
+                # records must not fill memory with them.
+                yield fmt, Rejection(
+                    name,
+                    location,
+                    f"troppi record scartati ({MAX_REJECTIONS_PER_FILE}): "
+                    "il resto del file non è stato letto",
+                )
+                return
 
 
 def _with_origin(article: Article, origin: str) -> Article:

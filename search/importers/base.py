@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..article import Article
 from ..dates import DateError, parse_date
+from ..textclean import strip_controls
 
 # Largest file an importer reads (a guard against runaway inputs).
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -17,6 +18,9 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 # beyond any real article, well short of what would stall the indexer.
 MAX_BODY_CHARS = 1_000_000
 MAX_FIELD_CHARS = 2_000
+# Rejections listed per file; past them the file is abandoned (a 512 MB file
+# of "1\n" lines would otherwise make 268 million of them).
+MAX_REJECTIONS_PER_FILE = 1000
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,13 @@ class Rejection:
 
 class RecordError(ValueError):
     """A record is malformed; the message says why, in Italian."""
+
+
+def unexpected(error: BaseException) -> RecordError:
+    """Any other exception met while reading a record or a file, as its
+    rejection: one bad input never stops an import."""
+    detail = str(error)[:200]
+    return RecordError(f"errore imprevisto ({error.__class__.__name__}{': ' + detail if detail else ''})")
 
 
 def read_text(path: Path) -> str:
@@ -212,7 +223,8 @@ def _optional_str(record: dict, key: str, limit: int = MAX_FIELD_CHARS) -> str |
     # JSON can escape half a UTF-16 pair ("\ud800"): no text, and no valid UTF-8 either.
     if _SURROGATE.search(value):
         raise RecordError(f"il campo {key!r} contiene caratteri non validi (surrogati UTF-16 isolati)")
-    value = value.strip()
+    # Terminal controls (ESC, BEL, C1, bidi overrides) are not text: never stored.
+    value = strip_controls(value).strip()
     return repair_mojibake(value, f"il campo {key!r}") if value else None
 
 

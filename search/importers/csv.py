@@ -9,15 +9,15 @@ a tab, whichever the header line uses.
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import re
-import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ..article import FIELDS
-from .base import RecordError, article_from_record, decode_bytes, normalize_paragraphs, scoped_id
+from .base import RecordError, article_from_record, normalize_paragraphs, scoped_id, unexpected
 from .html import html_to_text
+from .streams import CHUNK, Stream, sniff_encoding
 
 # Column names recognised without a map, per field (compared lower case, "_" for spaces).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -122,16 +122,82 @@ def _columns(header: list[str], mapping: Mapping[str, str]) -> dict[str, int]:
     return columns
 
 
-def parse_csv(data: bytes, mapping: Mapping[str, str] | None = None) -> Iterator[tuple[str, Any]]:
-    """Yields (location, Article | RecordError) per row, ("", RecordError) for the whole file."""
+# Longest CSV line, and longest field (a quoted field may span lines): far
+# beyond a real article (base.MAX_BODY_CHARS), short of filling memory.
+MAX_CSV_LINE_BYTES = 16 * 1024 * 1024
+# One character class, no repeated group: sre keeps no backtracking state per line.
+_BLANK_RUN = re.compile(rb"[ \t\r\f\v\n]*\n")
+
+
+def _csv_lines(stream: Stream, starts: list[int]) -> Iterator[str]:
+    """The stream's lines (UTF-8), newline kept, for csv.reader; each line's
+    number is appended to `starts`. A run of blank lines comes as one: a
+    gzip of newlines costs a regex match per megabyte, not a step per line.
+    Raises RecordError for a line over MAX_CSV_LINE_BYTES."""
+    number = 1
+    buf = b""
+    pos = 0
+    eof = False
+    while True:
+        end = buf.find(b"\n", pos)
+        while end == -1 and not eof:
+            if len(buf) - pos > MAX_CSV_LINE_BYTES:
+                raise RecordError(f"riga {number} troppo lunga (oltre {MAX_CSV_LINE_BYTES // 2**20} MB)")
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                eof = True
+                break
+            searched = len(buf) - pos
+            buf, pos = buf[pos:] + chunk, 0
+            end = buf.find(b"\n", searched)
+        if end == -1:
+            if pos >= len(buf):
+                return
+            starts.append(number)
+            yield buf[pos:].decode("utf-8")
+            return
+        if end - pos > MAX_CSV_LINE_BYTES:
+            raise RecordError(f"riga {number} troppo lunga (oltre {MAX_CSV_LINE_BYTES // 2**20} MB)")
+        blank = _BLANK_RUN.match(buf, pos)
+        starts.append(number)
+        if blank:
+            yield "\n"
+            number += buf.count(b"\n", pos, blank.end())
+            pos = blank.end()
+        else:
+            yield buf[pos : end + 1].decode("utf-8")
+            number += 1
+            pos = end + 1
+
+
+def parse_csv(
+    open_stream: Callable[..., Stream], mapping: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, Any]]:
+    """Yields (location, Article | RecordError) per row, ("", RecordError) for
+    the whole file. Streamed: one pass picks the encoding, the next reads rows."""
     try:
-        text = decode_bytes(data)
+        cp1252 = sniff_encoding(open_stream)
     except RecordError as e:
         yield "", e
         return
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first_line))
-    csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, 64 * 1024 * 1024)))
+    stream = open_stream(cp1252=cp1252)
+    try:
+        yield from _rows(stream, mapping)
+    finally:
+        stream.close()
+
+
+def _rows(stream: Stream, mapping: Mapping[str, str] | None) -> Iterator[tuple[str, Any]]:
+    starts: list[int] = []
+    source = _csv_lines(stream, starts)
+    try:
+        first_line = next(source, "")
+    except RecordError as e:
+        yield "riga 1", e
+        return
+    csv.field_size_limit(MAX_CSV_LINE_BYTES)
+    reader = csv.reader(itertools.chain([first_line], source), delimiter=sniff_delimiter(first_line))
+    location = "riga 1"
     try:
         header = next(reader, None)
         if not header or not any(h.strip() for h in header):
@@ -142,18 +208,22 @@ def parse_csv(data: bytes, mapping: Mapping[str, str] | None = None) -> Iterator
         except RecordError as e:
             yield "", e
             return
-        line = reader.line_num
+        starts.clear()
         for row in reader:
-            location = f"riga {line + 1}"
-            line = reader.line_num
+            location = f"riga {starts[0]}" if starts else location
+            starts.clear()
             if not any(cell.strip() for cell in row):
                 continue
             try:
                 yield location, _article(row, columns, len(header))
             except RecordError as e:
                 yield location, e
+            except Exception as e:  # noqa: BLE001 - one row's trouble, never the import's
+                yield location, unexpected(e)
     except csv.Error as e:
-        yield f"riga {reader.line_num}", RecordError(f"CSV non valido ({e})")
+        yield (f"riga {starts[0]}" if starts else location), RecordError(f"CSV non valido ({e})")
+    except RecordError as e:
+        yield (f"riga {starts[0]}" if starts else location), e
 
 
 def _article(row: list[str], columns: dict[str, int], width: int) -> Any:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ..dates import DateError, parse_date
-from .base import RecordError, article_from_record, decode_bytes, scoped_id, url_identity
+from .base import RecordError, article_from_record, scoped_id, unexpected, url_identity
 from .html import MAX_SUBTITLE_CHARS, html_to_text, is_lead_of, plain_line
+from .streams import CHUNK, Stream, sniff_encoding
 
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.I)
@@ -26,41 +27,153 @@ def looks_like_feed(text_head: str) -> bool:
     return bool(_ROOT.match(head))
 
 
-def parse_feed(data: bytes) -> Iterator[tuple[str, Any]]:
-    """Yields (location, Article | RecordError) per item, ("", RecordError) for the whole file."""
+# Longest item (and longest feed header before the first item): an item's
+# text is at most base.MAX_BODY_CHARS; feedparser takes ~15 times an item's
+# size in memory, so the whole feed is never handed to it at once.
+MAX_ITEM_BYTES = 8 * 1024 * 1024
+# Items read per feed: feedparser takes ~0.9 ms an item, so 50,000 items
+# hold the writer lock ~45 s; a real feed has tens or hundreds (archives
+# come as JSON Lines, CSV or WordPress exports).
+MAX_FEED_ITEMS = 50_000
+_ITEM_START = re.compile(rb"<(item|entry)[\s>/]", re.I)
+_ITEM_END = {b"item": re.compile(rb"</item\s*>", re.I), b"entry": re.compile(rb"</entry\s*>", re.I)}
+_MARKUP = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>|<!DOCTYPE[^>]*>", re.S | re.I)
+_TAG = re.compile(rb"<(/?)([A-Za-z_][\w:.-]*)(?:\s[^>]*?)?(/?)>")
+
+
+def parse_feed(open_stream: Callable[..., Stream]) -> Iterator[tuple[str, Any]]:
+    """Yields (location, Article | RecordError) per item, ("", RecordError) for the whole file.
+
+    Streamed: one pass picks the encoding (UTF-8, else Windows-1252); the
+    next cuts the feed into items, each handed to feedparser inside the
+    feed's open elements (namespaces, version), so memory follows the
+    largest item, not the feed.
+    """
     try:
-        payload = _utf8_payload(data)
+        cp1252 = sniff_encoding(open_stream)
     except RecordError as e:
         yield "", e
         return
+    stream = open_stream(cp1252=cp1252)
+    try:
+        yield from _items(stream)
+    finally:
+        stream.close()
+
+
+def _items(stream: Stream) -> Iterator[tuple[str, Any]]:
     import feedparser  # imported on first use: it takes a while to load
 
-    parsed = feedparser.parse(io.BytesIO(payload), sanitize_html=True, resolve_relative_uris=False)
-    if not parsed.entries:
-        if parsed.bozo:
-            reason = getattr(parsed.bozo_exception, "getMessage", lambda: str(parsed.bozo_exception))()
+    buf = b""
+    while not (m := _ITEM_START.search(buf)):
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        if len(buf) > MAX_ITEM_BYTES:
+            yield "", RecordError(f"intestazione del feed troppo lunga (oltre {MAX_ITEM_BYTES // 2**20} MB)")
+            return
+        buf += chunk
+    prolog = buf[: m.start()] if m else buf
+    # The DTD comes before the root element: entity declarations can only be here.
+    if _ENTITY_DECLARATION.search(prolog):
+        raise RecordError("feed rifiutato per sicurezza: dichiara entità XML (possibile «XML bomb»)")
+    opening, closing = _open_elements(prolog)
+    header = feedparser.parse(
+        io.BytesIO(_document(prolog, closing)), sanitize_html=True, resolve_relative_uris=False
+    )
+    source = plain_line(header.feed.get("title"), "il titolo del feed")
+    number = 0
+    pos = m.start() if m else len(buf)
+    while m:
+        end_re = _ITEM_END[m.group(1).lower()]
+        found = end_re.search(buf, m.end())
+        too_long = False
+        while not found:
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                break
+            if len(buf) - pos > MAX_ITEM_BYTES:
+                too_long = True
+                buf, pos = buf[-16:], 0  # only the closing tag is looked for now
+            searched = max(len(buf) - 16, pos)
+            buf += chunk
+            found = end_re.search(buf, searched)
+        number += 1
+        location = f"voce {number}"
+        if number > MAX_FEED_ITEMS:
+            yield location, RecordError(
+                f"feed troppo lungo: oltre {MAX_FEED_ITEMS // 1000}.000 voci, le altre non sono state lette"
+            )
+            return
+        if too_long:
+            yield location, RecordError(f"voce troppo lunga (oltre {MAX_ITEM_BYTES // 2**20} MB)")
+        elif not found:
+            yield location, RecordError("voce non chiusa: il feed è troncato")
+            return
+        else:
+            item = buf[pos : found.end()]
+            try:
+                parsed = feedparser.parse(
+                    io.BytesIO(_document(opening + item, closing)),
+                    sanitize_html=True,
+                    resolve_relative_uris=False,
+                )
+                if not parsed.entries:
+                    yield location, RecordError("voce non valida")
+                else:
+                    yield location, _article(parsed.entries[0], source)
+            except RecordError as e:
+                yield location, e
+            except Exception as e:  # noqa: BLE001 - one item's trouble, never the import's
+                yield location, unexpected(e)
+        if not found:
+            return
+        buf, pos = buf[found.end() :], 0
+        while not (m := _ITEM_START.search(buf)):
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                break
+            buf = buf[-16:] + chunk
+    if number == 0:
+        if header.bozo:
+            reason = getattr(header.bozo_exception, "getMessage", lambda: str(header.bozo_exception))()
             yield "", RecordError(f"feed non valido ({reason})")
-        elif not parsed.version:
+        elif not header.version:
             yield "", RecordError("non è un feed RSS o Atom")
         else:
             yield "", RecordError("il feed non contiene articoli")
-        return
-    source = plain_line(parsed.feed.get("title"), "il titolo del feed")
-    for number, entry in enumerate(parsed.entries, start=1):
-        try:
-            yield f"voce {number}", _article(entry, source)
-        except RecordError as e:
-            yield f"voce {number}", e
 
 
-def _utf8_payload(data: bytes) -> bytes:
-    """The feed decoded our way (UTF-8, else Windows-1252; mixed or binary
-    input rejected) and handed to feedparser as UTF-8."""
-    if _ENTITY_DECLARATION.search(data):
-        raise RecordError("feed rifiutato per sicurezza: dichiara entità XML (possibile «XML bomb»)")
-    text = decode_bytes(data)
-    body = _XML_DECLARATION.sub(b"", text.encode("utf-8"), count=1)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body.lstrip()
+def _open_elements(prolog: bytes) -> tuple[bytes, bytes]:
+    """The start tags still open where the first item begins (the root, the
+    RSS channel) and the end tags that close them."""
+    stack: list[tuple[bytes, bytes]] = []
+    for m in _TAG.finditer(_MARKUP.sub(b"", prolog)):
+        if m.group(3):
+            continue
+        if m.group(1):
+            name = m.group(2)
+            while stack and stack.pop()[0] != name:
+                pass
+        else:
+            stack.append((m.group(2), m.group(0)))
+    opening = b"".join(tag for _, tag in stack)
+    closing = b"".join(b"</" + name + b">" for name, _ in reversed(stack))
+    return opening, closing
+
+
+# A character reference to half a UTF-16 pair (&#xD800;, &#55296;, also
+# escaped once inside HTML content): feedparser raises UnicodeEncodeError
+# on it. No character: it goes, the rest of the item stays.
+_SURROGATE_REF = re.compile(
+    rb"&(?:amp;)?#(?:[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*(?:5529[6-9]|55[3-9]\d\d|56\d{3}|57[0-2]\d\d|573[0-3]\d|5734[0-3]));"
+)
+
+
+def _document(body: bytes, closing: bytes) -> bytes:
+    """A feed (or a piece of one and its closing tags) for feedparser, as UTF-8."""
+    body = _SURROGATE_REF.sub(b"", _XML_DECLARATION.sub(b"", body, count=1))
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body.lstrip() + closing
 
 
 def _article(entry: Any, source: str | None) -> Any:

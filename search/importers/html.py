@@ -23,6 +23,7 @@ from lxml import etree
 
 from ..article import Article
 from ..dates import DateError, parse_date
+from ..textclean import strip_controls
 from .base import RecordError, article_from_record, repair_mojibake, scoped_id, url_identity
 
 # -- HTML fragments to paragraphs ---------------------------------------------------
@@ -45,14 +46,49 @@ _SPACES = re.compile(r"[ \t\r\n\f\v]+")  # not \s: a non-breaking space may be h
 _BARE_URL = re.compile(r"^(?:https?://|www\.)\S+$", re.I)
 
 # WordPress shortcodes: dropped with their content (captions, embeds) or unwrapped.
-_SHORTCODE_BLOCK = re.compile(
-    r"\[(caption|wp_caption|embed|gallery|video|audio|playlist)\b[^\]]*\].*?\[/\1\]", re.I | re.S
-)
+# Attributes stop at the next bracket ([^\[\]]): an unclosed "[caption" scans
+# to the next "[", never to the end of the post, so each bracket is read a
+# bounded number of times (a 400 KB post of unclosed captions took 58 s with
+# ".*?" searching for each one's end).
+_BLOCK_NAMES = "caption|wp_caption|embed|gallery|video|audio|playlist"
+_SHORTCODE_BLOCK_TAG = re.compile(rf"\[(/?)({_BLOCK_NAMES})\b[^\[\]]*\]", re.I)
 _SHORTCODE_TAG = re.compile(
-    r"\[/?(?:caption|wp_caption|embed|gallery|video|audio|playlist|contact-form-7|[a-z]+_[\w-]*)"
-    r"(?:\s[^\]]*)?/?\]",
+    rf"\[/?(?:{_BLOCK_NAMES}|contact-form-7|[a-z]+_[\w-]*)(?:\s[^\[\]]*)?/?\]",
     re.I,
 )
+
+
+def strip_shortcodes(text: str) -> str:
+    """Drops block shortcodes with what they wrap (up to the first closing tag
+    of the same name, as WordPress pairs them), then unwraps the others; in
+    one pass over the tags, linear in the text's length."""
+    tags = list(_SHORTCODE_BLOCK_TAG.finditer(text))
+    closers: dict[str, list[int]] = {}
+    for i, m in enumerate(tags):
+        if m.group(1):
+            closers.setdefault(m.group(2).lower(), []).append(i)
+    next_closer = dict.fromkeys(closers, 0)
+    pieces = []
+    kept_from = 0
+    skip_to = -1  # index of the last tag inside a dropped block
+    for i, m in enumerate(tags):
+        if i <= skip_to or m.group(1):
+            continue
+        name = m.group(2).lower()
+        found = closers.get(name, [])
+        k = next_closer.get(name, 0)
+        while k < len(found) and found[k] < i:
+            k += 1
+        next_closer[name] = k
+        if k == len(found):
+            continue  # never closed: left to _SHORTCODE_TAG, which drops the tag alone
+        closer = tags[found[k]]
+        pieces.append(text[kept_from : m.start()])
+        kept_from = closer.end()
+        skip_to = found[k]
+    pieces.append(text[kept_from:])
+    return _SHORTCODE_TAG.sub("", "".join(pieces))
+
 
 _BOILERPLATE = re.compile(
     r"""^(?:
@@ -157,9 +193,11 @@ def html_to_text(
     """
     if not fragment or not fragment.strip():
         return ""
-    fragment = repair_mojibake(fragment, what)
+    # XML character references can name half a UTF-16 pair (&#xD800;): no
+    # text, and lxml refuses it; with the other controls, it goes.
+    fragment = repair_mojibake(strip_controls(fragment), what)
     if wordpress:
-        fragment = _SHORTCODE_TAG.sub("", _SHORTCODE_BLOCK.sub("", fragment))
+        fragment = strip_shortcodes(fragment)
     if "<" not in fragment and "&" not in fragment:
         # Plain text: blank lines separate paragraphs (any newline, for WordPress).
         lines = re.split(r"\n" if wordpress else r"\n[ \t\r\f\v]*\n", fragment.replace("\r\n", "\n"))
@@ -209,6 +247,10 @@ def plain_line(fragment: str | None, what: str = "il testo") -> str | None:
 # -- article pages -----------------------------------------------------------------
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# Tags in a page handed to trafilatura: a real news page has a few thousand.
+MAX_PAGE_TAGS = 20_000
+# Tags in a page at all: ten times the largest real page.
+MAX_PAGE_ELEMENTS = 200_000
 _NEWS_TYPES = (
     "NewsArticle",
     "ReportageNewsArticle",
@@ -266,13 +308,22 @@ def parse_html_page(text: str) -> Article:
     text = repair_mojibake(_XML_DECLARATION.sub("", text, count=1), "la pagina")
     if not text.strip():
         raise RecordError("pagina vuota")
+    tags = text.count("<")
+    if tags > MAX_PAGE_ELEMENTS:
+        # lxml holds ~300 bytes an element: 1.1 million tiny paragraphs (15 MB) took 460 MB and 28 s.
+        raise RecordError(
+            f"pagina con troppi elementi HTML ({tags:_} tag, al massimo {MAX_PAGE_ELEMENTS:_})"
+            .replace("_", ".")
+        )
     try:
         tree = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError) as e:
         raise RecordError(f"HTML non leggibile ({e})") from None
     meta = _page_metadata(tree)
-    extracted = _extract(text)
-    title = meta.title or (extracted.title if extracted else None)
+    # trafilatura is superlinear in the elements (40,000 tiny paragraphs: 20 s):
+    # past MAX_PAGE_TAGS the page's <article> (or <body>) is read as it is.
+    extracted = _extract(text) if tags <= MAX_PAGE_TAGS else None
+    title = meta.title or (extracted.title if extracted else _clean(tree.findtext(".//title")))
     site = meta.site or (extracted.sitename if extracted else None) or _site_from_title(tree, title)
     title = _strip_site(title, site)
     if not title:
@@ -282,6 +333,10 @@ def parse_html_page(text: str) -> Article:
     )
     if not paragraphs and meta.body:
         paragraphs = meta.body.split("\n")
+    if not paragraphs and extracted is None:
+        main = tree.find(".//article")
+        main = main if main is not None else tree.find(".//body")
+        paragraphs = element_paragraphs(main) if main is not None else []
     author = meta.author or (extracted.author if extracted else None)
     when = meta.date
     subtitle = meta.subtitle

@@ -15,6 +15,7 @@ import re
 
 from ..article import Article
 from ..dates import DateError, parse_date
+from ..textclean import strip_controls
 from .base import MAX_BODY_CHARS, MAX_FIELD_CHARS, RecordError, check_date, check_length
 
 _PUBLISHED = re.compile(r"^\*?\s*Pubblicato\s+il\s+(.+?)(?:\s+di\s+(.+?))?\s*\*?$", re.I)
@@ -52,7 +53,7 @@ def looks_like_article_text(head: str) -> bool:
 
 def parse_article_text(text: str) -> Article:
     """Parses one article; raises RecordError with the reason when it can't."""
-    lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
+    lines = [line.strip() for line in strip_controls(text).split("\n")]
     title = subtitle = author = category = source = url = None
     when = None
     paragraphs: list[str] = []

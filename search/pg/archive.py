@@ -24,6 +24,7 @@ from ..indexer import IndexMissing
 from ..queryparse import Highlight, QueryError
 from ..ranking import Ranking
 from ..searching import FACET_SIZE, SearchResult, check_facet_limit, check_paging, normalize_query_text
+from ..settings import env_float
 from ..suggest import Suggestion
 from ..synonyms import Synonyms, default_synonyms
 from . import related as related_mod
@@ -91,7 +92,7 @@ class PostgresArchive:
         self.ranking = ranking or Ranking()
         self._synonyms = synonyms
         self.lock_timeout = (
-            lock_timeout if lock_timeout is not None else float(os.environ.get("ARCHIVIO_LOCK_TIMEOUT", 10))
+            lock_timeout if lock_timeout is not None else env_float("ARCHIVIO_LOCK_TIMEOUT", 10.0)
         )
         self.store = _StoreView(self)
         self.index = _IndexView(self)

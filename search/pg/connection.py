@@ -9,7 +9,6 @@ the server if the writer dies.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..indexer import IndexMissing
 from ..locking import busy
+from ..settings import env_float, env_int
 from .migrations import migrate
 
 # pg_advisory_lock key of the single writer ("ARCHIVIO").
@@ -74,8 +74,8 @@ class Database:
     def __init__(self, dsn: str, dsn_read: str | None = None, pool_size: int | None = None) -> None:
         self.dsn = dsn
         self.dsn_read = dsn_read or None
-        self.pool_size = pool_size or int(os.environ.get("ARCHIVIO_PG_POOL", 10))
-        self.connect_timeout = float(os.environ.get("ARCHIVIO_PG_CONNECT_TIMEOUT", CONNECT_TIMEOUT))
+        self.pool_size = pool_size or env_int("ARCHIVIO_PG_POOL", 10, minimum=1, maximum=1000)
+        self.connect_timeout = env_float("ARCHIVIO_PG_CONNECT_TIMEOUT", CONNECT_TIMEOUT, minimum=0.1)
         self._primary: ConnectionPool | None = None
         self._replica: ConnectionPool | None = None
 
