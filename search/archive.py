@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 from .analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .dates import DateError, parse_query_date
-from .docsets import cache_mb, index_version
+from .docsets import index_version
 from .importers import UNKNOWN, Rejection, Skipped, scan_paths
 from .indexer import IndexManager, IndexMissing, damaged, outdated_analysis
 from .locking import WriteFailed, WriterLock, lock_holder
@@ -42,6 +42,7 @@ from .searching import (
     run,
     weighting,
 )
+from .segcache import cache_mb
 from .settings import env_float
 from .store import ADDED, DUPLICATE, UNCHANGED, UPDATED, Store
 from .synonyms import Synonyms, default_synonyms

@@ -33,9 +33,9 @@ from whoosh.writing import IndexWriter
 from .analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
 from .article import Article
 from .builder import add_segments, build, merge_tiers
-from .docsets import forget_segments, retire_index_states
 from .formats import ArchivioCodec
 from .schema import build_schema, document
+from .segcache import forget_segments, retire_index_states
 
 CURRENT = "CURRENT"
 BUILDING = ".building"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.reading import IndexReader, SegmentReader
 
-from .docsets import cache
+from .segcache import cache
 from .spelling import ALPHABET
 
 # Longer words are never typo candidates (queryparse.MAX_TYPO_CHARS + 2 edits).

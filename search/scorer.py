@@ -19,7 +19,6 @@ tests/test_fast_paths.py checks the scores against whoosh's.
 
 from __future__ import annotations
 
-import time
 from array import array
 
 import numpy as np
@@ -31,8 +30,10 @@ from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from .docsets import cache
+from .budget import TimeUp, clock
 from .graded import GradedOr, coord_factor
+from .phrases import term_positions
+from .segcache import cache
 
 # whoosh's field length for each one-byte code.
 _LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -76,30 +77,6 @@ def postings(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[np.nd
     arrays = (np.frombuffer(ids, dtype=np.uint32), np.frombuffer(weights, dtype=np.float32))
     cache.put(key, arrays, 8 * len(ids) + 256)
     return arrays
-
-
-def positions(reader: SegmentReader, fieldname: str, btext: bytes) -> list[bytes]:
-    """The encoded positions of a term's postings in a segment, aligned with
-    postings(): read for the words of exact phrases."""
-    key = ("positions", reader.segment().segment_id(), fieldname, btext)
-    found = cache.get(key)
-    if found is not None:
-        return found  # type: ignore[return-value]
-    values: list[bytes] = []
-    m = reader.postings(fieldname, btext)
-    if isinstance(m, wrappers.FilterMatcher):
-        m = m.child
-    if isinstance(m, W3LeafMatcher):
-        while m.is_active():
-            m._read_values()
-            values.extend(m._values)
-            m._next_block()
-    else:
-        while m.is_active():
-            values.append(m.value())
-            m.next()
-    cache.put(key, values, sum(len(v) + 40 for v in values) + 64)
-    return values
 
 
 def field_lengths(reader: SegmentReader, fieldname: str) -> np.ndarray:
@@ -270,8 +247,7 @@ class _Phrase(_Node):
         fmt = reader.schema[self.q.fieldname].format
         starts: set[int] | None = None
         for i, w in enumerate(self.words):
-            ids = w.data(seg)[0]  # type: ignore[index]
-            values = positions(reader, self.q.fieldname, w.btext)
+            ids, values = term_positions(reader, self.q.fieldname, w.btext)
             at = fmt.decode_positions(values[int(np.searchsorted(ids, doc))])
             shifted = {p - i for p in at}
             starts = shifted if starts is None else starts & shifted
@@ -492,15 +468,13 @@ class QueryScorer:
 
     def scores(self, docnums: np.ndarray, deadline: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(docnums, scores) of those of `docnums` (ascending) that `q` matches.
-        Raises topk.TimeUp once the clock (topk.clock) passes `deadline`."""
+        Raises budget.TimeUp once budget.clock passes `deadline`."""
         found_docs, found_scores = [], []
         segment_ends = np.searchsorted(docnums, self.ends)
         start = 0
         for seg, end in enumerate(segment_ends):
             for lo in range(start, end, CHUNK):
-                if deadline is not None and time.thread_time() > deadline:
-                    from .topk import TimeUp
-
+                if deadline is not None and clock() > deadline:
                     raise TimeUp
                 docs = docnums[lo : min(end, lo + CHUNK)]
                 scores, _, hits = self.root.score(seg, (docs - self.leaves[seg][1]).astype(np.uint32))

@@ -15,13 +15,14 @@ from whoosh.searching import Searcher
 
 from .analysis import normalize_key
 from .article import Article, author_name
+from .budget import TimeUp, clock
 from .docsets import DocSets
 from .queryparse import Highlight, ParsedQuery, QueryError, key_query
 from .ranking import Ranking
 from .recency import rerank, window_limit
 from .snippets import Segment, highlight_all, snippet, to_html
 from .store import Store
-from .topk import TimeUp, clock, docsets_for, top_by_date, top_partial, top_scored
+from .topk import docsets_for, top_by_date, top_partial, top_scored
 
 SORTS = ("relevance", "newest", "oldest")
 MAX_PER_PAGE = 100
@@ -36,7 +37,7 @@ MAX_FACET_LIMIT = 5_000
 # decide it). Ten is the default page: below it a page would show blanks.
 FILL_BELOW = 10
 # Budget of the ranking phase of one search (strict plus fallback), in CPU
-# seconds of the searching thread (see topk.clock): past it the partial
+# seconds of the searching thread (see budget.clock): past it the partial
 # matches are listed by date instead of ranked (SearchResult.cut), and a
 # query whose own all-terms matches take longer to rank is refused.
 # Query parsing caps the other costs (words, patterns, phrases).
@@ -238,19 +239,14 @@ def run(
     ds = docsets_for(searcher)
     parts = filter_parts(searcher, filters)
     scope = parts.within(ds.live)
-    if parsed is None:
-        strict_all = ds.live
-    else:
-        strict_all = ds.query(parsed.strict)
-        if parsed.refine is not None and scope:
-            refined = parsed.refine(lambda q: (ds.query(q) & scope).bit_count(), bool(strict_all & scope))
-            if refined.strict is not parsed.strict:  # respelled
-                strict_all = ds.query(refined.strict)
-            parsed = refined
+    try:
+        parsed, strict_all, matched_all = _matching(ds, parsed, ranking, scope)
+    except TimeUp:
+        raise QueryError(
+            "Una frase della ricerca è troppo comune per contarla in tutto l'archivio: "
+            "aggiungi una parola meno comune o togli le virgolette."
+        ) from None
     strict_bits = strict_all & scope
-    matched_all = strict_all
-    if parsed is not None and joins_partial(ranking, parsed, strict_bits.bit_count()):
-        matched_all = strict_all | ds.query(parsed.loose)  # type: ignore[arg-type]
     partial = matched_all & scope & ~strict_bits
     order = sort if parsed is not None or sort != "relevance" else "newest"
     ranked, cut = _ranked(searcher, ds, parsed, ranking, order, strict_bits, partial, wanted, recency)
@@ -280,6 +276,26 @@ def run(
         sort=order,
         cut=cut,
     )
+
+
+def _matching(
+    ds: DocSets, parsed: ParsedQuery | None, ranking: Ranking, scope: int
+) -> tuple[ParsedQuery | None, int, int]:
+    """The query as searched (perhaps respelled), the documents holding all
+    its words and those holding all or some, in the whole archive. A phrase
+    past its budget raises TimeUp (search.phrases)."""
+    if parsed is None:
+        return None, ds.live, ds.live
+    strict_all = ds.query(parsed.strict)
+    if parsed.refine is not None and scope:
+        refined = parsed.refine(lambda q: (ds.query(q) & scope).bit_count(), bool(strict_all & scope))
+        if refined.strict is not parsed.strict:  # respelled
+            strict_all = ds.query(refined.strict)
+        parsed = refined
+    matched_all = strict_all
+    if joins_partial(ranking, parsed, (strict_all & scope).bit_count()):
+        matched_all = strict_all | ds.query(parsed.loose)  # type: ignore[arg-type]
+    return parsed, strict_all, matched_all
 
 
 def joins_partial(ranking: Ranking, parsed: ParsedQuery, exact_total: int) -> bool:

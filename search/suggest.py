@@ -34,9 +34,9 @@ from whoosh import query as wq
 from whoosh.analysis import Analyzer
 from whoosh.searching import Searcher
 
-from . import scorer
 from .analysis import STOPWORDS, TOKEN_PATTERN, fold, stem
 from .docsets import members
+from .phrases import term_positions
 from .recency import NO_DATE, _dates
 from .spelling import edit_distance, max_typos
 from .store import Store
@@ -485,10 +485,9 @@ class WhooshSource:
         for reader, offset in self.ds.leaves:
             if offset <= doc < offset + reader.doc_count_all():
                 btext = word.encode("utf-8")
-                ids = scorer.postings(reader, "exact", btext)[0]
+                ids, values = term_positions(reader, "exact", btext)
                 i = int(np.searchsorted(ids, doc - offset))
                 if i < len(ids) and ids[i] == doc - offset:
-                    values = scorer.positions(reader, "exact", btext)
                     return reader.schema["exact"].format.decode_positions(values[i])
                 return []
         return []

@@ -23,7 +23,6 @@ The work of a query is thus bounded by constants, not by the archive's size.
 from __future__ import annotations
 
 import heapq
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -31,6 +30,7 @@ from whoosh import collectors
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from .budget import TimeUp, clock
 from .docsets import DocSets, from_ids, member_array
 from .graded import GradedOr, coord_factor
 from .recency import NO_DATE
@@ -45,16 +45,6 @@ CHAMPIONS = 400
 PARTIAL_BUDGET = 2_000
 # Partial matches are bucketed by which words they hold: 2^words buckets.
 MAX_BUCKET_WORDS = 10
-
-
-# The clock of search deadlines: the searching thread's CPU time, so that a
-# search waiting for the processor (a busy server, other threads holding the
-# GIL) does not count as an expensive one.
-clock = time.thread_time
-
-
-class TimeUp(Exception):
-    """The search ran past its deadline."""
 
 
 Ranked = list[tuple[int, float]]  # (docnum, score), best first

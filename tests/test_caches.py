@@ -7,8 +7,8 @@ import json
 import threading
 
 from search import Archive
-from search.docsets import _segments_of, cache
 from search.resultcache import ResultCache
+from search.segcache import _segments_of, cache
 
 
 def write_articles(path, start: int, count: int) -> None:

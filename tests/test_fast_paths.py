@@ -4,11 +4,14 @@ bitmaps hold the documents whoosh's matchers find."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from whoosh import index
 from whoosh import query as wq
 
@@ -379,3 +382,39 @@ def test_a_rebuilds_segments_are_never_merged(tmp_path, docs):
     ix = index.create_in(str(tmp_path), build_schema())
     builder.build(ix, docs[:600], chunk=100)
     assert _commit(ix, docs[600:605]) == [5, 100, 100, 100, 100, 100, 100]
+
+
+_EXACT_WORDS = sorted({t.text for t in exact_analyzer()(" ".join(WORDS))})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    words=st.lists(st.sampled_from(_EXACT_WORDS), min_size=2, max_size=5),
+    slop=st.integers(min_value=0, max_value=6),
+    segmented=st.booleans(),
+)
+def test_phrases_match_whooshs_span_matcher(searcher, segmented_searcher, words, slop, segmented):
+    """search.phrases checks positions itself (whoosh's matcher is ~3x
+    slower and has no budget): the same documents for any phrase and slop."""
+    s = segmented_searcher if segmented else searcher
+    q = wq.Phrase("exact", words, slop=slop)
+    assert members(DocSets(s).query(q)) == sorted(q.docs(s))
+
+
+def test_a_phrase_past_its_budget_is_refused_with_the_reason(tmp_path, monkeypatch):
+    """A phrase's count is never a guess: past PHRASE_LIMIT the search is
+    refused, in Italian; within it the same search answers."""
+    from search import Archive, QueryError, docsets, segcache
+
+    records = tmp_path / "note.jsonl"
+    body = "il sindaco di Genova e il porto di Genova"
+    records.write_text("".join(json.dumps({"title": f"Nota {i}", "body": body}) + "\n" for i in range(300)))
+    archive = Archive(data_dir=tmp_path / "data", index_dir=tmp_path / "index")
+    assert archive.import_paths([records]).added == 300
+    assert archive.search('"il porto di genova"').exact_total == 300
+    segcache.clear_cache()
+    archive.result_cache.clear()
+    monkeypatch.setattr(docsets, "PHRASE_LIMIT", -1.0)
+    with pytest.raises(QueryError, match="troppo comune per contarla"):
+        archive.search('"il porto di genova"')
+    assert archive.search("porto genova").exact_total == 300

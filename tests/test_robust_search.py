@@ -249,11 +249,11 @@ def _forget_caches(archive) -> None:
     if results is not None:
         results.clear()
     try:
-        from search import docsets
+        from search import segcache
     except ImportError:  # pragma: no cover - an engine without bitmap caches
         pass
     else:
-        docsets.clear_cache()
+        segcache.clear_cache()
     archive.index.close()
 
 
@@ -262,7 +262,7 @@ def _forget_caches(archive) -> None:
 def test_worst_nasty_query_stays_under_a_second(corpus_archive):
     """A bound, not a benchmark: the slowest of these, each timed cold (no
     cached results) at its best of three runs, under 1 second of the
-    searching thread's CPU time (the engine's own clock, see topk.clock:
+    searching thread's CPU time (the engine's own clock, see budget.clock:
     time spent waiting for a processor on a busy machine does not count)."""
     corpus_archive.search("governo")
     timings = []
