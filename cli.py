@@ -559,8 +559,9 @@ def check(ctx, fix):
         click.echo(report["outdated"])
     leftovers = report.get("leftovers") or []
     for name, size in leftovers:
+        what = "un'importazione" if "/runs-" in name else "una ricostruzione"
         click.echo(
-            f"Resta la cartella di una ricostruzione interrotta: {name} ({megabytes(size)}); "
+            f"Resta la cartella di {what} interrotta: {name} ({megabytes(size)}); "
             "`check --fix` o il prossimo `rebuild` la rimuovono."
         )
     in_step = not (

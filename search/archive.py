@@ -628,8 +628,8 @@ class Archive:
         store's own integrity, and whether a writer stopped half-way (`stale`:
         the index may hold older versions of some articles). `writer`: the pid
         of a writer running now (0 if unknown), whose work in progress explains
-        any difference; None when none runs. `leftovers`: `.building` folders
-        of rebuilds that stopped (name, bytes), listed only when no writer runs."""
+        any difference; None when none runs. `leftovers`: folders of rebuilds
+        and imports that stopped (name, bytes), listed only when no writer runs."""
         lock = self.data_dir / "archivio.lock"
         writer = lock_holder(lock)
         report = self._compare()
@@ -643,7 +643,7 @@ class Archive:
         return report
 
     def remove_leftovers(self) -> list[tuple[str, int]]:
-        """Removes the `.building` folders of rebuilds that stopped; returns them."""
+        """Removes the folders of rebuilds and imports that stopped; returns them."""
         with self._writer_lock():
             return self.index.remove_leftovers()
 

@@ -217,6 +217,7 @@ class IndexManager:
         The new articles are written as a segment of their own by the bulk
         builder (whoosh's writer would analyse and pool them one posting at a
         time); small segments are merged by `merge_tiers`."""
+        self._remove_stale_builds()  # the caller holds the writer lock
         ix = self.open()
         # The last version of each article (an import may hold one twice).
         latest = {article.id: article for article in articles}
@@ -274,14 +275,21 @@ class IndexManager:
         os.replace(tmp, self.dir / CURRENT)
         _fsync_dir(self.dir)
 
+    def _stale_builds(self) -> list[Path]:
+        # A killed rebuild leaves its `.building` generation; a killed import
+        # its builder's temporary `runs-*` folder inside the live generation.
+        found = list(self.dir.glob("gen-*" + BUILDING))
+        found += [p for p in self.dir.glob("gen-*/runs-*") if not p.parent.name.endswith(BUILDING)]
+        return found
+
     def _remove_stale_builds(self) -> None:
-        for p in self.dir.glob("gen-*" + BUILDING):
+        for p in self._stale_builds():
             shutil.rmtree(p, ignore_errors=True)
 
     def leftover_builds(self) -> list[tuple[str, int]]:
-        """The `.building` folders of rebuilds that stopped (name, bytes). Only
-        meaningful while no writer holds the lock: a running rebuild has one."""
-        return sorted((p.name, _tree_bytes(p)) for p in self.dir.glob("gen-*" + BUILDING))
+        """The folders of rebuilds and imports that stopped (name, bytes). Only
+        meaningful while no writer holds the lock: a running writer has one."""
+        return sorted((str(p.relative_to(self.dir)), _tree_bytes(p)) for p in self._stale_builds())
 
     def remove_leftovers(self) -> list[tuple[str, int]]:
         """Removes what `leftover_builds` lists (the caller holds the writer lock)."""

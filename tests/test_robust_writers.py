@@ -159,3 +159,29 @@ def test_check_tells_a_running_writer_from_an_interrupted_one(indexed, tmp_path)
         assert p.returncode == 3 and "Indice ricostruito" not in p.stdout, p.stdout + p.stderr
     p = run_cli(data, index, "check", "--fix")
     assert p.returncode == 0 and p.stdout.rstrip().endswith("Archivio e indice coincidono."), p.stdout
+
+
+def test_killed_import_leaves_no_temporary_folder_behind(indexed, tmp_path):
+    """An import killed while its builder writes the new segment leaves the
+    builder's `runs-*` folder inside the live generation: `check` names it
+    (exit 1 once the index is repaired), `check --fix` repairs and removes
+    it, and an import would remove it too."""
+    data, index = copy(indexed, tmp_path)
+    write_jsonl(tmp_path / "more.jsonl", ARTICLES, ARTICLES + 4000)
+    proc = start_cli(data, index, "import", str(tmp_path / "more.jsonl"))
+    runs = lambda: [p for p in index.glob("gen-*/runs-*") if ".building" not in p.parent.name]  # noqa: E731
+    assert wait_for(lambda: runs() or proc.poll() is not None, timeout=120, interval=0.005)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    [left] = runs()
+    name = f"{left.parent.name}/{left.name}"
+
+    p = run_cli(data, index, "check")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"Resta la cartella di un'importazione interrotta: {name} (" in p.stdout
+
+    p = run_cli(data, index, "check", "--fix")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert not runs()
+    p = run_cli(data, index, "check")
+    assert p.returncode == 0 and "Archivio e indice coincidono." in p.stdout, p.stdout
