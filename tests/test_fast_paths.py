@@ -125,12 +125,22 @@ def _same_index(ours, theirs, count: int) -> None:
 # (processes, articles per segment, least postings per term range): one
 # segment in one or several parts, several segments, many term ranges.
 @pytest.mark.parametrize(
-    "procs, chunk, min_range", [(1, 10_000, 50_000), (2, 10_000, 50_000), (2, 300, 50_000), (2, 10_000, 200)]
+    "procs, chunk, min_range, part_chars",
+    [
+        (1, 10_000, 50_000, 8_000_000),
+        (2, 10_000, 50_000, 8_000_000),
+        (2, 300, 50_000, 8_000_000),
+        (2, 10_000, 200, 8_000_000),
+        # Parts cut by their text's length (~20 articles each), in one process and two.
+        (1, 10_000, 50_000, 10_000),
+        (2, 300, 50_000, 10_000),
+    ],
 )
 def test_builder_writes_what_whoosh_writes(
-    tmp_path, monkeypatch, docs, whoosh_index, procs, chunk, min_range
+    tmp_path, monkeypatch, docs, whoosh_index, procs, chunk, min_range, part_chars
 ):
     monkeypatch.setattr(builder, "MIN_RANGE", min_range)
+    monkeypatch.setattr(builder, "PART_CHARS", part_chars)
     ix = index.create_in(str(tmp_path), build_schema())
     assert builder.build(ix, docs, procs=procs, chunk=chunk) == len(docs)
     _same_index(index.open_dir(str(tmp_path)).reader(), whoosh_index.reader(), len(docs))
