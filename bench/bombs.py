@@ -62,6 +62,19 @@ def _csv_rows(path: Path, total: int) -> None:
             n += 1
 
 
+def _long_articles(path: Path, total: int) -> None:
+    """JSON Lines of articles at the 1,000,000-character cap, of distinct
+    words (a whole store batch of them is ~500 MB of text), gzip."""
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as f:
+        n = written = 0
+        while written < total:
+            body = " ".join(f"parola{(n * 7919 + i) % 200_000}" for i in range(80_000))[:999_000]
+            line = json.dumps({"id": f"lungo-{n}", "title": f"Articolo lungo {n}", "body": body}) + "\n"
+            f.write(line)
+            written += len(line)
+            n += 1
+
+
 RSS_HEAD = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Bomba</title>'
 WXR_HEAD = (
     b'<?xml version="1.0"?><rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/" '
@@ -138,6 +151,11 @@ BOMBS: dict[str, tuple[str, Callable[[Path, float], None], str]] = {
             head=WXR_HEAD, tail=b"</channel></rss>",
         ),
         "WordPress export of 500 MB of draft items",
+    ),
+    "long-articles": (
+        "lunghi.jsonl.gz",
+        lambda p, s: _long_articles(p, int(480 * MB * s)),
+        "480 MB of articles at the 1,000,000-character cap (JSON Lines, gzip)",
     ),
     "csv": (
         "articoli.csv",

@@ -55,6 +55,11 @@ DEFAULT_INDEX_DIR = "index"
 STORE_BATCH = 500
 # An import commits the index every this many changed articles.
 INDEX_BATCH = 5_000
+# ... or sooner, once a batch holds this many characters of text: 500
+# articles at the 1,000,000-character cap took an import to 1,369 MB
+# (bench/bombs.py long-articles). Real articles (~2,500 characters) never
+# reach it.
+BATCH_CHARS = 16_000_000
 # In the index folder while the index may lag the store: written before an
 # import or a removal first changes the store, deleted once the index has
 # caught up. A writer killed in between leaves it behind; `check` reports
@@ -175,11 +180,13 @@ def count_dry_run(items: Iterable[tuple[str, Article | Rejection | Skipped]], re
 def article_batches(
     items: Iterable[tuple[str, Article | Rejection | Skipped]], report: ImportReport, size: int
 ) -> Iterator[tuple[list[Article], list[str]]]:
-    """The articles of an import in batches of `size`, with each one's format;
+    """The articles of an import in batches of `size` (or of BATCH_CHARS
+    characters of text), with each one's format;
     rejections and skipped records are counted on `report` on the way. The
     last batch (possibly empty) always comes."""
     batch: list[Article] = []
     formats: list[str] = []
+    chars = 0
     for item_fmt, item in items:
         if isinstance(item, Rejection):
             report.reject(item, item_fmt)
@@ -189,10 +196,16 @@ def article_batches(
             continue
         batch.append(item)
         formats.append(item_fmt)
-        if len(batch) >= size:
+        chars += article_chars(item)
+        if len(batch) >= size or chars >= BATCH_CHARS:
             yield batch, formats
-            batch, formats = [], []
+            batch, formats, chars = [], [], 0
     yield batch, formats
+
+
+def article_chars(article: Article) -> int:
+    """Characters of an article's text fields, for the batches' memory bound."""
+    return len(article.title) + len(article.body) + len(article.subtitle or "")
 
 
 def out_of_space(error: BaseException) -> bool:
@@ -330,6 +343,7 @@ class Archive:
             if self.index.exists():
                 self._mark_stale()
             pending: list[Article] = []
+            pending_chars = 0
             seen = 0
             for batch, batch_formats in article_batches(items, report, STORE_BATCH):
                 marked = self.index.exists()
@@ -340,14 +354,16 @@ class Archive:
                     report.count(status, item_fmt)
                     if status in (ADDED, UPDATED) and incremental:
                         pending.append(article)
+                        pending_chars += article_chars(article)
                 if marked:
                     self._note_stale([a.id for status, a in results if status in (ADDED, UPDATED)], True)
                 seen += len(batch)
                 if progress:
                     progress(seen)
-                if len(pending) >= INDEX_BATCH:
+                if len(pending) >= INDEX_BATCH or pending_chars >= BATCH_CHARS:
                     self.index.update(pending)
                     pending.clear()
+                    pending_chars = 0
                     self._restart_stale()  # the index holds everything stored so far
             if pending:
                 self.index.update(pending)

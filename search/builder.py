@@ -63,8 +63,12 @@ PART_CHARS = 8_000_000
 # Term ranges per process and segment (phase 2): enough to keep every
 # process busy to the end, each range a few MB of postings.
 RANGES_PER_PROC = 6
-# ... but not smaller than this many postings (a range has a fixed cost).
+# ... but not smaller than this many postings (a range has a fixed cost),
+# nor larger than this many: a range's postings are held in memory while
+# it is encoded (512 articles of 1,000,000 characters, 6 ranges of ~7
+# million postings: 1.3 GB).
 MIN_RANGE = 50_000
+MAX_RANGE = 1_000_000
 
 _SCHEMA: Schema | None = None  # a worker process's schema (set by the pool's initializer)
 
@@ -202,7 +206,7 @@ class _Segment:
         order of their ids in the term dictionary."""
         fieldnames = sorted({name for run in self.runs for name in run.fields})
         total = sum(f.posting_count for run in self.runs for f in run.fields.values())
-        target = max(MIN_RANGE, total // (RANGES_PER_PROC * procs))
+        target = min(MAX_RANGE, max(MIN_RANGE, total // (RANGES_PER_PROC * procs)))
         return [
             TermRange(self.runs, fieldname, fieldid, lo, hi)
             for fieldid, fieldname in enumerate(fieldnames)

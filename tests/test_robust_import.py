@@ -638,3 +638,18 @@ def test_bad_settings_are_named_in_italian(tmp_path, setting, value, expected):
     p = run_cli(tmp_path / "data", tmp_path / "index", "import", str(source), **{setting: value})
     assert (p.returncode, p.stdout) == (1, "")
     assert p.stderr == f"Errore: Impostazione non valida: {setting}={value!r} ({expected}).\n"
+
+
+def test_batches_are_bounded_by_characters_too(monkeypatch):
+    """500 articles at the 1,000,000-character cap made one store batch of
+    ~500 MB of text: a batch also ends at BATCH_CHARS characters."""
+    from search import archive as archive_module
+    from search.archive import ImportReport, article_batches
+    from search.article import Article
+
+    monkeypatch.setattr(archive_module, "BATCH_CHARS", 10_000)
+    items = [("jsonl", Article(title=f"T{i}", body="x" * 4_000)) for i in range(7)]  # 4,002 characters each
+    sizes = [len(batch) for batch, _ in article_batches(items, ImportReport(), 500)]
+    assert sizes == [3, 3, 1]
+    sizes = [len(batch) for batch, _ in article_batches(items[:6], ImportReport(), 500)]
+    assert sizes == [3, 3, 0]  # the last batch always comes
