@@ -45,7 +45,7 @@ class Unsupported(Exception):
     """A query shape the fast scorer does not reproduce."""
 
 
-# -- per-segment data, cached (shared with search.docsets' cache) ------------------------------
+# -- per-segment data, cached (in search.segcache, shared with search.docsets) ------------------------
 
 
 def postings(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
