@@ -232,7 +232,7 @@ def make_filters(
     try:
         filters = Filters(
             author=author or None,
-            categories=[c for c in categories if c],
+            categories=tuple(c for c in categories if c),
             since=parse_query_date(since, "iniziale"),
             until=parse_query_date(until, "finale"),
         )
@@ -588,7 +588,7 @@ class Archive:
                 index_version(self.index.searcher()),
                 id(self.synonyms),
                 text,
-                (filters.author, tuple(filters.categories), filters.since, filters.until),
+                filters,
                 sort,
                 page,
                 per_page,

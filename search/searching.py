@@ -44,10 +44,13 @@ FILL_BELOW = 10
 TIME_LIMIT = 0.5
 
 
-@dataclass
+@dataclass(frozen=True)
 class Filters:
+    """What a search is narrowed to. Frozen and hashable: the result cache
+    keys on the whole value, so a filter added here is in the key too."""
+
     author: str | None = None
-    categories: list[str] = field(default_factory=list)
+    categories: tuple[str, ...] = ()
     since: date | None = None
     until: date | None = None
 

@@ -124,3 +124,37 @@ def test_result_cache_keeps_only_the_current_index_version():
     results.put((("seg-b", 0), "q1"), "new 1")
     assert results.get((("seg-a", 0), "q2")) is None
     assert results.get((("seg-b", 0), "q1")) == "new 1"
+
+
+def test_the_result_cache_tells_every_filter_apart(tmp_path):
+    """The cache keys on the whole Filters value: each filter field, changed
+    alone, gives its own answer, the same as with the cache off."""
+    import dataclasses
+
+    from search.searching import Filters
+
+    source = tmp_path / "f.jsonl"
+    rows = [
+        {"id": "f-1", "title": "Porto", "body": "Il porto di Genova.", "author": "Anna Neri",
+         "category": "cronaca", "date": "2024-03-01"},
+        {"id": "f-2", "title": "Porto", "body": "Il porto di Napoli.", "author": "Luca Bassi",
+         "category": "economia", "date": "2025-06-01"},
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    archive.import_paths([source])
+    archive.result_cache = ResultCache(16)
+    searches = [
+        {},
+        {"author": "Neri"},
+        {"category": "economia"},
+        {"since": "2025-01-01"},
+        {"until": "2024-12-31"},
+    ]
+    # One search per Filters field, plus none: a field missing here fails the test.
+    assert len(searches) == len(dataclasses.fields(Filters)) + 1
+    cached = [sorted(h.article.id for h in archive.search("porto", **s).hits) for s in searches]
+    assert cached == [["f-1", "f-2"], ["f-1"], ["f-2"], ["f-2"], ["f-1"]]
+    assert len(archive.result_cache._items) == len(searches)
+    archive.result_cache = None
+    assert [sorted(h.article.id for h in archive.search("porto", **s).hits) for s in searches] == cached
