@@ -22,15 +22,14 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.fields import DATETIME
 from whoosh.idsets import DocIdSet
-from whoosh.matching import wrappers
-from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 
 from .budget import clock
 from .phrases import PHRASE_LIMIT, phrase_docs
+from .postingblocks import posting_blocks
 from .recency import NO_DATE
 from .segcache import cache
 
@@ -77,22 +76,10 @@ def member_array(bits: int) -> np.ndarray:
 
 
 def _posting_ids(reader: SegmentReader, fieldname: str, text: str | bytes) -> list[int]:
-    """Local document numbers of a term's postings, deleted ones included,
-    read a block at a time (whoosh's matcher would step through each)."""
-    try:
-        m = reader.postings(fieldname, text)
-    except TermNotFound:
-        return []
-    if isinstance(m, wrappers.FilterMatcher):  # deletions: applied by the live mask
-        m = m.child
-    if not isinstance(m, W3LeafMatcher):
-        return list(m.all_ids())
+    """Local document numbers of a term's postings, deleted ones included."""
     ids: list[int] = []
-    while m.is_active():
-        if m._ids is None:
-            m._read_ids()
-        ids.extend(m._ids)
-        m._next_block()
+    for block_ids, _, _ in posting_blocks(reader, fieldname, text):
+        ids.extend(block_ids)
     return ids
 
 

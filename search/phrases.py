@@ -19,11 +19,10 @@ from __future__ import annotations
 from bisect import bisect_left
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.matching import wrappers
-from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.reading import SegmentReader
 
 from .budget import TimeUp, clock
+from .postingblocks import posting_blocks
 from .segcache import cache
 
 # CPU seconds one phrase may spend checking positions, cold (the matches
@@ -44,24 +43,9 @@ def term_positions(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple
         return found  # type: ignore[return-value]
     ids: list[int] = []
     values: list[bytes] = []
-    try:
-        m = reader.postings(fieldname, btext)
-    except TermNotFound:
-        m = None
-    if isinstance(m, wrappers.FilterMatcher):  # deletions: the caller's candidates are live
-        m = m.child
-    if isinstance(m, W3LeafMatcher):
-        while m.is_active():
-            m._read_ids()
-            m._read_values()
-            ids.extend(m._ids)
-            values.extend(m._values)
-            m._next_block()
-    elif m is not None:
-        while m.is_active():
-            ids.append(m.id())
-            values.append(m.value())
-            m.next()
+    for block_ids, _, block_values in posting_blocks(reader, fieldname, btext, values=True):
+        ids.extend(block_ids)
+        values.extend(block_values)  # type: ignore[arg-type]
     result = (np.array(ids, dtype=np.int64), values)
     cache.put(key, result, 8 * len(ids) + sum(len(v) + 40 for v in values) + 64)
     return result

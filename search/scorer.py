@@ -24,15 +24,15 @@ from array import array
 import numpy as np
 from whoosh import query as wq
 from whoosh import scoring
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
-from whoosh.matching import wrappers
-from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from .budget import TimeUp, clock
 from .graded import GradedOr, coord_factor
 from .phrases import term_positions
+from .postingblocks import posting_blocks
 from .segcache import cache
 
 # whoosh's field length for each one-byte code.
@@ -56,24 +56,9 @@ def postings(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[np.nd
         return found  # type: ignore[return-value]
     # float32: what whoosh's blocks hold, so the same numbers in half the memory.
     ids, weights = array("I"), array("f")
-    try:
-        m = reader.postings(fieldname, btext)
-    except TermNotFound:
-        m = None
-    if isinstance(m, wrappers.FilterMatcher):
-        m = m.child
-    if isinstance(m, W3LeafMatcher):
-        while m.is_active():
-            m._read_ids()
-            m._read_weights()
-            ids.extend(m._ids)
-            weights.extend(list(m._weights))
-            m._next_block()
-    elif m is not None:
-        while m.is_active():
-            ids.append(m.id())
-            weights.append(m.weight())
-            m.next()
+    for block_ids, block_weights, _ in posting_blocks(reader, fieldname, btext, weights=True):
+        ids.extend(block_ids)
+        weights.extend(list(block_weights))  # type: ignore[arg-type]
     arrays = (np.frombuffer(ids, dtype=np.uint32), np.frombuffer(weights, dtype=np.float32))
     cache.put(key, arrays, 8 * len(ids) + 256)
     return arrays
