@@ -167,13 +167,17 @@ def raw_request(base: str, target: str, method: str = "GET", body: bytes = b"") 
         conn.close()
 
 
+SERVER_431 = "L'indirizzo o le intestazioni della richiesta sono troppo lunghi.\n"
+
+
 def test_the_real_server_refuses_the_worst_requests(server):
     _, base = server
-    # Over waitress's max_request_header_size (32 KiB): its own 431, before the app.
-    status, _ = raw_request(base, "/?q=museo&" + categories(15_000))
-    assert status == 431
-    status, _ = raw_request(base, "/api/search?q=museo&" + categories(15_000))
-    assert status == 431
+    # Over waitress's max_request_header_size (32 KiB): a 431 from the server
+    # itself, before the app, in Italian (web.servererrors).
+    status, body = raw_request(base, "/?q=museo&" + categories(15_000))
+    assert (status, body.decode()) == (431, SERVER_431)
+    status, body = raw_request(base, "/api/search?q=museo&" + categories(15_000))
+    assert (status, body.decode()) == (431, SERVER_431)
     # Between the app's 16 KiB and the server's 32 KiB: the app's Italian 414.
     status, body = raw_request(base, "/api/search?q=" + "x" * 20_000)
     assert (status, json.loads(body)) == (414, {"error": TOO_LONG_URL})
@@ -182,10 +186,45 @@ def test_the_real_server_refuses_the_worst_requests(server):
     status, body = raw_request(base, "/api/search?q=museo&" + categories(100))
     assert (status, json.loads(body)) == (400, {"error": TOO_MANY_PARAMS})
     # A body over max_request_body_size (64 KiB) is refused before it is read.
-    status, _ = raw_request(base, "/api/search?q=porto", "POST", b"x" * 1_000_000)
-    assert status == 413
+    status, body = raw_request(base, "/api/search?q=porto", "POST", b"x" * 1_000_000)
+    assert (status, body.decode()) == (413, "La richiesta è troppo grande.\n")
     status, body = raw_request(base, "/api/search?q=porto")
     assert status == 200 and json.loads(body)["total"] == 1
+
+
+def raw_bytes(base: str, request: bytes) -> bytes:
+    """The server's whole answer to `request`, sent as is."""
+    address = urlsplit(base)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as s:
+        s.sendall(request)
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize(
+    "request_bytes, status_line, text",
+    [
+        # A header line without a colon: malformed.
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nsenza due punti\r\n\r\n",
+            b"400 Bad Request",
+            "Richiesta non valida.\n",
+        ),
+        (
+            b"POST /api/search HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"501 Not Implemented",
+            "Richiesta non supportata.\n",
+        ),
+    ],
+)
+def test_the_servers_own_refusals_are_in_italian(server, request_bytes, status_line, text):
+    _, base = server
+    head, _, body = raw_bytes(base, request_bytes).partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].split(b" ", 1)[1] == status_line
+    assert b"Content-Type: text/plain; charset=utf-8" in head.split(b"\r\n")
+    assert body.decode() == text
 
 
 # -- slow sockets -------------------------------------------------------------------------------

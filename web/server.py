@@ -53,7 +53,8 @@ SERVER_LIMITS = {
     "channel_timeout": 10,
     # How often, in seconds, connections are checked against these timeouts (waitress: 30).
     "cleanup_interval": 1,
-    # Request line and headers (waitress: 256 KiB); larger gets waitress's 431.
+    # Request line and headers (waitress: 256 KiB); larger gets a 431 from
+    # the server, in Italian (web.servererrors).
     # The app's own bound on the query string is half of this (web.limits).
     "max_request_header_size": 32_768,
     # No route reads a body (waitress: 1 GiB, buffered before the app sees it).
@@ -137,8 +138,11 @@ def run_waitress(app: Flask, **options: Any) -> None:
 
     logging.basicConfig()  # as waitress.serve: its warnings reach stderr
     limits = dict(SERVER_LIMITS, connection_limit=connection_limit(int(SERVER_LIMITS["connection_limit"])))
+    from .servererrors import answer_errors_in_italian
+
     server = create_server(app, ident="archivio", **limits, **options)
     for listener in _listeners(server):
+        answer_errors_in_italian(listener)
         close_slow_requests(listener, REQUEST_ARRIVAL_TIMEOUT)
     server.print_listen("Serving on http://{}:{}")
     server.run()
