@@ -142,7 +142,7 @@ ELIDED_PREFIXES = frozenset(
 )  # fmt: skip
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=100_000)
 def fold(text: str) -> str:
     """Accent folding: città -> citta, perché -> perche; cached per word."""
     if text.isascii():
@@ -168,7 +168,7 @@ STOPWORDS = italian_stopwords()
 _snowball_it = stemmer_for_language("it")
 
 
-@lru_cache(maxsize=500_000)
+@lru_cache(maxsize=100_000)
 def stem(word: str) -> str:
     """Snowball Italian stem of a lower-case word (accented or not; not folded)."""
     if word.isdigit() or len(word) < 4:
@@ -480,7 +480,13 @@ def reference_chain(config: AnalysisConfig = DEFAULT_ANALYSIS, stemming: bool = 
 Part = tuple[str, int, int, bool, int]
 # A match's parts and the number of positions it takes.
 Analysed = tuple[tuple[Part, ...], int]
-WORD_CACHE_SIZE = 300_000
+# Distinct matches each analysis cache keeps. Measured on the dev corpus
+# rebuild (19,902 articles): 300,000 entries 19.0-19.5 s and 369-378 MB,
+# 50,000 19.7-20.7 s and 325-328 MB (word frequencies are Zipfian: the
+# common words stay cached). An entry costs ~450 bytes, and an archive of
+# long articles with 200,000 distinct words filled three such caches (the
+# long-articles bomb of bench/bombs.py: 545 -> 445 MB on 64 of its articles).
+WORD_CACHE_SIZE = 50_000
 _WORD_CACHES: dict[tuple[AnalysisConfig, bool, bool, bool], Callable[[str], Analysed]] = {}
 
 

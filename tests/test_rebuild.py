@@ -85,6 +85,22 @@ def test_rebuild_switches_generation_and_keeps_results(filled, backend):
         assert generations == [before.name, after.name]
 
 
+@pytest.mark.parametrize("chars", [1, 900, 10**9])
+def test_streaming_reads_cut_batches_by_text_size_and_lose_nothing(filled, chars):
+    """The reads behind rebuilds and exports hold at most `chars` characters
+    of text per batch (at least one article): every article comes once, in
+    id order, whether each batch is one article, a few, or the whole count."""
+    if isinstance(filled, Archive):
+        ids = [a.id for a in filled.store.iter_all(batch=500, chars=chars)]
+    else:
+        from search.pg import store as pg_store
+
+        with filled.db.reading() as conn:
+            ids = [a.id for a in pg_store.iter_all(conn, 500, chars=chars)]
+    assert len(ids) == 2050
+    assert ids == sorted(set(ids))
+
+
 def test_an_incremental_import_replaces_articles_and_keeps_the_last_version(filled, tmp_path):
     """An article updated by an import, and one given twice in the same file,
     are each found once, as their last version says."""

@@ -20,6 +20,8 @@ from ..store import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
 from .textprep import EXACT_TSV_SQL, TSV_SQL, terms, vector_params
 
 COLUMNS = ", ".join(FIELDS)
+# Characters of article text a streaming read holds at once (search.store.READ_CHARS).
+READ_CHARS = 8_000_000
 
 _UPSERT = f"""
 INSERT INTO articles (id, title, subtitle, author, author_key, date, category, category_key,
@@ -177,14 +179,24 @@ def get_many(conn: psycopg.Connection, ids: list[str], indexed_only: bool = Fals
         return {row["id"]: article_from_row(row) for row in rows}
 
 
-def iter_all(conn: psycopg.Connection, batch: int = 500, where: str = "TRUE") -> Iterator[Article]:
-    """Every article (matching `where`) in id order, a batch at a time (keyset paging)."""
+def iter_all(
+    conn: psycopg.Connection, batch: int = 500, where: str = "TRUE", chars: int = READ_CHARS
+) -> Iterator[Article]:
+    """Every article (matching `where`) in id order, a batch at a time (keyset
+    paging): `batch` articles, or fewer once their text reaches `chars` (the
+    server cuts the batch, so the client never receives more)."""
     last = ""
     while True:
         with conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(
-                f"SELECT {COLUMNS} FROM articles WHERE id > %s AND ({where}) ORDER BY id LIMIT %s",
-                (last, batch),
+                f"""SELECT {COLUMNS} FROM (
+                        SELECT *, sum(own) OVER (ORDER BY id) AS upto FROM (
+                            SELECT {COLUMNS}, coalesce(length(body), 0) AS own FROM articles
+                            WHERE id > %s AND ({where}) ORDER BY id LIMIT %s
+                        ) AS page
+                    ) AS sized
+                    WHERE upto - own < %s ORDER BY id""",
+                (last, batch, chars),
             ).fetchall()
         if not rows:
             return
