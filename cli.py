@@ -1,4 +1,4 @@
-"""Archivio's command line: a thin face over `search.Archive`.
+"""Archivio's command line: a thin face over `search.ArchiveBackend`.
 
 Every command mirrors one method of the Python API; messages are Italian.
 """
@@ -18,27 +18,32 @@ import click
 import cli_messages
 from search import (
     BACKENDS,
-    Archive,
+    FORMATS,
+    UNKNOWN,
+    ArchiveBackend,
+    CsvMapError,
+    DatabaseUnavailable,
     DateError,
     IndexMissing,
     QueryError,
+    Segment,
+    SettingError,
     WriteFailed,
     WriterBusy,
+    for_terminal,
+    format_italian,
+    json_for_terminal,
+    megabytes,
     open_archive,
+    parse_csv_map,
 )
-from search.archive import megabytes
-from search.dates import format_italian
-from search.importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
-from search.settings import SettingError
-from search.snippets import Segment
-from search.textclean import for_terminal, json_for_terminal
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo" / "articoli"
 
 cli_messages.install()  # click's own texts (usage, errors, --help) in Italian
 
 
-def _archive(ctx: click.Context) -> Archive:
+def _archive(ctx: click.Context) -> ArchiveBackend:
     return ctx.obj["archive_factory"]()
 
 
@@ -73,14 +78,12 @@ class ArchiveGroup(cli_messages.Group):
 def _empty_archive_message(ctx: click.Context, error: IndexMissing) -> str | None:
     """An archive without articles has no index yet: how to fill it, rather
     than the index's advice to rebuild it (which would index nothing)."""
-    from search.pg.connection import DatabaseUnavailable
-
     if isinstance(error, DatabaseUnavailable):
         return None  # the server is not there: asking it again would only wait again
     try:
         archive = _archive(ctx)
         try:
-            empty = archive.store.count() == 0
+            empty = archive.article_count() == 0
         finally:
             archive.close()
     except Exception:  # noqa: BLE001 - the original message is still right
@@ -343,7 +346,7 @@ def export(ctx, output):
 def rebuild(ctx, procs):
     """Ricostruisce l'indice dall'archivio e lo sostituisce in modo atomico."""
     archive = _archive(ctx)
-    update, done = _progress("Indicizzazione", archive.store.count())
+    update, done = _progress("Indicizzazione", archive.article_count())
     try:
         count = archive.rebuild(procs=procs, progress=update)
     finally:
@@ -574,8 +577,7 @@ def check(ctx, fix):
         else:
             # First the articles an interrupted writer listed (the space of an
             # import), then, if the two still differ, the whole index.
-            repair = getattr(archive, "repair", None)
-            reindexed = repair() if report["stale"] and repair and not report.get("outdated") else None
+            reindexed = archive.repair() if report["stale"] and not report.get("outdated") else None
             if reindexed is not None and archive.check()["ok"]:
                 click.echo(f"Indice riallineato: {reindexed} articoli reindicizzati.")
             else:
@@ -597,9 +599,9 @@ def check(ctx, fix):
 def demo(ctx):
     """Importa l'archivio dimostrativo, se l'archivio è vuoto."""
     archive = _archive(ctx)
-    if archive.store.count():
-        click.echo(f"L'archivio contiene già {archive.store.count()} articoli.")
-        if not archive.index.exists():
+    if archive.article_count():
+        click.echo(f"L'archivio contiene già {archive.article_count()} articoli.")
+        if not archive.has_index():
             archive.rebuild()
         return
     report = archive.import_paths([DEMO_DIR])
@@ -631,7 +633,7 @@ def serve(ctx, host, port, threads, workers):
     from web.server import serve as serve_site
 
     archive = _archive(ctx)
-    if not archive.index.exists():
+    if not archive.has_index():
         click.secho(
             "Attenzione: indice non trovato, il sito risponde «in manutenzione».", fg="yellow", err=True
         )

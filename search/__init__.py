@@ -1,25 +1,75 @@
-"""Archivio's search engine: import, store, analyse, index and query Italian news."""
+"""Archivio's search engine: import, store, analyse, index and query Italian news.
 
-from .archive import Archive, ImportReport
+The public API, shared by every backend: `open_archive` gives an
+`ArchiveBackend` (whoosh + SQLite by default, or PostgreSQL); searches are
+`SearchRequest`s answered by `SearchResult`s. `Archive`, the whoosh
+archive itself, is loaded when first asked for, so that a process using
+PostgreSQL never loads the whoosh engine.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .article import Article
-from .backend import BACKENDS, UnknownBackend, open_archive
-from .dates import DateError
-from .indexer import IndexMissing
-from .locking import WriteFailed, WriterBusy
+from .backend import BACKENDS, ArchiveBackend, UnknownBackend, open_archive
+from .dates import DateError, format_italian
+from .errors import DatabaseUnavailable, IndexMissing, WriteFailed, WriterBusy, megabytes
+from .importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
+from .importing import ImportReport
 from .queryparse import QueryError
-from .searching import SearchResult
+from .results import FACET_SIZE, MAX_FACET_LIMIT, Filters, Hit, SearchRequest, SearchResult
+from .settings import SettingError
+from .snippets import Segment
+from .suggest import Suggestion
+from .textclean import for_terminal, json_for_terminal
+
+if TYPE_CHECKING:
+    from .whoosh_sqlite import Archive
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Archive":
+        from .whoosh_sqlite import Archive
+
+        return Archive
+    raise AttributeError(f"module 'search' has no attribute {name!r}")
+
 
 __all__ = [
+    # backends
     "Archive",
-    "Article",
+    "ArchiveBackend",
     "BACKENDS",
-    "DateError",
+    "UnknownBackend",
+    "open_archive",
+    # searching
+    "FACET_SIZE",
+    "Filters",
+    "Hit",
+    "MAX_FACET_LIMIT",
+    "SearchRequest",
+    "SearchResult",
+    "Segment",
+    "Suggestion",
+    # importing
+    "Article",
+    "CsvMapError",
+    "FORMATS",
     "ImportReport",
+    "UNKNOWN",
+    "parse_csv_map",
+    # errors
+    "DatabaseUnavailable",
+    "DateError",
     "IndexMissing",
     "QueryError",
-    "SearchResult",
-    "UnknownBackend",
+    "SettingError",
     "WriteFailed",
     "WriterBusy",
-    "open_archive",
+    # presentation
+    "for_terminal",
+    "format_italian",
+    "json_for_terminal",
+    "megabytes",
 ]

@@ -4,21 +4,88 @@
     open_archive(backend="postgres", dsn="postgresql://archivio@db/archivio")
 
 Arguments win over the environment (ARCHIVIO_BACKEND, ARCHIVIO_DSN,
-ARCHIVIO_DSN_READ, ARCHIVIO_DATA, ARCHIVIO_INDEX). Both archives offer the
-same methods with the same results; the CLI and the web app use only this.
+ARCHIVIO_DSN_READ, ARCHIVIO_DATA, ARCHIVIO_INDEX). Both archives implement
+`ArchiveBackend` (tests/test_architecture.py checks the names and the
+signatures); the CLI and the web app use nothing else of them. Each backend
+is imported only when it is opened: PostgreSQL never loads the whoosh
+engine, nor whoosh PostgreSQL's driver.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol, TextIO
 
-from .archive import Archive
-
-if TYPE_CHECKING:
-    from .pg import PostgresArchive
+from .article import Article
+from .importing import ImportReport
+from .queryparse import Highlight
+from .results import SearchRequest, SearchResult
+from .suggest import Suggestion
 
 BACKENDS = ("whoosh", "postgres")
+
+
+class ArchiveBackend(Protocol):
+    """What an archive offers the faces, whatever keeps it. Every method
+    answers the same on every backend; errors are search.errors' (and
+    QueryError, DateError), with Italian messages."""
+
+    # -- reading ------------------------------------------------------------------------
+
+    def search(self, request: SearchRequest | str = "", **options: Any) -> SearchResult:
+        """A SearchRequest, or the words and SearchRequest.of's arguments."""
+        ...
+
+    def get(self, article_id: str) -> Article | None: ...
+
+    def related(self, article_id: str, limit: int = 5) -> list[Article]: ...
+
+    def suggest(self, prefix: str, limit: int = 8) -> list[str]: ...
+
+    def suggestions(self, prefix: str, limit: int = 8) -> list[Suggestion]: ...
+
+    def highlight_terms(self, query_text: str) -> Highlight: ...
+
+    def export(self, stream: TextIO) -> int: ...
+
+    # -- state --------------------------------------------------------------------------
+
+    def article_count(self) -> int: ...
+
+    def indexed_count(self) -> int:
+        """IndexMissing when there is no index."""
+        ...
+
+    def has_index(self) -> bool: ...
+
+    def stats(self) -> dict: ...
+
+    def check(self) -> dict: ...
+
+    # -- writing (one writer at a time: WriterBusy past the lock timeout) ---------------
+
+    def import_paths(
+        self,
+        paths: Iterable[str | os.PathLike],
+        fmt: str | None = None,
+        index: bool = True,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+        csv_map: Mapping[str, str] | None = None,
+    ) -> ImportReport: ...
+
+    def rebuild(self, procs: int = 1, progress: Callable[[int], None] | None = None) -> int: ...
+
+    def repair(self) -> int | None:
+        """Re-indexes what an interrupted writer left out; None when only a rebuild can."""
+        ...
+
+    def remove(self, ids: Iterable[str]) -> list[str]: ...
+
+    def remove_leftovers(self) -> list[tuple[str, int]]: ...
+
+    def close(self) -> None: ...
 
 
 class UnknownBackend(ValueError):
@@ -41,7 +108,7 @@ def open_archive(
     data_dir: str | os.PathLike | None = None,
     index_dir: str | os.PathLike | None = None,
     **options: Any,
-) -> Archive | PostgresArchive:
+) -> ArchiveBackend:
     """The archive of `backend` ("whoosh", the default, or "postgres").
 
     `options` go to the archive's constructor (ranking, synonyms, lock_timeout).
@@ -50,7 +117,9 @@ def open_archive(
         from .pg import PostgresArchive
 
         return PostgresArchive(dsn, dsn_read, **options)
+    from .whoosh_sqlite import Archive
+
     return Archive(data_dir, index_dir, **options)
 
 
-__all__ = ["BACKENDS", "UnknownBackend", "backend_name", "open_archive"]
+__all__ = ["BACKENDS", "ArchiveBackend", "UnknownBackend", "backend_name", "open_archive"]

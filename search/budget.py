@@ -1,7 +1,8 @@
 """The clock and the exception of search time budgets.
 
-Every deadline of a search (ranking in search.topk and search.scorer,
-phrase matching in search.phrases) is read on this one clock.
+Every deadline of a search (ranking in the whoosh engine's ranking.topk
+and ranking.scorer, phrase matching in ranking.phrases) is read on this
+one clock.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ two rarer ones.
 
 The factor depends on the number of groups held only, so the best score of
 the documents holding a given set of groups is that set's bound times its
-factor (search.topk prunes the partial matches with it). search.scorer
-computes the same numbers with numpy (`_Graded`); tests/test_fast_paths.py
-checks them against `GradedMatcher`.
+factor (search.whoosh_sqlite.ranking.topk prunes the partial matches with
+it). search.whoosh_sqlite.ranking.scorer computes the same numbers with
+numpy (`_Graded`); tests/test_fast_paths.py checks them against
+`GradedMatcher`.
 """
 
 from __future__ import annotations
@@ -135,3 +136,11 @@ class GradedMatcher(Matcher):
 
     def spans(self) -> list:
         return sorted({s for c in self._current() for s in c.spans()})
+
+
+def loose_groups(loose: wq.Query) -> list[wq.Query]:
+    """The word groups of the graded fallback query (see QueryBuilder.loosen);
+    none for another shape."""
+    if isinstance(loose, wq.AndNot):
+        loose = loose.a
+    return list(loose.subqueries) if isinstance(loose, GradedOr) else []

@@ -18,7 +18,6 @@ from whoosh.qparser import QueryParser, plugins
 from whoosh.query.compound import PreloadedOr
 from whoosh.reading import IndexReader
 
-from . import lexicon
 from .analysis import DEFAULT_ANALYSIS, TypedWord, fold, nfc, normalize_key, typed_words
 from .dictionary import Dictionary, italian
 from .graded import GradedOr
@@ -474,13 +473,16 @@ class QueryBuilder:
         return best
 
     def known_words(self, words: Iterable[str]) -> set[str]:
-        """Those of `words` in the archive's vocabulary (accent-folded, unstemmed)."""
-        return lexicon.known_words(self.reader, "exact", words)
+        """Those of `words` in the archive's vocabulary (accent-folded,
+        unstemmed). A backend answers it faster from its own vocabulary
+        (search.whoosh_sqlite.querybuilder, search.pg.vocabulary)."""
+        return {w for w in words if self.reader.doc_frequency("exact", w) > 0}
 
     def spelling_neighbours(self, word: str, maxdist: int) -> Iterable[str | bytes]:
         """Vocabulary words that may lie within `maxdist` edits of `word`, with
-        its first letter: a superset, screened again by the caller."""
-        return lexicon.near_words(self.reader, "exact", word, maxdist)
+        its first letter: a superset, screened again by the caller. Here every
+        word with that letter; a backend narrows it (see known_words)."""
+        return self.reader.expand_prefix("exact", word[:1])
 
     def key_clause(self, fieldname: str, value: str) -> wq.Query:
         return key_query(self.reader, fieldname, value)

@@ -33,3 +33,12 @@ class Ranking:
     # BM25 parameters.
     k1: float = 1.2
     b: float = 0.75
+
+
+# -- related articles (both backends) --
+
+# Key terms that describe an article: more finds vaguer neighbours.
+KEY_TERMS = 12
+
+
+MAX_RELATED = 50

@@ -1,24 +1,30 @@
-"""The whoosh schema: which article parts are indexed, and how."""
+"""Which article parts are indexed, and how: the fields, their analyzers,
+and the query language's field names (whoosh's Schema, for every backend;
+the whoosh engine gives its text fields its own posting formats)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from collections.abc import Callable
 
 from whoosh.fields import DATETIME, ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.formats import Format
 
 from .analysis import DEFAULT_ANALYSIS, AnalysisConfig, exact_analyzer, stemming_analyzer
-from .article import Article
-from .formats import CompactPositions, FastFrequency
+
+# A text field's posting format, given whether it keeps positions.
+TextFormat = Callable[[bool], Format]
 
 
-def _text(analyzer, positions: bool, **kwargs) -> TEXT:
-    field = TEXT(analyzer=analyzer, phrase=positions, **kwargs)
-    # Same reading API as whoosh's formats; smaller on disk, faster to write.
-    field.format = CompactPositions() if positions else FastFrequency()
-    return field
+def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS, text_format: TextFormat | None = None) -> Schema:
+    """The fields; `text_format` chooses the text fields' posting formats
+    (whoosh's own by default: what query parsing needs)."""
 
+    def _text(analyzer, positions: bool, **kwargs) -> TEXT:  # noqa: ANN001 - a whoosh Analyzer
+        field = TEXT(analyzer=analyzer, phrase=positions, **kwargs)
+        if text_format is not None:
+            field.format = text_format(positions)
+        return field
 
-def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS) -> Schema:
     stem = stemming_analyzer(config)
     return Schema(
         id=ID(stored=True, unique=True),
@@ -39,25 +45,3 @@ def build_schema(config: AnalysisConfig = DEFAULT_ANALYSIS) -> Schema:
         author=STORED,
         category=STORED,
     )
-
-
-def document(article: Article) -> dict:
-    """The whoosh document of an article."""
-    full_text = "\n".join(p for p in (article.title, article.subtitle, article.body) if p)
-    doc = {
-        "id": article.id,
-        "text": full_text,
-        "title": article.title,
-        "exact": full_text,
-        "author": article.author or "",
-        "category": article.category or "",
-    }
-    # Empty keys are left out so they never show up as a facet value.
-    if article.author_key:
-        doc["author_key"] = article.author_key
-    if article.category_key:
-        doc["category_key"] = article.category_key
-    if article.date:
-        doc["date"] = datetime.combine(article.date, time())
-        doc["year"] = article.date.year
-    return doc

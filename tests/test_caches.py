@@ -7,8 +7,8 @@ import json
 import threading
 
 from search import Archive
-from search.resultcache import ResultCache
-from search.segcache import _segments_of, cache
+from search.whoosh_sqlite.resultcache import ResultCache
+from search.whoosh_sqlite.segcache import _segments_of, cache
 
 
 def write_articles(path, start: int, count: int) -> None:
@@ -131,7 +131,7 @@ def test_the_result_cache_tells_every_filter_apart(tmp_path):
     alone, gives its own answer, the same as with the cache off."""
     import dataclasses
 
-    from search.searching import Filters
+    from search.results import Filters
 
     source = tmp_path / "f.jsonl"
     rows = [

@@ -15,17 +15,19 @@ from hypothesis import strategies as st
 from whoosh import index
 from whoosh import query as wq
 
-from search import builder, lexicon, topk
 from search.analysis import TOKEN_PATTERN, exact_analyzer
-from search.docsets import DocSets, from_ids, member_array, members
-from search.formats import ArchivioCodec
 from search.graded import GradedOr
 from search.ranking import Ranking
-from search.schema import build_schema
-from search.scorer import QueryScorer
-from search.searching import weighting
 from search.spelling import edit_distance
-from search.topk import best, score_docs, top_partial
+from search.whoosh_sqlite import lexicon
+from search.whoosh_sqlite.documents import index_schema
+from search.whoosh_sqlite.formats import ArchivioCodec
+from search.whoosh_sqlite.indexing import builder
+from search.whoosh_sqlite.ranking import topk
+from search.whoosh_sqlite.ranking.docsets import DocSets, from_ids, member_array, members
+from search.whoosh_sqlite.ranking.scorer import QueryScorer
+from search.whoosh_sqlite.ranking.topk import best, score_docs, top_partial
+from search.whoosh_sqlite.searching import weighting
 
 WORDS = [
     "il",
@@ -104,7 +106,7 @@ def docs() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def whoosh_index(tmp_path_factory, docs):
-    ix = index.create_in(str(tmp_path_factory.mktemp("whoosh")), build_schema())
+    ix = index.create_in(str(tmp_path_factory.mktemp("whoosh")), index_schema())
     writer = ix.writer(codec=ArchivioCodec())
     for doc in docs:
         writer.add_document(**doc)
@@ -141,7 +143,7 @@ def test_builder_writes_what_whoosh_writes(
 ):
     monkeypatch.setattr(builder, "MIN_RANGE", min_range)
     monkeypatch.setattr(builder, "PART_CHARS", part_chars)
-    ix = index.create_in(str(tmp_path), build_schema())
+    ix = index.create_in(str(tmp_path), index_schema())
     assert builder.build(ix, docs, procs=procs, chunk=chunk) == len(docs)
     _same_index(index.open_dir(str(tmp_path)).reader(), whoosh_index.reader(), len(docs))
     assert not list(tmp_path.glob("runs-*"))  # the run files are gone
@@ -166,12 +168,12 @@ def test_builder_on_awkward_articles(tmp_path, monkeypatch):
     docs.append({"id": "x-none", "author": "", "category": ""})
     (tmp_path / "whoosh").mkdir()
     (tmp_path / "ours").mkdir()
-    theirs = index.create_in(str(tmp_path / "whoosh"), build_schema())
+    theirs = index.create_in(str(tmp_path / "whoosh"), index_schema())
     writer = theirs.writer(codec=ArchivioCodec())
     for doc in docs:
         writer.add_document(**doc)
     writer.commit()
-    ix = index.create_in(str(tmp_path / "ours"), build_schema())
+    ix = index.create_in(str(tmp_path / "ours"), index_schema())
     monkeypatch.setattr(builder, "PART", 2)  # the long article and its neighbours in one part
     assert builder.build(ix, docs, procs=1) == len(docs)
     ours = index.open_dir(str(tmp_path / "ours")).reader()
@@ -210,7 +212,8 @@ QUERIES = [
     wq.And([wq.Or([_term("text", "elezion"), _term("title", "elezion")]), _term("text", "venet")]),
     GradedOr([_term("text", "pac"), _term("text", "ucrain"), wq.Phrase("exact", ["covid", "19"])]),
     GradedOr([wq.Or([_term("text", "port"), _term("title", "port")]), _term("text", "genov")], exponent=2.0),
-    # The fallback as search.searching ranks it: without the excluded words, with the proximity bonus.
+    # The fallback as the whoosh engine's searching ranks it: without the
+    # excluded words, with the proximity bonus.
     wq.AndMaybe(
         wq.AndNot(GradedOr([_term("text", "sindac"), _term("text", "port"), _term("text", "genov")]),
                   _term("text", "tren")),
@@ -250,7 +253,7 @@ def test_ranges_and_keys_match_whoosh(searcher):
 @pytest.fixture(scope="module")
 def segmented_searcher(tmp_path_factory, docs):
     """The same articles in three segments (an archive after two small imports)."""
-    ix = index.create_in(str(tmp_path_factory.mktemp("segments")), build_schema())
+    ix = index.create_in(str(tmp_path_factory.mktemp("segments")), index_schema())
     for part in (docs[:500], docs[500:600], docs[600:]):
         writer = ix.writer(codec=ArchivioCodec())
         for doc in part:
@@ -328,7 +331,7 @@ def test_partial_buckets_prune_to_the_exact_top(segmented_searcher, monkeypatch,
     every = ds.query(wq.And(GROUPS))
     partial = ds.query(q) & ~every
     assert partial.bit_count() > 100
-    # With the optional proximity bonus too, as search.searching asks for it.
+    # With the optional proximity bonus too, as search.whoosh_sqlite.searching asks for it.
     for ranked in (q, wq.AndMaybe(q, wq.Phrase("exact", ["sindaco", "genova"], slop=4))):
         exact = best(score_docs(s, ranked, members(partial), None), 15)
         found = top_partial(s, ds, ranked, partial, 15, None)
@@ -368,7 +371,7 @@ def _commit(ix, docs: list[dict]) -> list[int]:
 
 
 def test_an_incremental_segment_holds_what_whooshs_writer_writes(tmp_path, docs, whoosh_index):
-    ix = index.create_in(str(tmp_path), build_schema())
+    ix = index.create_in(str(tmp_path), index_schema())
     builder.build(ix, docs[:500])
     assert _commit(ix, docs[500:]) == [200, 500]
     ours, theirs = index.open_dir(str(tmp_path)).reader(), whoosh_index.reader()
@@ -380,7 +383,7 @@ def test_an_incremental_segment_holds_what_whooshs_writer_writes(tmp_path, docs,
 
 
 def test_small_segments_merge_in_tiers(tmp_path, docs):
-    ix = index.create_in(str(tmp_path), build_schema())
+    ix = index.create_in(str(tmp_path), index_schema())
     builder.build(ix, docs[:500])
     for start in range(500, 660, 40):
         sizes = _commit(ix, docs[start : start + 40])
@@ -389,7 +392,7 @@ def test_small_segments_merge_in_tiers(tmp_path, docs):
 
 
 def test_a_rebuilds_segments_are_never_merged(tmp_path, docs):
-    ix = index.create_in(str(tmp_path), build_schema())
+    ix = index.create_in(str(tmp_path), index_schema())
     builder.build(ix, docs[:600], chunk=100)
     assert _commit(ix, docs[600:605]) == [5, 100, 100, 100, 100, 100, 100]
 
@@ -404,7 +407,7 @@ _EXACT_WORDS = sorted({t.text for t in exact_analyzer()(" ".join(WORDS))})
     segmented=st.booleans(),
 )
 def test_phrases_match_whooshs_span_matcher(searcher, segmented_searcher, words, slop, segmented):
-    """search.phrases checks positions itself (whoosh's matcher is ~3x
+    """search.whoosh_sqlite.ranking.phrases checks positions itself (whoosh's matcher is ~3x
     slower and has no budget): the same documents for any phrase and slop."""
     s = segmented_searcher if segmented else searcher
     q = wq.Phrase("exact", words, slop=slop)
@@ -414,7 +417,9 @@ def test_phrases_match_whooshs_span_matcher(searcher, segmented_searcher, words,
 def test_a_phrase_past_its_budget_is_refused_with_the_reason(tmp_path, monkeypatch):
     """A phrase's count is never a guess: past PHRASE_LIMIT the search is
     refused, in Italian; within it the same search answers."""
-    from search import Archive, QueryError, docsets, segcache
+    from search import Archive, QueryError
+    from search.whoosh_sqlite import segcache
+    from search.whoosh_sqlite.ranking import docsets
 
     records = tmp_path / "note.jsonl"
     body = "il sindaco di Genova e il porto di Genova"

@@ -22,11 +22,11 @@ from click.testing import CliRunner
 
 from cli import main as cli_main
 from search import Archive
-from search.archive import FormatCounts
 from search.article import FIELDS
 from search.importers import CsvMapError, Skipped, detect_format, parse_csv_map, read_paths, scan_paths
 from search.importers.base import RecordError, Rejection, decode_bytes, repair_mojibake, scoped_id
 from search.importers.html import clean_paragraphs, html_to_text
+from search.importing import FormatCounts
 
 from .conftest import archive_at, archive_env, stored_articles
 
@@ -508,7 +508,7 @@ def test_bad_csv_maps(text, message):
 def test_bad_csv_map_fails_before_writing(archive):
     with pytest.raises(ValueError, match="campo sconosciuto"):
         archive.import_paths([CSV_OWN], csv_map={"titolo": "Titolo articolo"})
-    assert archive.store.count() == 0
+    assert archive.article_count() == 0
 
 
 def test_csv_comma_and_tab_and_extra_fields(tmp_path):
@@ -604,7 +604,7 @@ def test_report_counts_per_format_with_skipped(archive, tmp_path):
     report = dry.import_paths([ATOM, CSV_OWN], dry_run=True)
     assert report.formats == {"rss": FormatCounts(added=2), "csv": FormatCounts(rejected=1)}
     assert not (tmp_path / "altro").exists()
-    assert dry.store.count() == 0
+    assert dry.article_count() == 0
     dry.close()
 
 
@@ -628,7 +628,7 @@ def test_the_same_article_from_other_formats_is_stored_once(archive):
         # ponte: same title, date and text as the JSONL record, no url
         "csv": FormatCounts(added=1, duplicates=1, rejected=2),
     }
-    assert archive.store.count() == 3 + 1 + 1 + 1
+    assert archive.article_count() == 3 + 1 + 1 + 1
     # The first version stays; the twins never overwrite it.
     assert archive.get(stored_battello.id) == stored_battello
     assert archive.get(scoped_id("feed", f"{BORGO}/?p=4101")) is None
@@ -734,7 +734,7 @@ def test_export_then_import_gives_the_same_articles_field_by_field(tmp_path, mak
     out = io.StringIO()
     count = source.export(out)
     lines = out.getvalue().splitlines()
-    assert count == len(lines) == source.store.count() == 11
+    assert count == len(lines) == source.article_count() == 11
     records = [json.loads(line) for line in lines]
     assert all(list(r) == list(FIELDS) for r in records)
     assert [r["id"] for r in records] == sorted(r["id"] for r in records)

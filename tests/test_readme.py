@@ -49,7 +49,7 @@ import pytest
 import cli
 from search import Archive
 from search.dates import parse_date
-from search.searching import SearchResult
+from search.results import SearchResult
 
 from . import pg_support
 from .conftest import DEMO, ROOT

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from search import Archive, WriterBusy
-from search.locking import WriterLock
+from search.whoosh_sqlite.locking import WriterLock
 
 from .conftest import DEMO, ROOT, archive_at, archive_env, copy_archive
 
@@ -197,7 +197,7 @@ def test_second_writer_waits_then_fails_clearly(filled, tmp_path):
 def test_lock_dies_with_its_process(filled):
     code = (
         "import sys, time; sys.path.insert(0, sys.argv[1]);"
-        "from search.locking import WriterLock;"
+        "from search.whoosh_sqlite.locking import WriterLock;"
         "l = WriterLock(sys.argv[2]); l.__enter__(); print('held', flush=True); time.sleep(60)"
     )
     proc = subprocess.Popen([sys.executable, "-c", code, str(ROOT), str(filled.data_dir / "archivio.lock")],

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from search.article import author_key, author_name
-from search.searching import FILL_BELOW
+from search.results import FILL_BELOW
 
 pytestmark = pytest.mark.both_backends
 

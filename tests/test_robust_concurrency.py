@@ -22,9 +22,9 @@ import pytest
 from whoosh.index import LockError
 
 from search import IndexMissing, QueryError
-from search.indexer import IndexManager
-from search.locking import lock_holder
 from search.pg.connection import WRITER_LOCK
+from search.whoosh_sqlite.indexer import IndexManager
+from search.whoosh_sqlite.locking import lock_holder
 
 from .conftest import archive_at, copy_archive, folder_dsn
 from .robust_support import (

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from search import Archive, WriteFailed
-from search.archive import INDEX_BATCH, STALE_MARK, STORE_BATCH
+from search.importing import STORE_BATCH
+from search.whoosh_sqlite.archive import INDEX_BATCH, STALE_MARK
 
 from .robust_support import (
     integrity,

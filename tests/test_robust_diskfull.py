@@ -13,8 +13,9 @@ import subprocess
 
 import pytest
 
-from search.archive import STALE_MARK, STORE_BATCH
-from search.locking import lock_holder
+from search.importing import STORE_BATCH
+from search.whoosh_sqlite.archive import STALE_MARK
+from search.whoosh_sqlite.locking import lock_holder
 
 from .robust_support import integrity, run_cli, store_count, write_jsonl
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from search import QueryError
 from search.queryparse import MAX_PATTERNS, MAX_PHRASE_WORDS, MAX_QUERY_CHARS, MAX_SLOP, MAX_WORDS
-from search.searching import MAX_DEPTH, MAX_PER_PAGE
+from search.results import MAX_DEPTH, MAX_PER_PAGE
 from web import create_app
 from web.limits import MAX_QUERY_BYTES
 
@@ -249,7 +249,7 @@ def _forget_caches(archive) -> None:
     if results is not None:
         results.clear()
     try:
-        from search import segcache
+        from search.whoosh_sqlite import segcache
     except ImportError:  # pragma: no cover - an engine without bitmap caches
         pass
     else:

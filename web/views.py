@@ -38,7 +38,7 @@ from search import Archive, Article, DateError, IndexMissing, QueryError, Search
 from search.analysis import normalize_key
 from search.article import author_name
 from search.dates import format_italian, parse_query_date
-from search.searching import FACET_SIZE, MAX_FACET_LIMIT
+from search.results import FACET_SIZE, MAX_FACET_LIMIT
 from search.snippets import highlight_all, to_html
 from search.suggest import Suggestion
 
@@ -750,8 +750,8 @@ def healthz() -> ResponseReturnValue:
     reason goes to the log only: paths and exception names are not for
     whoever asks."""
     try:
-        indexed = archive().index.doc_count()
-        articles = archive().store.count()
+        indexed = archive().indexed_count()
+        articles = archive().article_count()
     except Exception:  # any failure to read means "not healthy"
         log.exception("health check failed")
         response = jsonify({"status": "error", "error": "Archivio non disponibile."})

@@ -6,24 +6,27 @@ CLI and the web app get one or the other from search.open_archive.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
-from typing import TextIO
+from typing import Any, TextIO
 
 import psycopg
 
 from ..analysis import ANALYSIS_VERSION
-from ..archive import STORE_BATCH, ImportReport, article_batches, count_dry_run, make_filters
 from ..article import Article
+from ..errors import IndexMissing
 from ..importers import scan_paths
-from ..indexer import IndexMissing
+from ..importing import STORE_BATCH, ImportReport, article_batches, count_dry_run
 from ..queryparse import Highlight, QueryError
 from ..ranking import Ranking
-from ..searching import FACET_SIZE, SearchResult, check_facet_limit, check_paging, normalize_query_text
+from ..results import (
+    SearchRequest,
+    SearchResult,
+)
 from ..settings import env_float
 from ..suggest import Suggestion
 from ..synonyms import Synonyms, default_synonyms
@@ -38,37 +41,6 @@ from .vocabulary import PgQueryBuilder, VocabularyReader
 # Rows whose vectors an older analysis derived (or before the unstemmed vector existed).
 OUTDATED = f"(tsv_exact IS NULL OR analysis IS DISTINCT FROM {ANALYSIS_VERSION})"
 NO_INDEX = "Indice non trovato nel database PostgreSQL. Esegui `archivio rebuild` per crearlo."
-
-
-class _StoreView:
-    """`archive.store.count()`, as the faces ask the whoosh archive."""
-
-    def __init__(self, archive: PostgresArchive) -> None:
-        self._archive = archive
-
-    def count(self) -> int:
-        with self._archive.db.reading() as conn:
-            return store.count(conn)
-
-
-class _IndexView:
-    """`archive.index.exists()` / `doc_count()`: the indexed articles."""
-
-    def __init__(self, archive: PostgresArchive) -> None:
-        self._archive = archive
-
-    def doc_count(self) -> int:
-        with self._archive.db.reading() as conn:
-            n = VocabularyReader(conn).doc_count()
-        if not n:
-            raise IndexMissing(NO_INDEX)
-        return n
-
-    def exists(self) -> bool:
-        try:
-            return self.doc_count() > 0
-        except IndexMissing:
-            return False
 
 
 class PostgresArchive:
@@ -94,8 +66,6 @@ class PostgresArchive:
         self.lock_timeout = (
             lock_timeout if lock_timeout is not None else env_float("ARCHIVIO_LOCK_TIMEOUT", 10.0)
         )
-        self.store = _StoreView(self)
-        self.index = _IndexView(self)
 
     @property
     def synonyms(self) -> Synonyms:
@@ -216,34 +186,48 @@ class PostgresArchive:
         with self.db.reading() as conn:
             return store.get(conn, article_id)
 
-    def search(
-        self,
-        text: str = "",
-        author: str | None = None,
-        category: str | list[str] | None = None,
-        since: str | date | None = None,
-        until: str | date | None = None,
-        sort: str = "relevance",
-        page: int = 1,
-        per_page: int = 10,
-        facets: bool = True,
-        recency: bool = False,
-        facet_limit: int | None = FACET_SIZE,
-    ) -> SearchResult:
+    def search(self, request: SearchRequest | str = "", **options: Any) -> SearchResult:
         """Searches the archive (see search.Archive.search: no words is browsing
         the filters, newest first); QueryError (Italian) for bad input,
         IndexMissing when nothing is indexed."""
-        filters = make_filters(_text(author), _texts(category), since, until)
-        check_paging(page, per_page, sort)
-        check_facet_limit(facet_limit)
-        text = normalize_query_text(_text(text))
+        if not isinstance(request, SearchRequest):
+            request = SearchRequest.of(request, **options)
+        request = _without_nul(request)
         with self.db.reading() as conn:
             reader = VocabularyReader(conn)
             if not reader.doc_count():
                 raise IndexMissing(NO_INDEX)
+            text = request.text
             parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text) if text else None
-            paging = (sort, page, per_page, facets, recency, facet_limit)
-            return run(conn, reader, parsed, filters, self.ranking, *paging)
+            return run(conn, reader, parsed, request, self.ranking)
+
+    def article_count(self) -> int:
+        """Articles in the `articles` table."""
+        with self.db.reading() as conn:
+            return store.count(conn)
+
+    def indexed_count(self) -> int:
+        """Articles indexed (the vocabulary's count); IndexMissing when none is."""
+        with self.db.reading() as conn:
+            n = VocabularyReader(conn).doc_count()
+        if not n:
+            raise IndexMissing(NO_INDEX)
+        return n
+
+    def has_index(self) -> bool:
+        try:
+            return self.indexed_count() > 0
+        except IndexMissing:
+            return False
+
+    def repair(self) -> int | None:
+        """Nothing to bring back in step: an import stores and indexes each
+        batch in one transaction, so the index never lags the store."""
+        return None
+
+    def remove_leftovers(self) -> list[tuple[str, int]]:
+        """No folders: an interrupted writer's transaction leaves nothing behind."""
+        return []
 
     def stats(self) -> dict:
         with self.db.reading() as conn:
@@ -318,8 +302,12 @@ def _text(value: str | None) -> str | None:
     return value.replace("\x00", " ") if value else value
 
 
-def _texts(values: str | list[str] | None) -> str | list[str] | None:
-    return _text(values) if isinstance(values, str) else [_text(v) or "" for v in values or []]
+def _without_nul(request: SearchRequest) -> SearchRequest:
+    filters = request.filters
+    filters = dataclasses.replace(
+        filters, author=_text(filters.author), categories=tuple(_text(c) or "" for c in filters.categories)
+    )
+    return dataclasses.replace(request, text=(_text(request.text) or "").strip(), filters=filters)
 
 
 __all__ = ["PostgresArchive"]

@@ -17,8 +17,7 @@ from contextlib import contextmanager
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..indexer import IndexMissing
-from ..locking import busy
+from ..errors import DatabaseUnavailable, busy
 from ..settings import env_float, env_int
 from .migrations import migrate
 
@@ -29,10 +28,6 @@ CONNECT_TIMEOUT = 10
 # A search (or any read of a web request) is cancelled past this.
 STATEMENT_TIMEOUT_MS = 10_000
 TRIGRAM_THRESHOLD = 0.2
-
-
-class DatabaseUnavailable(IndexMissing):
-    """PostgreSQL cannot be reached (or no DSN was given): the archive is not usable."""
 
 
 # Why a connection failed, from libpq's English words (a failed connection

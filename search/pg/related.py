@@ -8,7 +8,7 @@ import psycopg
 from whoosh import query as wq
 
 from ..article import Article
-from ..related import KEY_TERMS, MAX_RELATED
+from ..ranking import KEY_TERMS, MAX_RELATED
 from . import store
 from .searching import scorer
 from .sqlquery import compile_query

@@ -1,4 +1,4 @@
-"""Running a parsed query in PostgreSQL: the same steps as search.searching.
+"""Running a parsed query in PostgreSQL: the same steps as search.whoosh_sqlite.searching.
 
 All terms first; when fewer than FILL_BELOW hold them all (whatever the
 sort and the page), the articles holding some of the words follow, more
@@ -30,19 +30,19 @@ import psycopg
 from whoosh import query as wq
 
 from ..analysis import normalize_key
+from ..graded import loose_groups
 from ..queryparse import ParsedQuery, QueryError
 from ..ranking import Ranking
 from ..recency import boost_windows, day_number, window_limit
-from ..searching import (
-    FACET_SIZE,
+from ..results import (
     Filters,
     Hit,
+    SearchRequest,
     SearchResult,
-    _one_year,
     display_name,
     joins_partial,
+    one_year,
 )
-from ..topk import loose_groups
 from . import store
 from .sqlquery import Clause, all_of, any_of, compile_query, filter_clauses, groups_of, lexemes_of, none_of
 from .vocabulary import VocabularyReader
@@ -120,17 +120,13 @@ def run(
     conn: psycopg.Connection,
     reader: VocabularyReader,
     parsed: ParsedQuery | None,
-    filters: Filters,
+    request: SearchRequest,
     ranking: Ranking,
-    sort: str = "relevance",
-    page: int = 1,
-    per_page: int = 10,
-    facets: bool = True,
-    recency: bool = False,
-    facet_limit: int | None = FACET_SIZE,
 ) -> SearchResult:
-    """search.searching.run's semantics in SQL: the totals and facets depend
+    """search.whoosh_sqlite.searching.run's semantics in SQL: the totals and facets depend
     on the query and the filters only; `parsed` None is browsing."""
+    filters, sort, page, per_page = request.filters, request.sort, request.page, request.per_page
+    facets, recency, facet_limit = request.facets, request.recency, request.facet_limit
     started = time.perf_counter()
     offset, wanted = (page - 1) * per_page, page * per_page
     order = sort if parsed is not None or sort != "relevance" else "newest"
@@ -263,13 +259,13 @@ def _facets(
     filters: Filters,
     limit: int | None,
 ) -> tuple[dict[str, list[dict]], dict[str, int]]:
-    """The facets of search.searching._facets, with the same shape and order."""
+    """The facets of search.whoosh_sqlite.searching._facets, with the same shape and order."""
     out: dict[str, list[dict]] = {"author": [], "category": [], "year": [], "month": []}
     sizes = {name: 0 for name in out}
     if where is None:
         return out, sizes
     tests = [parts.get(name, TRUE) for name in ("author", "category", "dates")]
-    year = _one_year(filters)
+    year = one_year(filters)
     months = (date(year, 1, 1), date(year, 12, 31)) if year is not None else (None, None)
     sql = _FACETS.format(author=tests[0].sql, category=tests[1].sql, dates=tests[2].sql, where=where.sql)
     params = tuple(p for c in tests for p in c.params) + where.params + months

@@ -19,7 +19,7 @@ from whoosh import query as wq
 from ..analysis import normalize_key
 from ..article import author_name
 from ..queryparse import KEY_FIELDS, key_query
-from ..searching import Filters
+from ..results import Filters
 from .textprep import lexeme
 from .vocabulary import VocabularyReader
 

@@ -16,11 +16,11 @@ from psycopg.rows import dict_row
 
 from ..analysis import ANALYSIS_VERSION
 from ..article import FIELDS, Article
-from ..store import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
+from ..upserts import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
 from .textprep import EXACT_TSV_SQL, TSV_SQL, terms, vector_params
 
 COLUMNS = ", ".join(FIELDS)
-# Characters of article text a streaming read holds at once (search.store.READ_CHARS).
+# Characters of article text a streaming read holds at once (search.whoosh_sqlite.store.READ_CHARS).
 READ_CHARS = 8_000_000
 
 _UPSERT = f"""
@@ -210,7 +210,7 @@ def count(conn: psycopg.Connection, where: str = "TRUE") -> int:
 
 
 def stats(conn: psycopg.Connection, top: int = 10) -> dict:
-    """The same figures as search.store.Store.stats."""
+    """The same figures as search.whoosh_sqlite.store.Store.stats."""
     first, last, total = conn.execute("SELECT min(date), max(date), count(*) FROM articles").fetchone()
 
     def top_values(column: str, key: str) -> list[dict]:

@@ -6,14 +6,13 @@ can always be rebuilt from it.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
-from .analysis import normalize_key
-from .article import FIELDS, Article, author_key, author_name
+from ..article import FIELDS, Article, author_key, author_name
+from ..upserts import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
 
 # 2: author_key is the byline's name alone (article.author_key), not the
 # whole byline: a store of version 1 has its keys recomputed on opening.
@@ -46,31 +45,6 @@ CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE INDEX IF NOT EXISTS articles_author_key ON articles(author_key);
 CREATE INDEX IF NOT EXISTS articles_category_key ON articles(category_key);
 """
-
-ADDED, UPDATED, UNCHANGED, DUPLICATE = "added", "updated", "unchanged", "duplicate"
-
-
-def fingerprint(article: Article) -> str:
-    """Same title, date and body text: the same article, whatever its id."""
-    key = "\x00".join(
-        [
-            normalize_key(article.title),
-            article.date.isoformat() if article.date else "",
-            hashlib.sha1(" ".join(article.body.split()).encode()).hexdigest(),
-        ]
-    )
-    return hashlib.sha1(key.encode()).hexdigest()
-
-
-def url_key(url: str | None) -> str | None:
-    """A page url identifies an article; a bare site address does not."""
-    if not url:
-        return None
-    u = url.strip().lower().split("#")[0]
-    for prefix in ("https://", "http://"):
-        u = u.removeprefix(prefix)
-    u = u.removeprefix("www.").rstrip("/")
-    return u if "/" in u else None
 
 
 class Store:

@@ -2,7 +2,7 @@
 
 The same searches come back often (the first page of a popular query, the
 page reloaded, the facet links); a hit answers in microseconds. Results are
-keyed by the index's segments and their deletions (search.docsets.
+keyed by the index's segments and their deletions (search.whoosh_sqlite.ranking.docsets.
 index_version), so an import, a removal or a rebuild makes every entry
 unreachable at once. Size from ARCHIVIO_RESULT_CACHE (entries; 0 turns it
 off, as the speed benchmark does to measure the engine itself).
@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 
-from .settings import env_int
+from ..settings import env_int
 
 DEFAULT_SIZE = 256
 

@@ -7,8 +7,8 @@ first letter. whoosh answers one word at a time from its term dictionary
 its term file, so one unknown word cost 10-50 ms on a 100,000-article
 archive. Here each segment's words (the accent-folded, unstemmed `exact`
 field) are read once into sorted numpy arrays, pinned in the per-segment
-cache (search.docsets) until the segment goes: membership of a whole batch is one binary search,
-and the close words are screened by length and letters in one pass.
+cache (search.whoosh_sqlite.segcache) until the segment goes: membership
+of a whole batch is one binary search, and the close words are screened by length and letters in one pass.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.reading import IndexReader, SegmentReader
 
+from ..spelling import ALPHABET
 from .segcache import cache
-from .spelling import ALPHABET
 
 # Longer words are never typo candidates (queryparse.MAX_TYPO_CHARS + 2 edits).
 MAX_BYTES = 32

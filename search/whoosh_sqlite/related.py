@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from whoosh.searching import Searcher
 
-from .article import Article
+from ..article import Article
+from ..ranking import KEY_TERMS, MAX_RELATED
 from .store import Store
-
-# Key terms that describe an article: more finds vaguer neighbours.
-KEY_TERMS = 12
-MAX_RELATED = 50
 
 
 def related(searcher: Searcher, store: Store, article_id: str, limit: int = 5) -> list[Article]:

@@ -1,8 +1,8 @@
 """Run files: a part's sorted postings on disk between a rebuild's two phases.
 
-A worker that has analysed a part (search.partpostings) writes its posting
+A worker that has analysed a part (search.whoosh_sqlite.indexing.partpostings) writes its posting
 lists to one file, field by field, as raw arrays; the second phase
-(search.termblocks) reads back one term range of one field from every
+(search.whoosh_sqlite.indexing.termblocks) reads back one term range of one field from every
 run of a segment. The files live in the index's folder for the length of
 a segment and hold the raw postings only once, so the parent process never
 holds them: its memory stays bounded whatever the size of the archive.

@@ -27,11 +27,11 @@ from whoosh.idsets import DocIdSet
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 
-from .budget import clock
+from ...budget import clock
+from ...recency import NO_DATE
+from ..postingblocks import posting_blocks
+from ..segcache import cache
 from .phrases import PHRASE_LIMIT, phrase_docs
-from .postingblocks import posting_blocks
-from .recency import NO_DATE
-from .segcache import cache
 
 _EIGHT = np.arange(8)
 
@@ -213,7 +213,7 @@ class DocSets:
 
     def _phrase(self, q: wq.Phrase) -> int:
         """A phrase: positions checked on the documents holding every word,
-        within PHRASE_LIMIT (search.phrases; TimeUp past it), cached."""
+        within PHRASE_LIMIT (search.whoosh_sqlite.ranking.phrases; TimeUp past it), cached."""
         schema = self.searcher.schema
         if q.fieldname not in schema or len(q.words) < 2:
             return self._whoosh(q)

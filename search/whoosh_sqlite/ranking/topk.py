@@ -1,7 +1,7 @@
 """Top-k ranking on top of document bitmaps: score only what can reach the page.
 
-The matching documents are known in advance as bitmaps (search.docsets), so
-only chosen documents are scored, by search.scorer (whoosh's BM25F computed
+The matching documents are known in advance as bitmaps (search.whoosh_sqlite.ranking.docsets), so
+only chosen documents are scored, by search.whoosh_sqlite.ranking.scorer (whoosh's BM25F computed
 from the posting arrays) or, for other query shapes, by whoosh's matchers
 skipping to each one:
 
@@ -30,10 +30,10 @@ from whoosh import collectors
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from .budget import TimeUp, clock
+from ...budget import TimeUp, clock
+from ...graded import coord_factor, loose_groups
+from ...recency import NO_DATE
 from .docsets import DocSets, from_ids, member_array
-from .graded import GradedOr, coord_factor
-from .recency import NO_DATE
 from .scorer import QueryScorer, Unsupported, champions, query_terms
 
 # Up to this many candidates are all scored; above it only the champions
@@ -161,7 +161,7 @@ def champion_bits(searcher: Searcher, ds: DocSets, q: wq.Query) -> int:
 
 def ranked_best(searcher: Searcher, q: wq.Query, bits: int, k: int, deadline: float | None) -> Ranked:
     """The k best of `bits` by the score of `q`: computed from the postings
-    when the query's shape allows it (search.scorer), else by whoosh's matchers."""
+    when the query's shape allows it (search.whoosh_sqlite.ranking.scorer), else by whoosh's matchers."""
     docnums = member_array(bits)
     try:
         scorer = QueryScorer(searcher, q)
@@ -195,14 +195,6 @@ class Deadline(collectors.WrappingCollector):
             if not n & 63 and clock() > deadline:
                 raise TimeUp
             yield docnum
-
-
-def loose_groups(loose: wq.Query) -> list[wq.Query]:
-    """The word groups of the graded fallback query (see QueryBuilder.loosen);
-    none for another shape."""
-    if isinstance(loose, wq.AndNot):
-        loose = loose.a
-    return list(loose.subqueries) if isinstance(loose, GradedOr) else []
 
 
 def top_partial(
@@ -265,7 +257,7 @@ def top_partial(
 
 def _max_score(searcher: Searcher, q: wq.Query) -> float:
     """An upper bound of the score `q` can give a document: from its terms'
-    statistics (search.scorer), else whoosh's max_quality."""
+    statistics (search.whoosh_sqlite.ranking.scorer), else whoosh's max_quality."""
     try:
         return QueryScorer(searcher, q).bound()
     except Unsupported:

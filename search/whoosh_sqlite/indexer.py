@@ -30,21 +30,18 @@ from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 from whoosh.writing import IndexWriter
 
-from .analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
-from .article import Article
-from .builder import add_segments, build, merge_tiers
+from ..analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
+from ..article import Article
+from ..errors import IndexMissing
+from .documents import document, index_schema
 from .formats import ArchivioCodec
-from .schema import build_schema, document
+from .indexing.builder import add_segments, build, merge_tiers
 from .segcache import forget_segments, retire_index_states
 
 CURRENT = "CURRENT"
 BUILDING = ".building"
 # whoosh's own write lock: how long an incremental writer waits for it.
 WRITER_TIMEOUT = 10.0
-
-
-class IndexMissing(RuntimeError):
-    """There is no usable index; the message says to run `rebuild`."""
 
 
 def outdated_analysis(version: int) -> str:
@@ -189,8 +186,8 @@ class IndexManager:
         building = self.dir / (name + BUILDING)
         building.mkdir()
         try:
-            ix = whoosh_index.create_in(str(building), build_schema(self.analysis))
-            # search.builder: parallel analysis, postings written in bulk, one
+            ix = whoosh_index.create_in(str(building), index_schema(self.analysis))
+            # search.whoosh_sqlite.indexing.builder: parallel analysis, postings written in bulk, one
             # segment per `chunk` articles (bounded memory).
             count = build(ix, (document(a) for a in articles), procs=procs, progress=progress, total=total)
             if progress:

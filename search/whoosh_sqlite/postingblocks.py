@@ -2,8 +2,8 @@
 
 whoosh's matchers step through postings one at a time in Python; its
 leaf matcher decodes a whole block (up to 128 postings) at once. This is
-the one loop over those blocks that the bitmaps (search.docsets), the
-scorer's arrays (search.scorer) and the phrase positions (search.phrases)
+the one loop over those blocks that the bitmaps (ranking.docsets), the
+scorer's arrays (ranking.scorer) and the phrase positions (ranking.phrases)
 read. Deleted documents are included: callers apply the live mask.
 """
 

@@ -15,7 +15,7 @@ import ctypes
 import threading
 from collections import OrderedDict
 
-from .settings import SettingError, env_int
+from ..settings import SettingError, env_int
 
 # Bytes of per-segment data (bitmaps, postings, positions) kept per process,
 # shared by all threads and searchers (ARCHIVIO_CACHE_MB). A million-article

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import errno
 import json
 import os
 import pickle
@@ -13,53 +12,42 @@ import struct
 import threading
 import time
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from .analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
-from .article import Article
-from .dates import DateError, parse_query_date
-from .docsets import index_version
-from .importers import UNKNOWN, Rejection, Skipped, scan_paths
-from .indexer import IndexManager, IndexMissing, damaged, outdated_analysis
-from .locking import WriteFailed, WriterLock, lock_holder
-from .queryparse import Highlight, QueryBuilder, QueryError
-from .ranking import Ranking
+from ..analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
+from ..article import Article
+from ..errors import IndexMissing, WriteFailed, megabytes, out_of_space
+from ..importers import scan_paths
+from ..importing import BATCH_CHARS, STORE_BATCH, ImportReport, article_batches, article_chars, count_dry_run
+from ..queryparse import Highlight, QueryError
+from ..ranking import Ranking
+from ..results import (
+    SearchRequest,
+    SearchResult,
+)
+from ..settings import env_float
+from ..synonyms import Synonyms, default_synonyms
+from ..upserts import ADDED, UPDATED
+from .indexer import IndexManager, damaged, outdated_analysis
+from .locking import WriterLock, lock_holder
+from .querybuilder import WhooshQueryBuilder
+from .ranking.docsets import index_version
 from .resultcache import ResultCache
 from .resultcache import from_environment as result_cache_from_environment
-from .searching import (
-    FACET_SIZE,
-    Filters,
-    SearchResult,
-    check_facet_limit,
-    check_paging,
-    normalize_query_text,
-    run,
-    weighting,
-)
+from .searching import run, weighting
 from .segcache import cache_mb
-from .settings import env_float
-from .store import ADDED, DUPLICATE, UNCHANGED, UPDATED, Store
-from .synonyms import Synonyms, default_synonyms
+from .store import Store
 
 if TYPE_CHECKING:
-    from .suggest import Suggestion
+    from ..suggest import Suggestion
 
 DEFAULT_DATA_DIR = "data"
 DEFAULT_INDEX_DIR = "index"
-STORE_BATCH = 500
 # An import commits the index every this many changed articles.
 INDEX_BATCH = 5_000
-# ... or sooner, once a batch holds this many characters of text: 500
-# articles at the 1,000,000-character cap took an import to 1,369 MB
-# (bench/bombs.py long-articles). Real articles (~2,500 characters) never
-# reach it.
-BATCH_CHARS = 16_000_000
 # In the index folder while the index may lag the store: written before an
 # import or a removal first changes the store, deleted once the index has
 # caught up. A writer killed in between leaves it behind; `check` reports
@@ -82,165 +70,7 @@ REBUILD_SPACE = 2.5
 _DAMAGE = (EOFError, OSError, pickle.UnpicklingError, struct.error, zlib.error)
 
 
-# Skipped records kept in an ImportReport's list (all are counted).
-SKIPPED_LISTED = 1000
-
-_STATUS_KEYS = {ADDED: "added", UPDATED: "updated", UNCHANGED: "unchanged", DUPLICATE: "duplicates"}
-
-
-@dataclass
-class FormatCounts:
-    """What an import did with the records of one format."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    skipped: int = 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass
-class ImportReport:
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    duplicates: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    elapsed: float = 0.0
-    # Records left out on purpose (WordPress drafts, pages, attachments): the
-    # first SKIPPED_LISTED of them; skipped_count and skipped_reasons() count all.
-    skipped: list[Skipped] = field(default_factory=list)
-    skipped_count: int = 0
-    # The same counts per format ("html", "rss", "wxr"...), in the order met.
-    formats: dict[str, FormatCounts] = field(default_factory=dict)
-    # The index lagged the store (an interrupted writer) and was brought back in step...
-    repaired: bool = False
-    # ...by re-indexing this many articles (None: by a full rebuild).
-    reindexed: int | None = None
-    _reasons: Counter = field(default_factory=Counter, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return not self.rejected
-
-    def count(self, status: str, fmt: str | None = None) -> None:
-        key = _STATUS_KEYS[status]
-        setattr(self, key, getattr(self, key) + 1)
-        if fmt is not None:
-            counts = self.formats.setdefault(fmt, FormatCounts())
-            setattr(counts, key, getattr(counts, key) + 1)
-
-    def reject(self, rejection: Rejection, fmt: str = UNKNOWN) -> None:
-        self.rejected.append(rejection)
-        self.formats.setdefault(fmt, FormatCounts()).rejected += 1
-
-    def skip(self, skipped: Skipped, fmt: str) -> None:
-        # A WordPress export of 500 MB can hold 9 million drafts: count them, list a few.
-        if len(self.skipped) < SKIPPED_LISTED:
-            self.skipped.append(skipped)
-        self.skipped_count += 1
-        self._reasons[skipped.reason] += 1
-        self.formats.setdefault(fmt, FormatCounts()).skipped += 1
-
-    def skipped_reasons(self) -> dict[str, int]:
-        """How many records were skipped for each reason ("bozza": 2, "pagina": 1)."""
-        return dict(self._reasons)
-
-    def to_dict(self) -> dict:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "duplicates": self.duplicates,
-            "rejected": [{"path": r.path, "location": r.location, "reason": r.reason} for r in self.rejected],
-            "skipped": self.skipped_count,
-            "skipped_reasons": self.skipped_reasons(),
-            "formats": {name: counts.to_dict() for name, counts in self.formats.items()},
-        }
-
-
 # -- shared by every backend (search.pg too) ----------------------------------------------
-
-
-def count_dry_run(items: Iterable[tuple[str, Article | Rejection | Skipped]], report: ImportReport) -> None:
-    """An import that writes nothing: what would be added, rejected, skipped."""
-    for item_fmt, item in items:
-        if isinstance(item, Rejection):
-            report.reject(item, item_fmt)
-        elif isinstance(item, Skipped):
-            report.skip(item, item_fmt)
-        else:
-            report.count(ADDED, item_fmt)
-
-
-def article_batches(
-    items: Iterable[tuple[str, Article | Rejection | Skipped]], report: ImportReport, size: int
-) -> Iterator[tuple[list[Article], list[str]]]:
-    """The articles of an import in batches of `size` (or of BATCH_CHARS
-    characters of text), with each one's format;
-    rejections and skipped records are counted on `report` on the way. The
-    last batch (possibly empty) always comes."""
-    batch: list[Article] = []
-    formats: list[str] = []
-    chars = 0
-    for item_fmt, item in items:
-        if isinstance(item, Rejection):
-            report.reject(item, item_fmt)
-            continue
-        if isinstance(item, Skipped):
-            report.skip(item, item_fmt)
-            continue
-        batch.append(item)
-        formats.append(item_fmt)
-        chars += article_chars(item)
-        if len(batch) >= size or chars >= BATCH_CHARS:
-            yield batch, formats
-            batch, formats, chars = [], [], 0
-    yield batch, formats
-
-
-def article_chars(article: Article) -> int:
-    """Characters of an article's text fields, for the batches' memory bound."""
-    return len(article.title) + len(article.body) + len(article.subtitle or "")
-
-
-def out_of_space(error: BaseException) -> bool:
-    """A full disk or quota (ENOSPC, EDQUOT), a file over the size limit
-    (EFBIG), or SQLite's SQLITE_FULL."""
-    if isinstance(error, OSError):
-        return error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(error)
-
-
-def megabytes(size: int) -> str:
-    """Bytes as Italian megabytes: "20,2 MB"."""
-    return f"{size / 1e6:.1f} MB".replace(".", ",")
-
-
-def make_filters(
-    author: str | None,
-    category: str | list[str] | None,
-    since: str | date | None,
-    until: str | date | None,
-) -> Filters:
-    """The search filters from the API's arguments; QueryError (Italian) for bad dates."""
-    categories = [category] if isinstance(category, str) else list(category or [])
-    try:
-        filters = Filters(
-            author=author or None,
-            categories=tuple(c for c in categories if c),
-            since=parse_query_date(since, "iniziale"),
-            until=parse_query_date(until, "finale"),
-        )
-    except DateError as e:
-        raise QueryError(str(e)) from None
-    if filters.since and filters.until and filters.since > filters.until:
-        raise QueryError("La data iniziale è successiva a quella finale.")
-    return filters
 
 
 # ------------------------------------------------------------------------------------------
@@ -557,67 +387,29 @@ class Archive:
     def get(self, article_id: str) -> Article | None:
         return self.store.get(article_id)
 
-    def search(
-        self,
-        text: str = "",
-        author: str | None = None,
-        category: str | list[str] | None = None,
-        since: str | date | None = None,
-        until: str | date | None = None,
-        sort: str = "relevance",
-        page: int = 1,
-        per_page: int = 10,
-        facets: bool = True,
-        recency: bool = False,
-        facet_limit: int | None = FACET_SIZE,
-    ) -> SearchResult:
-        """Searches the archive. No words (`text` empty): the articles the
-        filters allow (all of them without filters), newest first unless
-        `sort` says oldest. Raises QueryError (Italian message) for bad input
-        and IndexMissing when there is no usable index. `recency` boosts newer
-        articles at equal relevance (search.recency). Facets list the
-        `facet_limit` most frequent values (None: all)."""
-        filters = make_filters(author, category, since, until)
-        check_paging(page, per_page, sort)
-        check_facet_limit(facet_limit)
-        text = normalize_query_text(text)
+    def search(self, request: SearchRequest | str = "", **options: Any) -> SearchResult:
+        """Searches the archive: a SearchRequest, or the words and the
+        arguments of SearchRequest.of (which checks them). No words: the
+        articles the filters allow (all of them without filters), newest
+        first unless the sort says oldest. Raises QueryError (Italian
+        message) for bad input and IndexMissing when there is no usable index."""
+        if not isinstance(request, SearchRequest):
+            request = SearchRequest.of(request, **options)
+        text = request.text
         cache = self.result_cache
         if cache is not None:
             started = time.perf_counter()
-            key = (
-                index_version(self.index.searcher()),
-                id(self.synonyms),
-                text,
-                filters,
-                sort,
-                page,
-                per_page,
-                facets,
-                recency,
-                facet_limit,
-            )
+            key = (index_version(self.index.searcher()), id(self.synonyms), request)
             cached = cache.get(key)
             if isinstance(cached, SearchResult):
                 return dataclasses.replace(cached, elapsed=time.perf_counter() - started)
 
         def attempt() -> SearchResult:
             searcher = self.index.searcher()
-            builder = QueryBuilder(searcher.reader(), self.synonyms, self.ranking)
+            builder = WhooshQueryBuilder(searcher.reader(), self.synonyms, self.ranking)
             parsed = builder.build(text) if text else None
             try:
-                return run(
-                    searcher,
-                    self.store,
-                    parsed,
-                    filters,
-                    self.ranking,
-                    sort,
-                    page,
-                    per_page,
-                    facets,
-                    recency,
-                    facet_limit,
-                )
+                return run(searcher, self.store, parsed, request, self.ranking)
             except _DAMAGE as e:  # a segment damaged where opening did not look
                 raise damaged(self.index.current_generation() or self.index_dir, e) from e
 
@@ -630,6 +422,17 @@ class Archive:
         if cache is not None and not result.stale:
             cache.put(key, result)
         return result
+
+    def article_count(self) -> int:
+        """Articles in the store."""
+        return self.store.count()
+
+    def indexed_count(self) -> int:
+        """Articles in the index; IndexMissing when there is none."""
+        return self.index.doc_count()
+
+    def has_index(self) -> bool:
+        return self.index.exists()
 
     def stats(self) -> dict:
         stats = self.store.stats()
@@ -716,7 +519,7 @@ class Archive:
 
     def highlight_terms(self, query_text: str) -> Highlight:
         """What to mark in an article reached from a search; empty for a bad query."""
-        builder = QueryBuilder(self.index.searcher().reader(), self.synonyms, self.ranking)
+        builder = WhooshQueryBuilder(self.index.searcher().reader(), self.synonyms, self.ranking)
         try:
             parsed = builder.build(query_text)
         except QueryError:

@@ -2,14 +2,14 @@
 
 To score one document whoosh skips every matcher of the query tree to it,
 stepping through posting blocks in Python: about 100-200 µs per document for
-a query with synonyms. When the candidates are known (search.docsets), the
+a query with synonyms. When the candidates are known (ranking.docsets), the
 same numbers can be computed from the posting data directly: each term's
-BM25F score in every document of its postings (whoosh's own formula over
-its cached posting arrays and field lengths, once per searcher), looked up
-for a whole array of candidates at once (numpy), then combined as whoosh's
+BM25F score (whoosh's own formula) for a whole array of candidates at once
+(numpy), from its posting arrays and the field lengths (both cached per
+segment, in segcache), then combined as whoosh's
 matchers combine them (sum for AND/OR, search.graded's coordination for
 the graded fallback, constant 1 for a NOT). Each term's statistics give the upper
-bound of its score that search.topk prunes with.
+bound of its score that ranking.topk prunes with.
 
 `QueryScorer` compiles the query shapes the engine builds (terms, phrases,
 And, Or, the graded fallback's GradedOr, AndNot, AndMaybe, Not); any other
@@ -29,11 +29,11 @@ from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from .budget import TimeUp, clock
-from .graded import GradedOr, coord_factor
+from ...budget import TimeUp, clock
+from ...graded import GradedOr, coord_factor
+from ..postingblocks import posting_blocks
+from ..segcache import cache
 from .phrases import term_positions
-from .postingblocks import posting_blocks
-from .segcache import cache
 
 # whoosh's field length for each one-byte code.
 _LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -45,7 +45,7 @@ class Unsupported(Exception):
     """A query shape the fast scorer does not reproduce."""
 
 
-# -- per-segment data, cached (in search.segcache, shared with search.docsets) ------------------------
+# -- per-segment data, cached (in segcache, shared with ranking.docsets) -------------------
 
 
 def postings(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:

@@ -19,23 +19,7 @@ import os
 import time
 from pathlib import Path
 
-
-class WriterBusy(RuntimeError):
-    """Another process is writing to the archive."""
-
-
-class WriteFailed(RuntimeError):
-    """A write stopped part-way (a worker died, the disk is full): the message,
-    in Italian, says what happened and what stayed as it was."""
-
-
-def busy(timeout: float) -> WriterBusy:
-    """The error of a writer that waited `timeout` seconds for another one."""
-    return WriterBusy(
-        f"L'archivio è occupato da un'altra operazione di scrittura "
-        f"(attesi {timeout:g} s). Riprova quando è terminata."
-    )
-
+from ..errors import busy
 
 # Lock descriptors held by this process, closed in any child it forks.
 _HELD: set[int] = set()

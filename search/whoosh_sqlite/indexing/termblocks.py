@@ -3,7 +3,7 @@ a segment, encoded into whoosh's on-disk form.
 
 Workers take the ranges in parallel. Each range comes back as two byte
 strings the parent only has to append: the posting blocks (the codec's,
-search.formats) and the term dictionary's records (whoosh's
+search.whoosh_sqlite.formats) and the term dictionary's records (whoosh's
 OrderedHashWriter layout: two lengths, key, term info), with where each
 record starts, its key's hash, and where its term info holds an offset into
 the posting file (relative to the range's blocks until the parent knows
@@ -26,7 +26,7 @@ from whoosh.filedb.structfile import StructFile
 from whoosh.system import pack_ushort
 from whoosh.util.numeric import length_to_byte
 
-from .formats import ArchivioCodec, dumps_compact
+from ..formats import ArchivioCodec, dumps_compact
 from .partpostings import FieldPostings
 from .runs import Run, RunReader
 

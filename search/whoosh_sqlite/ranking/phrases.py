@@ -1,7 +1,7 @@
 """Which documents hold a phrase: word positions checked on candidates, within a budget.
 
 The candidates are the documents holding every word of the phrase (an AND
-of bitmaps, search.docsets); only their positions are read. whoosh's span
+of bitmaps, search.whoosh_sqlite.ranking.docsets); only their positions are read. whoosh's span
 matcher did the same walk one posting at a time: a phrase of ten stop
 words took 0.48 s of CPU on the 19,902-article dev corpus, and the cost
 grows with the archive (about 5 s at 100,000 articles), for a single
@@ -21,9 +21,9 @@ from bisect import bisect_left
 import numpy as np
 from whoosh.reading import SegmentReader
 
-from .budget import TimeUp, clock
-from .postingblocks import posting_blocks
-from .segcache import cache
+from ...budget import TimeUp, clock
+from ..postingblocks import posting_blocks
+from ..segcache import cache
 
 # CPU seconds one phrase may spend checking positions, cold (the matches
 # are then cached per segment). A phrase of common words costs ~6 µs a

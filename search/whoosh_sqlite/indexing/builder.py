@@ -7,12 +7,12 @@ term dictionary (a third of the index, duplicated). Here, for each
 segment of up to `chunk` articles:
 
 1. worker processes analyse consecutive parts of the archive in bulk
-   (search.partpostings) and write each part's sorted postings to a run
-   file (search.runs); the parent writes the per-document data (stored
+   (search.whoosh_sqlite.indexing.partpostings) and write each part's sorted postings to a run
+   file (search.whoosh_sqlite.indexing.runs); the parent writes the per-document data (stored
    fields, lengths, columns) as parts come back, and reads the next parts
    from the store meanwhile;
 2. workers encode term ranges of each field, joining the runs' postings
-   into whole posting lists (search.termblocks); the parent appends the
+   into whole posting lists (search.whoosh_sqlite.indexing.termblocks); the parent appends the
    ranges, in order, to the segment's posting file and term dictionary.
 
 Each posting is analysed once and encoded once, and neither phase leaves
@@ -44,8 +44,8 @@ from whoosh.fields import Schema
 from whoosh.index import Index
 from whoosh.writing import SegmentWriter
 
-from .formats import ArchivioCodec
-from .locking import WriteFailed
+from ...errors import WriteFailed
+from ..formats import ArchivioCodec
 from .partpostings import DocData, analyse_part
 from .runs import Run, plan_ranges, write_run
 from .termblocks import EncodedRange, TermRange, encode_range, place

@@ -194,7 +194,7 @@ class CompactPostingsWriter(W3PostingsWriter):
     def add_arrays(
         self, ids: array, weights: array, vlens: array, vdata: bytes, doclens: array | None
     ) -> None:
-        """A whole posting list at once (search.builder): document numbers,
+        """A whole posting list at once (search.whoosh_sqlite.indexing.builder): document numbers,
         weights, the lengths of the values and the values end to end, and the
         (byte-coded) field length of every document. Blocks are cut from the
         arrays instead of being filled one posting at a time."""

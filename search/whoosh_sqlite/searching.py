@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import time as dtime
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from whoosh import query as wq
 from whoosh import scoring
-from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from .analysis import normalize_key
-from .article import Article, author_name
-from .budget import TimeUp, clock
-from .docsets import DocSets
-from .queryparse import Highlight, ParsedQuery, QueryError, key_query
-from .ranking import Ranking
-from .recency import rerank, window_limit
-from .snippets import Segment, highlight_all, snippet, to_html
+from ..analysis import normalize_key
+from ..budget import TimeUp, clock
+from ..queryparse import ParsedQuery, QueryError
+from ..ranking import Ranking
+from ..recency import rerank, window_limit
+from ..results import (
+    Filters,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    display_name,
+    joins_partial,
+    one_year,
+)
+from .ranking.docsets import DocSets
+from .ranking.topk import docsets_for, top_by_date, top_partial, top_scored
 from .store import Store
-from .topk import docsets_for, top_by_date, top_partial, top_scored
 
-SORTS = ("relevance", "newest", "oldest")
-MAX_PER_PAGE = 100
-# Deepest result reachable by paging: bounds the work of a single request.
-MAX_DEPTH = 10_000
-FACET_SIZE = 20
-# "Mostra tutte": a facet lists at most this many values in one answer.
-MAX_FACET_LIMIT = 5_000
-# The articles holding only some of the query's words join the results
-# when fewer than this many hold them all: a constant, so that totals and
-# facets never depend on the page size or the sort (a page of 10 used to
-# decide it). Ten is the default page: below it a page would show blanks.
-FILL_BELOW = 10
 # Budget of the ranking phase of one search (strict plus fallback), in CPU
 # seconds of the searching thread (see budget.clock): past it the partial
 # matches are listed by date instead of ranked (SearchResult.cut), and a
@@ -44,192 +36,26 @@ FILL_BELOW = 10
 TIME_LIMIT = 0.5
 
 
-@dataclass(frozen=True)
-class Filters:
-    """What a search is narrowed to. Frozen and hashable: the result cache
-    keys on the whole value, so a filter added here is in the key too."""
-
-    author: str | None = None
-    categories: tuple[str, ...] = ()
-    since: date | None = None
-    until: date | None = None
-
-    def author_query(self, reader: IndexReader) -> wq.Query:
-        # "Piccirillo" finds "Mario Piccirillo", in any case, with or without accents.
-        return key_query(reader, "author_key", author_name(self.author))
-
-    def category_query(self) -> wq.Query:
-        return wq.Or([wq.Term("category_key", normalize_key(c)) for c in self.categories])
-
-    def date_query(self) -> wq.Query:
-        start = datetime.combine(self.since, dtime.min) if self.since else None
-        end = datetime.combine(self.until, dtime.max) if self.until else None
-        return wq.DateRange("date", start, end)
-
-    def query(self, reader: IndexReader) -> wq.Query | None:
-        parts: list[wq.Query] = []
-        if self.author:
-            parts.append(self.author_query(reader))
-        if self.categories:
-            parts.append(self.category_query())
-        if self.since or self.until:
-            parts.append(self.date_query())
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else wq.And(parts)
-
-
-@dataclass
-class Hit:
-    article: Article
-    score: float | None
-    segments: list[Segment]
-    # The article holds every word of the query (False: only some of them).
-    all_words: bool = True
-    # The title with its matches marked (empty: the title as it is).
-    title_segments: list[Segment] = field(default_factory=list)
-
-    @classmethod
-    def of(
-        cls, article: Article, score: float | None, highlight: Highlight | None, all_words: bool = True
-    ) -> Hit:
-        """A hit with its snippet and marked title (both backends); no
-        highlight (browsing): the article's opening lines, the title as it is."""
-        source = _snippet_source(article)
-        if highlight is None:
-            return cls(article, score, snippet(source, Highlight()), all_words)
-        return cls(
-            article, score, snippet(source, highlight), all_words, highlight_all(article.title, highlight)
-        )
-
-    def to_dict(self) -> dict:
-        a = self.article
-        return {
-            "id": a.id,
-            "title": a.title,
-            "subtitle": a.subtitle,
-            "author": a.author,
-            "date": a.date.isoformat() if a.date else None,
-            "category": a.category,
-            "source": a.source,
-            "url": a.url,
-            "score": round(self.score, 4) if self.score is not None else None,
-            "snippet": to_html(self.segments),
-            "all_words": self.all_words,
-            "title_html": to_html(self.title_segments or [(a.title, False)]),
-        }
-
-
-@dataclass
-class SearchResult:
-    query: str
-    total: int
-    page: int
-    per_page: int
-    fallback: bool
-    hits: list[Hit]
-    facets: dict[str, list[dict]]
-    suggestion: str | None = None
-    # How many articles contain every term (the rest match only some).
-    exact_total: int = 0
-    elapsed: float = 0.0
-    parsed: ParsedQuery | None = None
-    # The page has fewer hits than the total promises: the searcher's snapshot
-    # predates a removal, whose deletions it half sees, or whose articles are
-    # gone from the store (Archive.search then looks again on a fresh one).
-    stale: bool = False
-    # The order the hits are in: the sort asked for ("newest" when browsing
-    # without words asked for relevance).
-    sort: str = "relevance"
-    # The time budget ran out before the partial matches were ranked: they
-    # are listed newest first (counts and facets are still exact).
-    cut: bool = False
-    # How many values each facet has in all (the lists hold the first FACET_SIZE).
-    facet_sizes: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def partial_total(self) -> int:
-        """Articles holding only some of the words."""
-        return self.total - self.exact_total
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-min(self.total, MAX_DEPTH) // self.per_page))
-
-    def to_dict(self) -> dict:
-        """The JSON schema shared by `cli.py query --json` and /api/search."""
-        return {
-            "query": self.query,
-            "total": self.total,
-            "page": self.page,
-            "per_page": self.per_page,
-            "fallback": self.fallback,
-            "results": [h.to_dict() for h in self.hits],
-            "facets": self.facets,
-            "suggestion": self.suggestion,
-            "exact_total": self.exact_total,
-            "partial_total": self.partial_total,
-            "sort": self.sort,
-            "cut": self.cut,
-            "facet_sizes": self.facet_sizes,
-        }
-
-
 def weighting(ranking: Ranking) -> scoring.WeightingModel:
     return scoring.BM25F(B=ranking.b, K1=ranking.k1)
-
-
-def check_paging(page: int, per_page: int, sort: str) -> None:
-    """Bad paging or sort is a QueryError; each backend's Archive.search
-    checks it first, before any work (run() takes it as checked)."""
-    if sort not in SORTS:
-        raise QueryError(f"Ordinamento sconosciuto: {sort!r}. Usa uno tra: {', '.join(SORTS)}.")
-    if per_page < 1 or per_page > MAX_PER_PAGE:
-        raise QueryError(f"Risultati per pagina: da 1 a {MAX_PER_PAGE}.")
-    if page < 1:
-        raise QueryError("Il numero di pagina parte da 1.")
-    if (page - 1) * per_page >= MAX_DEPTH:
-        raise QueryError(
-            f"Si possono sfogliare solo i primi {MAX_DEPTH} risultati: restringi la ricerca con i filtri."
-        )
-
-
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-def normalize_query_text(text: str | None) -> str:
-    """The query as searched: no lone surrogates (undecodable bytes of a
-    command-line argument), no outer spaces. Empty: browsing, no words."""
-    return _SURROGATES.sub(" ", text or "").strip()
-
-
-def check_facet_limit(limit: int | None) -> None:
-    if limit is not None and not 1 <= limit <= MAX_FACET_LIMIT:
-        raise QueryError(f"Valori per faccetta: da 1 a {MAX_FACET_LIMIT}.")
 
 
 def run(
     searcher: Searcher,
     store: Store,
     parsed: ParsedQuery | None,
-    filters: Filters,
+    request: SearchRequest,
     ranking: Ranking,
-    sort: str = "relevance",
-    page: int = 1,
-    per_page: int = 10,
-    facets: bool = True,
-    recency: bool = False,
-    facet_limit: int | None = FACET_SIZE,
 ) -> SearchResult:
     """All terms first; when fewer than FILL_BELOW articles hold them all,
     the articles holding some of the words follow. `parsed` None: no words,
     the filters alone (browsing), newest first.
 
     Which articles match, the counts and the facets are worked out on
-    bitmaps (search.docsets) and depend on the query and the filters only:
+    bitmaps (search.whoosh_sqlite.ranking.docsets) and depend on the query and the filters only:
     the page, the page size and the sort change which hits are shown and
     in which order, nothing else. Only the articles that can reach the page
-    are scored (search.topk).
+    are scored (search.whoosh_sqlite.ranking.topk).
 
     Sorted by relevance, articles with every term rank above those with
     only some (more and rarer terms first); sorted by date, the articles
@@ -237,6 +63,8 @@ def run(
     (relevance sort only), newer articles move up within each window of
     the ranking (search.recency).
     """
+    filters, sort, page, per_page = request.filters, request.sort, request.page, request.per_page
+    facets, recency, facet_limit = request.facets, request.recency, request.facet_limit
     started = time.perf_counter()
     wanted = page * per_page
     ds = docsets_for(searcher)
@@ -286,7 +114,7 @@ def _matching(
 ) -> tuple[ParsedQuery | None, int, int]:
     """The query as searched (perhaps respelled), the documents holding all
     its words and those holding all or some, in the whole archive. A phrase
-    past its budget raises TimeUp (search.phrases)."""
+    past its budget raises TimeUp (search.whoosh_sqlite.ranking.phrases)."""
     if parsed is None:
         return None, ds.live, ds.live
     strict_all = ds.query(parsed.strict)
@@ -299,12 +127,6 @@ def _matching(
     if joins_partial(ranking, parsed, (strict_all & scope).bit_count()):
         matched_all = strict_all | ds.query(parsed.loose)  # type: ignore[arg-type]
     return parsed, strict_all, matched_all
-
-
-def joins_partial(ranking: Ranking, parsed: ParsedQuery, exact_total: int) -> bool:
-    """Whether the articles with only some of the words join the results:
-    when fewer than FILL_BELOW hold them all (never decided by the page)."""
-    return ranking.fallback and parsed.loose is not None and exact_total < FILL_BELOW
 
 
 def _ranked(
@@ -384,7 +206,7 @@ class FilterParts:
 def filter_parts(searcher: Searcher, filters: Filters) -> FilterParts:
     """The filters' bitmaps, resolved here rather than handed to whoosh as a
     query (whoosh treats a filter that matches nothing as no filter at all).
-    The bitmaps of the date ranges and keys are cached (search.docsets),
+    The bitmaps of the date ranges and keys are cached (search.whoosh_sqlite.ranking.docsets),
     since the same filters come back page after page."""
     ds = docsets_for(searcher)
     reader = searcher.reader()
@@ -401,11 +223,6 @@ def filter_docs(searcher: Searcher, filters: Filters) -> int | None:
     if parts == FilterParts():
         return None
     return parts.within(docsets_for(searcher).live)
-
-
-def _snippet_source(article: Article) -> str:
-    """The subtitle summarises the article: a match there makes a good snippet."""
-    return f"{article.subtitle}\n\n{article.body}" if article.subtitle else article.body
 
 
 def _boosted(q: wq.Query, parsed: ParsedQuery) -> wq.Query:
@@ -450,7 +267,7 @@ def _facets(
     dated = parts.within(matched, leave_out="dates")
     years = {k: n for k, n in ds.facet_counts(dated, "year").items() if k} if dated else {}
     out["year"] = [{"value": int(y), "count": n} for y, n in sorted(years.items())]
-    year = _one_year(filters)
+    year = one_year(filters)
     if year is not None and dated:
         for month in range(1, 13):
             first = date(year, month, 1)
@@ -478,13 +295,3 @@ def _named(
     return [{"value": display_name(facet, names.get(k, k)), "count": n} for k, n in top], total
 
 
-def display_name(facet: str, value: str) -> str:
-    """How a facet value is shown: an author by the name in the byline."""
-    return author_name(value) if facet == "author" else value
-
-
-def _one_year(filters: Filters) -> int | None:
-    """The year the chosen dates lie within, if they lie within one."""
-    if filters.since and filters.until and filters.since.year == filters.until.year:
-        return filters.since.year
-    return None

@@ -14,8 +14,8 @@ Fields whose analyzer is search.analysis.ItalianAnalyzer and whose format
 is FastFrequency or CompactPositions take this path; any other indexed
 field (ids, keys, dates, numbers: a few terms per document) goes through
 whoosh's own `field.index`. Both give a FieldPostings: the part's posting
-lists of one field, sorted by term, as flat arrays (CSR), which
-search.runs writes to disk for the second phase (search.termblocks).
+lists of one field, sorted by term, as flat arrays (CSR), which `runs`
+writes to disk for the second phase (`termblocks`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import numpy as np
 from whoosh.fields import FieldType, Schema
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from .analysis import ItalianAnalyzer, _word_analysis
-from .formats import CompactPositions, FastFrequency
+from ...analysis import ItalianAnalyzer, _word_analysis
+from ..formats import CompactPositions, FastFrequency
 
 # per document: [(field, stored value or None, length, column value or None)]
 DocData = list[tuple[str, object, int, object]]

@@ -1,0 +1,123 @@
+"""The seams of the layout (ARCHITECTURE.md): what each layer may load, the
+backend interface both archives implement, and indexes written before the
+whoosh engine moved into its own package."""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from search import Archive, ArchiveBackend, SearchRequest
+from search.pg import PostgresArchive
+
+from .conftest import ROOT
+
+FIXTURE = Path(__file__).parent / "fixtures" / "index_before_the_move"
+
+
+def loaded_after(statement: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after `statement`."""
+    code = f"import sys; {statement}; print('\\n'.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_postgres_backend_loads_nothing_of_the_whoosh_engine():
+    loaded = loaded_after("import search.pg")
+    assert "search.pg.archive" in loaded
+    assert sorted(m for m in loaded if m.startswith("search.whoosh_sqlite")) == []
+    assert "numpy" not in loaded
+
+
+def test_the_shared_core_loads_neither_backend():
+    loaded = loaded_after("import search; from search import open_archive, SearchRequest")
+    assert sorted(m for m in loaded if m.startswith(("search.whoosh_sqlite", "search.pg"))) == []
+    assert "psycopg" not in loaded and "numpy" not in loaded
+
+
+def test_the_faces_use_only_the_public_api():
+    """cli.py and web/ import `search` itself, never a module inside it."""
+    faces = [ROOT / "cli.py", *sorted((ROOT / "web").glob("*.py"))]
+    inside = [
+        f"{path.relative_to(ROOT)}: {line.strip()}"
+        for path in faces
+        for line in path.read_text().splitlines()
+        if line.strip().startswith(("from search.", "import search."))
+    ]
+    assert inside == []
+
+
+def _interface(cls: type) -> dict[str, inspect.Signature]:
+    return {
+        name: inspect.signature(member)
+        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_")
+    }
+
+
+@pytest.mark.parametrize("backend", [Archive, PostgresArchive], ids=["whoosh", "postgres"])
+def test_each_backend_implements_the_declared_interface(backend):
+    declared = _interface(ArchiveBackend)
+    assert len(declared) == 18
+    implemented = _interface(backend)
+    for name, signature in declared.items():
+        assert name in implemented, f"{backend.__name__} lacks {name}"
+        assert implemented[name] == signature, f"{backend.__name__}.{name}{implemented[name]} != {signature}"
+
+
+def test_a_search_request_is_its_own_cache_key():
+    one = SearchRequest.of("porto", category=["Cronaca"], page=2)
+    assert one == SearchRequest.of("porto", category="Cronaca", page=2)
+    assert hash(one) == hash(SearchRequest.of("  porto ", category=["Cronaca"], page=2))
+    assert one != SearchRequest.of("porto", category=["Cronaca"], page=2, recency=True)
+
+
+def test_an_index_built_before_the_move_keeps_opening(tmp_path):
+    """The fixture was written by the code before the whoosh engine moved
+    into search.whoosh_sqlite (commit 002c207): its TOC names the formats'
+    classes by their old module path, search.formats."""
+    toc = (FIXTURE / "index" / "gen-000001" / "_MAIN_1.toc").read_bytes()
+    assert b"search.formats" in toc and b"search.whoosh_sqlite" not in toc
+    shutil.copytree(FIXTURE / "data", tmp_path / "data")
+    shutil.copytree(FIXTURE / "index", tmp_path / "index")
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    try:
+        assert archive.check()["ok"] is True
+        result = archive.search("sanita regione")
+        assert [h.article.id for h in result.hits] == ["vecchio-3"]
+        assert archive.search("porto", author="Marta Rossi").total == 1
+        # And it takes new articles: an incremental import beside the old segment.
+        new = tmp_path / "nuovo.jsonl"
+        new.write_text(
+            '{"id": "nuovo-1", "title": "Il porto di Savona", "body": "Nuove gru in banchina.", '
+            '"date": "2024-02-01"}\n'
+        )
+        assert archive.import_paths([new]).added == 1
+        found = archive.search("genova OR savona").hits
+        assert sorted(h.article.id for h in found) == ["nuovo-1", "vecchio-1"]
+    finally:
+        archive.close()
+
+
+def test_the_engine_writes_its_own_compact_formats(tmp_path):
+    """The index a rebuild writes gives its text fields this engine's posting
+    formats (search.schema alone gives whoosh's: bigger, and not the bulk
+    builder's path)."""
+    from search.whoosh_sqlite.formats import CompactPositions, FastFrequency
+
+    archive = Archive(tmp_path / "data", tmp_path / "index")
+    try:
+        archive.import_paths([FIXTURE / "articoli.jsonl"])
+        schema = archive.index.open().schema
+        assert [type(schema[name].format) for name in ("text", "title", "exact")] == [
+            FastFrequency,
+            CompactPositions,
+            CompactPositions,
+        ]
+    finally:
+        archive.close()
