@@ -28,7 +28,7 @@ from search import (
 )
 from search.archive import megabytes
 from search.dates import format_italian
-from search.importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
+from search.importers import FORMATS, LABELS, CsvMapError, parse_csv_map
 from search.settings import SettingError
 from search.snippets import Segment
 from search.textclean import for_terminal, json_for_terminal
@@ -174,18 +174,6 @@ def _progress(label: str, total: int | None = None, then: str | None = None):
     return update, lambda: state["bar"].__exit__(None, None, None)
 
 
-_FORMAT_NAMES = {
-    "text": "testo",
-    "json": "JSON",
-    "jsonl": "JSON Lines",
-    "html": "pagine HTML",
-    "rss": "feed RSS/Atom",
-    "wxr": "WordPress (WXR)",
-    "csv": "CSV",
-    UNKNOWN: "non riconosciuti",
-}
-
-
 def _csv_map_option(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
     try:
         return parse_csv_map(",".join(values))
@@ -256,7 +244,7 @@ def import_cmd(ctx, paths, fmt, csv_map, dry_run, no_index, as_json):
                 f"o importazione senza indice): {done}"
             )
         for name, counts in report.formats.items():
-            click.echo(f"  {_FORMAT_NAMES.get(name, name)}: {_format_counts(counts, dry_run)}")
+            click.echo(f"  {LABELS.get(name, name)}: {_format_counts(counts, dry_run)}")
         for r in report.rejected:
             # File names and reasons on one line each, controls escaped: a
             # newline in a name must not forge a line of the report.
