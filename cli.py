@@ -19,7 +19,7 @@ import cli_messages
 from search import (
     BACKENDS,
     FORMATS,
-    UNKNOWN,
+    LABELS,
     ArchiveBackend,
     CsvMapError,
     DatabaseUnavailable,
@@ -177,18 +177,6 @@ def _progress(label: str, total: int | None = None, then: str | None = None):
     return update, lambda: state["bar"].__exit__(None, None, None)
 
 
-_FORMAT_NAMES = {
-    "text": "testo",
-    "json": "JSON",
-    "jsonl": "JSON Lines",
-    "html": "pagine HTML",
-    "rss": "feed RSS/Atom",
-    "wxr": "WordPress (WXR)",
-    "csv": "CSV",
-    UNKNOWN: "non riconosciuti",
-}
-
-
 def _csv_map_option(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
     try:
         return parse_csv_map(",".join(values))
@@ -259,7 +247,7 @@ def import_cmd(ctx, paths, fmt, csv_map, dry_run, no_index, as_json):
                 f"o importazione senza indice): {done}"
             )
         for name, counts in report.formats.items():
-            click.echo(f"  {_FORMAT_NAMES.get(name, name)}: {_format_counts(counts, dry_run)}")
+            click.echo(f"  {LABELS.get(name, name)}: {_format_counts(counts, dry_run)}")
         for r in report.rejected:
             # File names and reasons on one line each, controls escaped: a
             # newline in a name must not forge a line of the report.

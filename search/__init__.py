@@ -15,7 +15,7 @@ from .article import Article
 from .backend import BACKENDS, ArchiveBackend, UnknownBackend, open_archive
 from .dates import DateError, format_italian
 from .errors import DatabaseUnavailable, IndexMissing, WriteFailed, WriterBusy, megabytes
-from .importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
+from .importers import FORMATS, LABELS, UNKNOWN, CsvMapError, parse_csv_map
 from .importing import ImportReport
 from .queryparse import QueryError
 from .results import FACET_SIZE, MAX_FACET_LIMIT, Filters, Hit, SearchRequest, SearchResult
@@ -56,6 +56,7 @@ __all__ = [
     "Article",
     "CsvMapError",
     "FORMATS",
+    "LABELS",
     "ImportReport",
     "UNKNOWN",
     "parse_csv_map",

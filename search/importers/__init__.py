@@ -6,8 +6,9 @@ file order, where an item is an `Article`, a located `Rejection`, or a
 `Skipped` record (a WordPress draft, page or attachment). `read_paths` is
 the same without the formats and the skipped records.
 
-Formats: the seed's article text, JSON, JSON Lines, HTML article pages,
-RSS/Atom feeds, WordPress WXR exports and CSV; any of them gzip-compressed.
+Formats (one table, `registry.IMPORT_FORMATS`): the seed's article text,
+JSON, JSON Lines, HTML article pages, RSS/Atom feeds, WordPress WXR exports
+and CSV; any of them gzip-compressed.
 Every file is read through `streams.open_stream` (decompressed bytes capped
 at MAX_FILE_BYTES); JSON, JSON Lines, CSV, feeds and WordPress exports are
 streamed a record at a time, text and HTML pages read whole up to
@@ -33,37 +34,12 @@ from .base import (
     Skip,
     Skipped,
     decode_bytes,
-    repair_mojibake,
     unexpected,
 )
-from .csv import CsvMapError, check_csv_map, looks_like_csv, parse_csv, parse_csv_map
-from .feed import looks_like_feed, parse_feed
-from .html import looks_like_html, parse_html_page
-from .jsonfile import looks_like_json_lines, parse_json_document, parse_json_lines
+from .csv import CsvMapError, check_csv_map, parse_csv_map
+from .registry import FORMAT_BY_NAME, FORMATS, KNOWN_SUFFIXES, LABELS, UNKNOWN, sniff
 from .streams import open_stream, read_all, too_large_message
-from .textfile import looks_like_article_text, parse_article_text
-from .wxr import looks_like_wxr, parse_wxr
 
-FORMATS = ("text", "json", "jsonl", "html", "rss", "wxr", "csv")
-# What a rejection is counted under when the file's format is not known.
-UNKNOWN = "unknown"
-# Extensions picked up when walking a folder, and the format each suggests
-# when the content does not tell (.xml: a feed or a WordPress export, by content).
-KNOWN_SUFFIXES = {
-    ".txt": "text",
-    ".md": "text",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "json",
-    ".html": "html",
-    ".htm": "html",
-    ".xhtml": "html",
-    ".rss": "rss",
-    ".atom": "rss",
-    ".xml": None,
-    ".csv": "csv",
-    ".tsv": "csv",
-}
 HEAD_BYTES = 8192
 # A text or HTML file holds one article (at most base.MAX_BODY_CHARS of
 # text): read whole, so capped well below MAX_FILE_BYTES. 16 MB of HTML
@@ -107,32 +83,10 @@ def iter_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path | Rejection]
             yield Rejection(str(path), "", "file o cartella inesistente")
 
 
-def _head_text(head: bytes) -> str:
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return head[: len(head) // 2 * 2].decode("utf-16", errors="ignore")
-    return head.decode("utf-8", errors="ignore").lstrip("\ufeff")
-
-
 def detect_format(path: Path, head: bytes) -> str | None:
-    """The parser for a file: by content first, then by extension."""
-    if looks_like_json_lines(head):
-        return "jsonl"
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{"):
-        return "json"
-    text_head = _head_text(head)
-    if text_head.lstrip()[:1] == "<":
-        if looks_like_wxr(text_head):
-            return "wxr"
-        if looks_like_feed(text_head):
-            return "rss"
-        if looks_like_html(text_head):
-            return "html"
-        return _suffix_format(path)
-    if looks_like_article_text(text_head):
-        return "text"
-    if looks_like_csv(text_head):
-        return "csv"
-    return _suffix_format(path)
+    """The parser for a file: by content first (registry.IMPORT_FORMATS, in
+    order), then by extension."""
+    return sniff(head) or _suffix_format(path)
 
 
 def scan_file(
@@ -162,31 +116,15 @@ def scan_file(
         if fmt is None:
             yield UNKNOWN, Rejection(name, "", "formato non riconosciuto")
             return
+        form = FORMAT_BY_NAME.get(fmt)
+        if form is None:
+            yield label, Rejection(name, "", f"formato sconosciuto: {fmt!r}")
+            return
         label = fmt
-        if fmt == "text":
-            text = repair_mojibake(decode_bytes(read_all(path, MAX_PAGE_BYTES)), "il testo")
-            yield fmt, _with_origin(parse_article_text(text), name)
+        if form.reading == "page":
+            yield fmt, _with_origin(form.parse(decode_bytes(read_all(path, MAX_PAGE_BYTES))), name)
             return
-        if fmt == "html":
-            yield fmt, _with_origin(parse_html_page(decode_bytes(read_all(path, MAX_PAGE_BYTES))), name)
-            return
-        if fmt == "jsonl":
-            stream = open_stream(path)
-            try:
-                yield from _located(fmt, name, parse_json_lines(stream))
-            finally:
-                stream.close()
-            return
-        opener = functools.partial(open_stream, path)
-        if fmt == "json":
-            records = parse_json_document(opener)
-        elif fmt == "csv":
-            records = parse_csv(opener, csv_map)
-        elif fmt == "rss":
-            records = parse_feed(opener)
-        else:
-            records = parse_wxr(opener)
-        yield from _located(fmt, name, records)
+        yield from _located(fmt, name, form.records(functools.partial(open_stream, path), csv_map))
     except _Located as e:
         yield label, Rejection(name, e.location, str(e.error))
     except RecordError as e:
@@ -288,6 +226,8 @@ def read_paths(
 
 __all__ = [
     "FORMATS",
+    "KNOWN_SUFFIXES",
+    "LABELS",
     "UNKNOWN",
     "CsvMapError",
     "ImportItem",

@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from ..article import Article
@@ -18,6 +19,8 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 # beyond any real article, well short of what would stall the indexer.
 MAX_BODY_CHARS = 1_000_000
 MAX_FIELD_CHARS = 2_000
+# A summary longer than this is a copy of the text, not a subtitle: left out.
+MAX_SUBTITLE_CHARS = 600
 # Rejections listed per file; past them the file is abandoned (a 512 MB file
 # of "1\n" lines would otherwise make 268 million of them).
 MAX_REJECTIONS_PER_FILE = 1000
@@ -208,6 +211,31 @@ def normalize_paragraphs(text: str) -> str:
     """Paragraphs one per non-blank line, separated by one blank line."""
     lines = (" ".join(line.split()) for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     return "\n\n".join(line for line in lines if line)
+
+
+def comparable(text: str) -> str:
+    """Lowercase words without punctuation: two lines that say the same."""
+    return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
+
+
+def is_lead_of(summary: str, body: str) -> bool:
+    """A summary that is just the start of the body (an automatic excerpt)."""
+    s = comparable(re.sub(r"(?:\[?(?:…|\.\.\.)\]?|\[&hellip;\])\s*$", "", summary))
+    return bool(s) and comparable(body).startswith(s)
+
+
+def feed_date(raw: str) -> str:
+    """An RFC 822 date (RSS pubDate, WordPress exports) or any date
+    `parse_date` reads, as ISO, on the calendar of the time zone it was
+    written in."""
+    try:
+        return parsedate_to_datetime(raw).date().isoformat()
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:
+        return parse_date(raw).isoformat()
+    except DateError:
+        raise RecordError(f"data non riconosciuta: {raw!r}") from None
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

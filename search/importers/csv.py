@@ -16,7 +16,7 @@ from typing import Any
 
 from ..article import FIELDS
 from .base import RecordError, article_from_record, normalize_paragraphs, scoped_id, unexpected
-from .html import html_to_text
+from .htmltext import html_to_text
 from .streams import CHUNK, Stream, sniff_encoding
 
 # Column names recognised without a map, per field (compared lower case, "_" for spaces).

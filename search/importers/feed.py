@@ -6,12 +6,19 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import date
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-from ..dates import DateError, parse_date
-from .base import RecordError, article_from_record, scoped_id, unexpected, url_identity
-from .html import MAX_SUBTITLE_CHARS, html_to_text, is_lead_of, plain_line
+from .base import (
+    MAX_SUBTITLE_CHARS,
+    RecordError,
+    article_from_record,
+    feed_date,
+    is_lead_of,
+    scoped_id,
+    unexpected,
+    url_identity,
+)
+from .htmltext import html_to_text, plain_line
 from .streams import CHUNK, Stream, sniff_encoding
 
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.I)
@@ -268,17 +275,4 @@ def _date(entry: Any) -> str | None:
         raise
 
 
-def feed_date(raw: str) -> str:
-    """An RFC 822 date (RSS pubDate) or any date `parse_date` reads, as ISO,
-    on the calendar of the time zone it was written in."""
-    try:
-        return parsedate_to_datetime(raw).date().isoformat()
-    except (TypeError, ValueError, IndexError):
-        pass
-    try:
-        return parse_date(raw).isoformat()
-    except DateError:
-        raise RecordError(f"data non riconosciuta: {raw!r}") from None
-
-
-__all__ = ["feed_date", "looks_like_feed", "parse_feed"]
+__all__ = ["looks_like_feed", "parse_feed"]

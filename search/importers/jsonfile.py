@@ -76,6 +76,15 @@ def parse_json_lines(stream: Stream) -> Iterator[tuple[str, object]]:
             yield location, unexpected(e)
 
 
+def parse_json_lines_file(open_stream: Callable[[], Stream]) -> Iterator[tuple[str, object]]:
+    """`parse_json_lines` on a file's stream, closed when done."""
+    stream = open_stream()
+    try:
+        yield from parse_json_lines(stream)
+    finally:
+        stream.close()
+
+
 def parse_json_document(open_stream: Callable[[], Stream]) -> Iterator[tuple[str, object]]:
     """A JSON array of records (or a single record object), streamed one
     element at a time. A first pass checks the whole document: broken JSON
@@ -297,6 +306,11 @@ def _skip_value(buf: _Buffer) -> bool:
             if depth <= 0:
                 buf.pos = pos
                 return True
+
+
+def looks_like_json(head: bytes) -> bool:
+    """An array or an object first (JSON Lines are told apart before)."""
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{")
 
 
 def looks_like_json_lines(head: bytes) -> bool:

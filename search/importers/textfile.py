@@ -16,7 +16,7 @@ import re
 from ..article import Article
 from ..dates import DateError, parse_date
 from ..textclean import strip_controls
-from .base import MAX_BODY_CHARS, MAX_FIELD_CHARS, RecordError, check_date, check_length
+from .base import MAX_BODY_CHARS, MAX_FIELD_CHARS, RecordError, check_date, check_length, repair_mojibake
 
 _PUBLISHED = re.compile(r"^\*?\s*Pubblicato\s+il\s+(.+?)(?:\s+di\s+(.+?))?\s*\*?$", re.I)
 _CATEGORY = re.compile(r"^Categori[ae]\s*:\s*(.+)$", re.I)
@@ -49,6 +49,11 @@ def join_split_paragraphs(paragraphs: list[str]) -> list[str]:
 
 def looks_like_article_text(head: str) -> bool:
     return head.lstrip().startswith("# ") or bool(re.search(r"^\*?Pubblicato il", head, re.M))
+
+
+def parse_text_file(text: str) -> Article:
+    """A whole file of this format, decoded: mojibake repaired, then parsed."""
+    return parse_article_text(repair_mojibake(text, "il testo"))
 
 
 def parse_article_text(text: str) -> Article:

@@ -16,9 +16,17 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import iterparse
 
-from .base import RecordError, Skip, article_from_record, scoped_id, unexpected, url_identity
-from .feed import feed_date
-from .html import MAX_SUBTITLE_CHARS, html_to_text, plain_line
+from .base import (
+    MAX_SUBTITLE_CHARS,
+    RecordError,
+    Skip,
+    article_from_record,
+    feed_date,
+    scoped_id,
+    unexpected,
+    url_identity,
+)
+from .htmltext import html_to_text, plain_line
 from .streams import CHUNK, Prefixed, Stream, sniff_encoding
 
 WP_NAMESPACE = "http://wordpress.org/export/"
