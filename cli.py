@@ -18,20 +18,24 @@ import click
 import cli_messages
 from search import (
     BACKENDS,
+    FORMATS,
+    UNKNOWN,
     Archive,
+    CsvMapError,
     DateError,
     IndexMissing,
     QueryError,
+    Segment,
+    SettingError,
     WriteFailed,
     WriterBusy,
+    for_terminal,
+    format_italian,
+    json_for_terminal,
+    megabytes,
     open_archive,
+    parse_csv_map,
 )
-from search.archive import megabytes
-from search.dates import format_italian
-from search.importers import FORMATS, UNKNOWN, CsvMapError, parse_csv_map
-from search.settings import SettingError
-from search.snippets import Segment
-from search.textclean import for_terminal, json_for_terminal
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo" / "articoli"
 
@@ -73,7 +77,7 @@ class ArchiveGroup(cli_messages.Group):
 def _empty_archive_message(ctx: click.Context, error: IndexMissing) -> str | None:
     """An archive without articles has no index yet: how to fill it, rather
     than the index's advice to rebuild it (which would index nothing)."""
-    from search.pg.connection import DatabaseUnavailable
+    from search import DatabaseUnavailable  # lazy: loads psycopg
 
     if isinstance(error, DatabaseUnavailable):
         return None  # the server is not there: asking it again would only wait again
