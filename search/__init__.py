@@ -2,25 +2,27 @@
 
 The public API, shared by every backend: `open_archive` gives an
 `ArchiveBackend` (whoosh + SQLite by default, or PostgreSQL); searches are
-`SearchRequest`s answered by `SearchResult`s. `Archive`, the whoosh
-archive itself, is loaded when first asked for, so that a process using
-PostgreSQL never loads the whoosh engine.
+`SearchRequest`s answered by `SearchResult`s. The faces (cli.py, web/)
+import these names only. `Archive`, the whoosh archive itself, is loaded
+when first asked for, so that a process using PostgreSQL never loads the
+whoosh engine (and importing `search` loads neither backend).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .article import Article
+from .analysis import normalize_key
+from .article import Article, author_name
 from .backend import BACKENDS, ArchiveBackend, UnknownBackend, open_archive
-from .dates import DateError, format_italian
+from .dates import DateError, format_italian, parse_query_date
 from .errors import DatabaseUnavailable, IndexMissing, WriteFailed, WriterBusy, megabytes
 from .importers import FORMATS, LABELS, UNKNOWN, CsvMapError, parse_csv_map
 from .importing import ImportReport
 from .queryparse import QueryError
 from .results import FACET_SIZE, MAX_FACET_LIMIT, Filters, Hit, SearchRequest, SearchResult
-from .settings import SettingError
-from .snippets import Segment
+from .settings import SettingError, env_float, env_int
+from .snippets import Segment, highlight_all, to_html
 from .suggest import Suggestion
 from .textclean import for_terminal, json_for_terminal
 
@@ -56,8 +58,8 @@ __all__ = [
     "Article",
     "CsvMapError",
     "FORMATS",
-    "LABELS",
     "ImportReport",
+    "LABELS",
     "UNKNOWN",
     "parse_csv_map",
     # errors
@@ -68,9 +70,17 @@ __all__ = [
     "SettingError",
     "WriteFailed",
     "WriterBusy",
-    # presentation
+    # settings
+    "env_float",
+    "env_int",
+    # presentation and normalisation (the page, the CLI)
+    "author_name",
     "for_terminal",
     "format_italian",
+    "highlight_all",
     "json_for_terminal",
     "megabytes",
+    "normalize_key",
+    "parse_query_date",
+    "to_html",
 ]

@@ -224,6 +224,31 @@ def test_empty_state_when_filters_hide_everything(client):
     assert 'href="/?q=zanzibar">rimuovi i filtri</a>' in text
 
 
+def test_one_engine_search_per_page(client, archive, monkeypatch):
+    """The page, its facets and histograms come from one search (facets are
+    disjunctive in the engine); only the empty state's count without filters
+    needs a second, and the facet page and the API make one each."""
+    calls = []
+    search = archive.search
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(archive, "search", counted)
+    for path, params, expected in (
+        ("/", {"q": "filatelia"}, 1),
+        ("/", {"q": "filatelia", "categoria": ["Cultura", "Economia"], "da": "01/01/2020"}, 1),
+        ("/", {"q": "zanzibar", "autore": "Giulia Ferraro"}, 2),
+        ("/faccetta/categoria", {"q": "filatelia", "categoria": "Cultura"}, 1),
+        ("/api/search", {"q": "filatelia", "categoria": "Cultura"}, 1),
+    ):
+        calls.clear()
+        response = client.get(path + "?" + urlencode(params, doseq=True))
+        assert response.status_code == 200, (path, params)
+        assert len(calls) == expected, (path, params, calls)
+
+
 def test_seed_kept_by_its_author_in_any_case(client, seed_id):
     text = page(client, "/", q=SEED_QUERY, autore="mario piccirillo")
     assert result_ids(text) == [seed_id]
