@@ -6,16 +6,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from datetime import time as dtime
 
-from whoosh import query as wq
-from whoosh.reading import IndexReader
-
-from .analysis import normalize_key
 from .article import Article, author_name
-from .dates import DateError, parse_query_date
-from .queryparse import Highlight, ParsedQuery, QueryError, key_query
+from .filters import Filters, make_filters
+from .queryparse import Highlight, ParsedQuery, QueryError
 from .ranking import Ranking
 from .snippets import Segment, highlight_all, snippet, to_html
 
@@ -41,41 +35,6 @@ MAX_FACET_LIMIT = 5_000
 # facets never depend on the page size or the sort (a page of 10 used to
 # decide it). Ten is the default page: below it a page would show blanks.
 FILL_BELOW = 10
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What a search is narrowed to. Frozen and hashable: the result cache
-    keys on the whole value, so a filter added here is in the key too."""
-
-    author: str | None = None
-    categories: tuple[str, ...] = ()
-    since: date | None = None
-    until: date | None = None
-
-    def author_query(self, reader: IndexReader) -> wq.Query:
-        # "Piccirillo" finds "Mario Piccirillo", in any case, with or without accents.
-        return key_query(reader, "author_key", author_name(self.author))
-
-    def category_query(self) -> wq.Query:
-        return wq.Or([wq.Term("category_key", normalize_key(c)) for c in self.categories])
-
-    def date_query(self) -> wq.Query:
-        start = datetime.combine(self.since, dtime.min) if self.since else None
-        end = datetime.combine(self.until, dtime.max) if self.until else None
-        return wq.DateRange("date", start, end)
-
-    def query(self, reader: IndexReader) -> wq.Query | None:
-        parts: list[wq.Query] = []
-        if self.author:
-            parts.append(self.author_query(reader))
-        if self.categories:
-            parts.append(self.category_query())
-        if self.since or self.until:
-            parts.append(self.date_query())
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
 @dataclass
@@ -226,28 +185,6 @@ def one_year(filters: Filters) -> int | None:
     return None
 
 
-def make_filters(
-    author: str | None,
-    category: str | list[str] | None,
-    since: str | date | None,
-    until: str | date | None,
-) -> Filters:
-    """The search filters from the API's arguments; QueryError (Italian) for bad dates."""
-    categories = [category] if isinstance(category, str) else list(category or [])
-    try:
-        filters = Filters(
-            author=author or None,
-            categories=tuple(c for c in categories if c),
-            since=parse_query_date(since, "iniziale"),
-            until=parse_query_date(until, "finale"),
-        )
-    except DateError as e:
-        raise QueryError(str(e)) from None
-    if filters.since and filters.until and filters.since > filters.until:
-        raise QueryError("La data iniziale è successiva a quella finale.")
-    return filters
-
-
 @dataclass(frozen=True)
 class SearchRequest:
     """One search, checked: what every backend's `search` runs. Frozen and
@@ -269,21 +206,20 @@ class SearchRequest:
     def of(
         cls,
         text: str = "",
-        author: str | None = None,
-        category: str | list[str] | None = None,
-        since: str | date | None = None,
-        until: str | date | None = None,
         sort: str = "relevance",
         page: int = 1,
         per_page: int = 10,
         facets: bool = True,
         recency: bool = False,
         facet_limit: int | None = FACET_SIZE,
+        **filters: object,
     ) -> SearchRequest:
         """The request for these arguments (the API's), checked before any
         work: QueryError with an Italian message for bad dates, paging,
-        sort or facet limit. No words (`text` empty): browsing the filters."""
-        filters = make_filters(author, category, since, until)
+        sort or facet limit. `filters`: the filters' arguments (author,
+        category, since, until: search.filters.FILTER_KINDS). No words
+        (`text` empty): browsing the filters."""
+        checked = make_filters(**filters)
         check_paging(page, per_page, sort)
         check_facet_limit(facet_limit)
-        return cls(normalize_query_text(text), filters, sort, page, per_page, facets, recency, facet_limit)
+        return cls(normalize_query_text(text), checked, sort, page, per_page, facets, recency, facet_limit)

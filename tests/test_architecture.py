@@ -121,3 +121,39 @@ def test_the_engine_writes_its_own_compact_formats(tmp_path):
         ]
     finally:
         archive.close()
+
+
+# -- the filters' registry ------------------------------------------------------------------
+
+# A valid value of every filter argument (a new filter adds its own here).
+SAMPLE_ARGUMENTS = {"author": "Rossi", "category": ["Cronaca"], "since": "2024-01-01", "until": "2024-12-31"}
+SAMPLE_PARAMS = {"autore": "Rossi", "categoria": "Cronaca", "da": "2024-01-01", "a": "2024-12-31"}
+
+
+def test_every_filter_is_known_to_every_layer():
+    from click.testing import CliRunner
+    from werkzeug.datastructures import MultiDict
+
+    from cli import main
+    from search.filters import FILTER_KINDS, make_filters
+    from search.pg.sqlquery import SQL_FILTERS
+    from web.params import read_params
+
+    names = [kind.name for kind in FILTER_KINDS]
+    assert names == ["author", "category", "dates"]
+    # PostgreSQL compiles each by name; the whoosh engine reads each kind's query.
+    assert set(SQL_FILTERS) == set(names)
+    arguments = [a for kind in FILTER_KINDS for a in kind.arguments]
+    assert sorted(arguments) == sorted(SAMPLE_ARGUMENTS)
+    for kind in FILTER_KINDS:
+        alone = make_filters(**{a: SAMPLE_ARGUMENTS[a] for a in kind.arguments})
+        assert [k.name for k in FILTER_KINDS if k.is_set(alone)] == [kind.name]
+    # The page reads and writes back each parameter; the CLI offers each option.
+    params = [p for kind in FILTER_KINDS for p in kind.params]
+    assert sorted(params) == sorted(SAMPLE_PARAMS)
+    pairs = read_params(MultiDict(SAMPLE_PARAMS)).query_pairs()
+    assert sorted(name for name, _ in pairs) == sorted(params)
+    help_text = CliRunner().invoke(main, ["query", "--help"]).output
+    for kind in FILTER_KINDS:
+        for option in kind.options:
+            assert option in help_text

@@ -30,6 +30,7 @@ import psycopg
 from whoosh import query as wq
 
 from ..analysis import normalize_key
+from ..filters import FILTER_KINDS
 from ..graded import loose_groups
 from ..queryparse import ParsedQuery, QueryError
 from ..ranking import Ranking
@@ -250,6 +251,8 @@ SELECT 'month', to_char(date, 'YYYY-MM'), NULL, count(*) FROM m
     WHERE by_author AND by_category AND date >= %s AND date <= %s GROUP BY 2
 """
 TRUE = Clause("TRUE", ())
+# The filters the facets leave out one at a time (the by_ columns of _FACETS).
+_FACETED = ("author", "category", "dates")
 
 
 def _facets(
@@ -264,7 +267,11 @@ def _facets(
     sizes = {name: 0 for name in out}
     if where is None:
         return out, sizes
-    tests = [parts.get(name, TRUE) for name in ("author", "category", "dates")]
+    # The filters no facet leaves out narrow every facet's matches.
+    unfaceted = [parts[kind.name] for kind in FILTER_KINDS if not kind.faceted and kind.name in parts]
+    if unfaceted:
+        where = all_of([where, *unfaceted])  # type: ignore[list-item]
+    tests = [parts.get(name, TRUE) for name in _FACETED]
     year = one_year(filters)
     months = (date(year, 1, 1), date(year, 12, 31)) if year is not None else (None, None)
     sql = _FACETS.format(author=tests[0].sql, category=tests[1].sql, dates=tests[2].sql, where=where.sql)

@@ -12,14 +12,15 @@ on `tsv_exact` is ranked on it too (its fields weighted as in `tsv`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from whoosh import query as wq
 
 from ..analysis import normalize_key
 from ..article import author_name
+from ..filters import FILTER_KINDS, Filters
 from ..queryparse import KEY_FIELDS, key_query
-from ..results import Filters
 from .textprep import lexeme
 from .vocabulary import VocabularyReader
 
@@ -144,22 +145,34 @@ def _phrase(q: wq.Phrase) -> Clause | None:
     return text_clause(" <-> ".join(lexemes), column)
 
 
-def filter_clauses(filters: Filters, reader: VocabularyReader) -> dict[str, Clause]:
-    """Each filter set, as SQL (the names of searching.FilterParts: author,
-    category, dates), so that facets can leave one out."""
-    parts: dict[str, Clause] = {}
-    if filters.author:
-        author = compile_query(key_query(reader, "author_key", author_name(filters.author)))
-        parts["author"] = author or NOTHING
-    if filters.categories:
-        parts["category"] = Clause(
-            "category_key = ANY(%s)", ([normalize_key(c) for c in filters.categories],)
-        )
+def _author_clause(filters: Filters, reader: VocabularyReader) -> Clause:
+    return compile_query(key_query(reader, "author_key", author_name(filters.author))) or NOTHING
+
+
+def _category_clause(filters: Filters, reader: VocabularyReader) -> Clause:
+    return Clause("category_key = ANY(%s)", ([normalize_key(c) for c in filters.categories],))
+
+
+def _dates_clause(filters: Filters, reader: VocabularyReader) -> Clause:
     dates = [Clause("date >= %s", (filters.since,))] if filters.since else []
     dates += [Clause("date <= %s", (filters.until,))] if filters.until else []
-    if dates:
-        parts["dates"] = all_of(dates)  # type: ignore[assignment]
-    return parts
+    return all_of(dates)  # type: ignore[return-value]
+
+
+# Each filter of search.filters.FILTER_KINDS, by name, as SQL.
+SQL_FILTERS: dict[str, Callable[[Filters, VocabularyReader], Clause]] = {
+    "author": _author_clause,
+    "category": _category_clause,
+    "dates": _dates_clause,
+}
+
+
+def filter_clauses(filters: Filters, reader: VocabularyReader) -> dict[str, Clause]:
+    """Each set filter, as SQL, by FilterKind name (as the whoosh engine's
+    FilterParts), so that facets can leave one out."""
+    return {
+        kind.name: SQL_FILTERS[kind.name](filters, reader) for kind in FILTER_KINDS if kind.is_set(filters)
+    }
 
 
 def compile_filters(filters: Filters, reader: VocabularyReader) -> Clause | None:

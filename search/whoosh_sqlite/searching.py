@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from whoosh import query as wq
@@ -12,6 +11,7 @@ from whoosh.searching import Searcher
 
 from ..analysis import normalize_key
 from ..budget import TimeUp, clock
+from ..filters import FILTER_KINDS, date_range_query
 from ..queryparse import ParsedQuery, QueryError
 from ..ranking import Ranking
 from ..recency import rerank, window_limit
@@ -182,45 +182,38 @@ def _ranked(
     return ranked, cut
 
 
-@dataclass(frozen=True)
-class FilterParts:
-    """Each filter's documents as a bitmap (None: that filter is not set).
+class FilterParts(dict):
+    """Each set filter's documents as a bitmap, by FilterKind name.
 
     Kept apart so that each facet can be counted with the other filters
     only (disjunctive facets: a chosen category still shows the others,
     each with the count it would add)."""
 
-    author: int | None = None
-    category: int | None = None
-    dates: int | None = None
-
     def within(self, bits: int, leave_out: str = "") -> int:
         """`bits` narrowed by every filter but `leave_out`."""
-        for name in ("author", "category", "dates"):
-            part = getattr(self, name)
-            if part is not None and name != leave_out:
+        for name, part in self.items():
+            if name != leave_out:
                 bits &= part
         return bits
 
 
 def filter_parts(searcher: Searcher, filters: Filters) -> FilterParts:
-    """The filters' bitmaps, resolved here rather than handed to whoosh as a
-    query (whoosh treats a filter that matches nothing as no filter at all).
-    The bitmaps of the date ranges and keys are cached (search.whoosh_sqlite.ranking.docsets),
-    since the same filters come back page after page."""
+    """The filters' bitmaps (search.filters.FILTER_KINDS), resolved here
+    rather than handed to whoosh as a query (whoosh treats a filter that
+    matches nothing as no filter at all). The bitmaps of the date ranges
+    and keys are cached (ranking.docsets), since the same filters come back
+    page after page."""
     ds = docsets_for(searcher)
     reader = searcher.reader()
     return FilterParts(
-        author=ds.query(filters.author_query(reader)) if filters.author else None,
-        category=ds.query(filters.category_query()) if filters.categories else None,
-        dates=ds.query(filters.date_query()) if filters.since or filters.until else None,
+        (kind.name, ds.query(kind.query(filters, reader))) for kind in FILTER_KINDS if kind.is_set(filters)
     )
 
 
 def filter_docs(searcher: Searcher, filters: Filters) -> int | None:
     """The documents the filters allow, as a bitmap (None: no filters)."""
     parts = filter_parts(searcher, filters)
-    if parts == FilterParts():
+    if not parts:
         return None
     return parts.within(docsets_for(searcher).live)
 
@@ -272,7 +265,7 @@ def _facets(
         for month in range(1, 13):
             first = date(year, month, 1)
             last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-            n = (dated & ds.query(Filters(since=first, until=last).date_query())).bit_count()
+            n = (dated & ds.query(date_range_query(first, last))).bit_count()
             if n:
                 out["month"].append({"value": f"{year}-{month:02d}", "count": n})
     sizes["year"], sizes["month"] = len(out["year"]), len(out["month"])
