@@ -151,6 +151,8 @@ class QueryBuilder:
         self.plain_words: list[str] = []
         # Top-level plain words and the clause each became (see respell).
         self.word_clauses: list[tuple[str, wq.Query]] = []
+        # Each positive phrase's clause and its words' clauses (see loosen).
+        self.phrase_words: list[tuple[wq.Query, list[wq.Query]]] = []
         # Unknown words and their close spellings, most common first.
         self.typo_options: dict[str, list[str]] = {}
         # Query words go through the index's own analyzer, so an index built
@@ -313,7 +315,10 @@ class QueryBuilder:
                 return wq.And([wq.Term(q.fieldname, w) for w in q.words])
             if not negated:
                 self.highlight.add_phrase(q.words, q.slop)
-            return self.phrase_clause(q)
+            clause = self.phrase_clause(q)
+            if not negated and q.fieldname == "exact":
+                self.phrase_words.append((clause, self.relaxed_phrase(q.words)))
+            return clause
         if isinstance(q, (wq.Prefix, wq.Wildcard)):
             return self.expand_pattern(q, negated)
         if q is wq.NullQuery:
@@ -406,6 +411,12 @@ class QueryBuilder:
             return q
         self.highlight.add_phrase(words, q.slop)
         return wq.Or([q, wq.Phrase("exact", words, slop=q.slop, boost=q.boost)])
+
+    def relaxed_phrase(self, words: list[str]) -> list[wq.Query]:
+        """A phrase's words as the fallback's word groups: each word that is
+        not a stop word, by its stem, once."""
+        stems = dict.fromkeys(s for s in (self.stem(w) for w in words) if s is not None)
+        return [self.stem_clause(s) for s in stems]
 
     def stem_clause(self, word: str, boost: float = 1.0) -> wq.Query:
         s = self.stem(word) or word
@@ -612,20 +623,32 @@ class QueryBuilder:
     # -- derived queries ---------------------------------------------------------------
 
     def loosen(self, strict: wq.Query) -> wq.Query | None:
-        """The graded fallback: any term may match; more matching terms rank higher."""
+        """The graded fallback: any term may match; more matching terms rank
+        higher. A quoted phrase also counts as its words (Ranking.relax_phrases)."""
         if isinstance(strict, wq.AndNot):
             loose = self.loosen(strict.a)
             return wq.AndNot(loose, strict.b) if loose is not None else None
         if isinstance(strict, wq.And):
             positives = [c for c in strict.subqueries if not isinstance(c, wq.Not)]
             negatives = [c.query for c in strict.subqueries if isinstance(c, wq.Not)]
-            if len(positives) < 2:
-                return None
-            # The coordination factor counts the word groups a document holds
-            # (a wildcard's expansions are one group).
-            loose = GradedOr(positives, exponent=self.ranking.coord_exponent)
-            return wq.AndNot(loose, wq.Or(negatives)) if negatives else loose
-        return None
+        else:
+            positives, negatives = [strict], []
+        positives = [group for clause in positives for group in self.groups_of(clause)]
+        if len(positives) < 2:
+            return None
+        # The coordination factor counts the word groups a document holds
+        # (a wildcard's expansions are one group).
+        loose = GradedOr(positives, exponent=self.ranking.coord_exponent)
+        return wq.AndNot(loose, wq.Or(negatives)) if negatives else loose
+
+    def groups_of(self, clause: wq.Query) -> list[wq.Query]:
+        """The fallback's word groups of one clause of the strict query: the
+        clause itself, and for a phrase (relaxed) its words too."""
+        if self.ranking.relax_phrases:
+            for phrase, words in self.phrase_words:
+                if clause == phrase:
+                    return [clause, *words]
+        return [clause]
 
     def proximity(self) -> wq.Query | None:
         """Optional bonus when the words appear close together, or as a title phrase."""

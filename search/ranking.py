@@ -26,6 +26,10 @@ class Ranking:
     coord_exponent: float = 1.0
     # Fall back to any-term matching when all terms find nothing.
     fallback: bool = True
+    # In the fallback, a quoted phrase also counts as its words (a reader
+    # half-remembers a quote: "è mia proprietà" for "è di mia proprietà"):
+    # each word one more group, the exact phrase still one group of its own.
+    relax_phrases: bool = True
     # The recency boost, when a search asks for it (search.recency): weight
     # of the newest articles' bonus, and the age that halves it.
     recency_weight: float = 0.2
