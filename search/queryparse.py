@@ -628,14 +628,15 @@ class QueryBuilder:
         if isinstance(strict, wq.AndNot):
             loose = self.loosen(strict.a)
             return wq.AndNot(loose, strict.b) if loose is not None else None
-        if isinstance(strict, wq.And):
-            positives = [c for c in strict.subqueries if not isinstance(c, wq.Not)]
-            negatives = [c.query for c in strict.subqueries if isinstance(c, wq.Not)]
-        else:
-            positives, negatives = [strict], []
-        positives = [group for clause in positives for group in self.groups_of(clause)]
+        if not isinstance(strict, wq.And):
+            # One clause: nothing to grade. A lone quoted phrase stays exact:
+            # the reader asked for those words in that order, nothing else.
+            return None
+        positives = [c for c in strict.subqueries if not isinstance(c, wq.Not)]
+        negatives = [c.query for c in strict.subqueries if isinstance(c, wq.Not)]
         if len(positives) < 2:
             return None
+        positives = [group for clause in positives for group in self.groups_of(clause)]
         # The coordination factor counts the word groups a document holds
         # (a wildcard's expansions are one group).
         loose = GradedOr(positives, exponent=self.ranking.coord_exponent)

@@ -26,9 +26,10 @@ class Ranking:
     coord_exponent: float = 1.0
     # Fall back to any-term matching when all terms find nothing.
     fallback: bool = True
-    # In the fallback, a quoted phrase also counts as its words (a reader
-    # half-remembers a quote: "è mia proprietà" for "è di mia proprietà"):
-    # each word one more group, the exact phrase still one group of its own.
+    # In the fallback of a query with other words, a quoted phrase also
+    # counts as its words (a reader half-remembers a quote: "è mia
+    # proprietà" for "è di mia proprietà"): each word one more group, the
+    # exact phrase still one group of its own. A lone phrase stays exact.
     relax_phrases: bool = True
     # The recency boost, when a search asks for it (search.recency): weight
     # of the newest articles' bonus, and the age that halves it.

@@ -89,15 +89,16 @@ def test_the_exact_phrase_outranks_its_words_scattered(archive):
     assert result.total == 4
 
 
-def test_a_lone_phrase_nobody_wrote_falls_back_to_its_words(archive):
-    result = archive.search('"piazza del popolo dei cittadini"')
-    assert result.exact_total == 0 and result.fallback
-    assert sorted(ids(result)) == ["e", "q", "s"]
+def test_a_lone_phrase_stays_exact(archive):
+    """Quotes alone ask for those words in that order: nothing else joins."""
+    assert archive.search('"piazza del popolo dei cittadini"').total == 0
+    result = archive.search('"piazza dei cittadini"')
+    assert (result.total, result.exact_total, ids(result)) == (1, 1, ["e"])
 
 
 def test_a_phrase_found_as_typed_comes_first(archive):
-    """One article holds it: fewer than FILL_BELOW, so those holding its
-    words follow, as they would after any query's all-words matches."""
-    result = archive.search('"piazza dei cittadini"')
-    assert (result.total, result.exact_total) == (3, 1)
-    assert ids(result)[0] == "e" and [h.all_words for h in result.hits] == [True, False, False]
+    """e holds the phrase and "rifatta": fewer than FILL_BELOW hold both,
+    so those holding some of the groups follow."""
+    result = archive.search('"piazza dei cittadini" rifatta')
+    assert result.exact_total == 1
+    assert ids(result)[0] == "e" and [h.all_words for h in result.hits][:2] == [True, False]
