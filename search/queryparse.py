@@ -357,6 +357,9 @@ class QueryBuilder:
             return wq.Or(self.written_clauses(word, [wq.Term("text", stemmed)]))
         _, variants = self.synonyms.match([word], 0)
         alternatives = self.written_clauses(word, [self.stem_clause(word)])
+        if self.ranking.exact_form_boost and word not in self._accented:
+            # The word as typed outranks its stem's other forms (porto, not porta).
+            alternatives.append(wq.Term("exact", word, boost=self.ranking.exact_form_boost))
         self.highlight.stems.add(stemmed)
         if top:
             self.plain_stems.append(stemmed)
