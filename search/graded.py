@@ -69,15 +69,50 @@ class GradedOr(wq.Or):
         return GradedMatcher(children, len(self.subqueries), self.exponent, self.boost)
 
 
+class BestOf(wq.Or):
+    """One word and its alternatives (synonyms, close spellings): documents
+    matching any, scored as the best matching one (one word, one weight).
+    whoosh's DisjunctionMax means the same but its binary matchers read a
+    child positioned on another document; this scores only the current ones."""
+
+    def __repr__(self) -> str:
+        return f"BestOf({self.subqueries!r}, boost={self.boost})"
+
+    def apply(self, fn):  # noqa: ANN001, ANN201 (whoosh's signature)
+        return BestOf([fn(q) for q in self.subqueries], boost=self.boost)
+
+    def normalize(self) -> wq.Query:
+        subqueries = [q for q in (q.normalize() for q in self.subqueries) if q is not wq.NullQuery]
+        if not subqueries:
+            return wq.NullQuery
+        if len(subqueries) == 1 and self.boost == 1.0:
+            return subqueries[0]
+        return BestOf(subqueries, boost=self.boost)
+
+    def simplify(self, ixreader):  # noqa: ANN001, ANN201
+        return BestOf([q.simplify(ixreader) for q in self.subqueries], boost=self.boost)
+
+    def matcher(self, searcher, context=None) -> Matcher:  # noqa: ANN001
+        children = [q.matcher(searcher, context) for q in self.subqueries]
+        children = [c for c in children if c.is_active()]
+        if not children:
+            return NullMatcher()
+        return GradedMatcher(children, len(children), 0.0, self.boost, best=True)
+
+
 class GradedMatcher(Matcher):
     """A union of the groups' matchers that knows which of them match the
     current document (whoosh's binary tree of unions does not)."""
 
-    def __init__(self, children: list[Matcher], total: int, exponent: float, boost: float = 1.0) -> None:
+    def __init__(
+        self, children: list[Matcher], total: int, exponent: float, boost: float = 1.0, best: bool = False
+    ) -> None:
         self._children = children
         self._total = total
         self._exponent = exponent
         self._boost = boost
+        # BestOf: the best matching child's score instead of the sum.
+        self._best = best
 
     def _active(self) -> list[Matcher]:
         return [c for c in self._children if c.is_active()]
@@ -107,16 +142,16 @@ class GradedMatcher(Matcher):
 
     def score(self) -> float:
         current = self._current()
-        total = 0.0
-        for c in current:
-            total += c.score()
+        scores = [c.score() for c in current]
+        total = max(scores, default=0.0) if self._best else sum(scores)
         return total * self._boost * coord_factor(len(current), self._total, self._exponent)
 
     def children(self) -> list[Matcher]:
         return list(self._children)
 
     def copy(self) -> GradedMatcher:
-        return GradedMatcher([c.copy() for c in self._children], self._total, self._exponent, self._boost)
+        children = [c.copy() for c in self._children]
+        return GradedMatcher(children, self._total, self._exponent, self._boost, self._best)
 
     def reset(self) -> None:
         for c in self._children:

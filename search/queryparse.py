@@ -20,7 +20,7 @@ from whoosh.reading import IndexReader
 
 from .analysis import DEFAULT_ANALYSIS, TypedWord, fold, nfc, normalize_key, typed_words
 from .dictionary import Dictionary, italian
-from .graded import GradedOr
+from .graded import BestOf, GradedOr
 from .ranking import Ranking
 from .spelling import RESPELL_RATIO, TYPO_RATIO, close_words, max_typos, slips
 from .synonyms import Synonyms
@@ -357,16 +357,25 @@ class QueryBuilder:
             return wq.Or(self.written_clauses(word, [wq.Term("text", stemmed)]))
         _, variants = self.synonyms.match([word], 0)
         alternatives = self.written_clauses(word, [self.stem_clause(word)])
+        if self.ranking.exact_form_boost and word not in self._accented:
+            # The word as typed outranks its stem's other forms (porto, not porta).
+            alternatives.append(wq.Term("exact", word, boost=self.ranking.exact_form_boost))
         self.highlight.stems.add(stemmed)
         if top:
             self.plain_stems.append(stemmed)
             self.plain_words.append(word)
-        for variant in variants:
-            alternatives.append(self.variant_clause(variant))
+        others = [self.variant_clause(variant) for variant in variants]
         if not variants:
-            for candidate in self.typo_candidates(word):
-                alternatives.append(self.typo_clause(candidate))
-        clause = alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+            others += [self.typo_clause(candidate) for candidate in self.typo_candidates(word)]
+        if self.ranking.max_alternatives and others:
+            # One word, one weight: the best of the word and its synonyms or
+            # spellings, not their sum (an article naming "Covid-19" and
+            # "SARS-CoV-2" is not five times about "coronavirus").
+            own = alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+            clause = BestOf([own, *others])
+        else:
+            alternatives += others
+            clause = alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
         if top:
             self.word_clauses.append((word, clause))
         return clause

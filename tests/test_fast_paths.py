@@ -16,7 +16,7 @@ from whoosh import index
 from whoosh import query as wq
 
 from search.analysis import TOKEN_PATTERN, exact_analyzer
-from search.graded import GradedOr
+from search.graded import BestOf, GradedOr
 from search.ranking import Ranking
 from search.spelling import edit_distance
 from search.whoosh_sqlite import lexicon
@@ -222,6 +222,14 @@ QUERIES = [
     wq.AndMaybe(_term("text", "sindac"), wq.Phrase("exact", ["porto", "genova"], slop=4)),
     wq.And([_term("text", "muse"), wq.Not(_term("text", "firenz"))]),
     wq.AndNot(_term("text", "tren"), _term("title", "tren")),
+    # One word and its alternatives, max-combined (Ranking.max_alternatives).
+    wq.And([
+        BestOf([
+            wq.Or([_term("text", "port"), _term("title", "port"), wq.Term("exact", "porto", boost=0.6)]),
+            _term("text", "genov"),
+        ]),
+        _term("text", "sindac"),
+    ]),
 ]
 
 

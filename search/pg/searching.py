@@ -102,6 +102,13 @@ def scorer(
         weight = idf(reader, group)
         parts.append(f"%s * ts_rank(%s::float4[], {clause.column}, %s::tsquery, %s)")
         params += [weight, WEIGHTS, clause.ts, RANK_NORMALIZATION]
+        forms = _forms_as_typed(group) if clause.column == "tsv" else None
+        if forms is not None:
+            # The word as typed, on the unstemmed vector: the whoosh engine
+            # adds its `exact` term's score too (Ranking.exact_form_boost).
+            ts, boost = forms
+            parts.append("%s * ts_rank(%s::float4[], tsv_exact, %s::tsquery, %s)")
+            params += [weight * boost, WEIGHTS, ts, RANK_NORMALIZATION]
         if bonus:
             parts.append(f"%s * coalesce(({clause.sql}), FALSE)::int")
             params += [weight * bonus, *clause.params]
@@ -115,6 +122,24 @@ def scorer(
         sql = f"{sql} * power(({' + '.join(held)})::float8 / %s, %s)"
         params += [*held_params, len(groups), exponent]
     return Scorer(sql, tuple(params))
+
+
+def _forms_as_typed(group: wq.Query) -> tuple[str, float] | None:
+    """The tsquery of a word group's words as written (its `exact` terms
+    beside the stems), and their weight; None when it has none."""
+    terms = [t for t in _terms_of(group) if t.fieldname == "exact"]
+    clauses = [c for c in (compile_query(t) for t in terms) if c is not None and c.ts]
+    if not clauses:
+        return None
+    return " | ".join(f"({c.ts})" for c in clauses), max(t.boost for t in terms)
+
+
+def _terms_of(q: wq.Query) -> list[wq.Term]:
+    if isinstance(q, wq.Term):
+        return [q]
+    if isinstance(q, (wq.Not, wq.Phrase)):
+        return []
+    return [t for child in q.children() for t in _terms_of(child)]
 
 
 def run(

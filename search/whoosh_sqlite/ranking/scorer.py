@@ -30,7 +30,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from ...budget import TimeUp, clock
-from ...graded import GradedOr, coord_factor
+from ...graded import BestOf, GradedOr, coord_factor
 from ..postingblocks import posting_blocks
 from ..segcache import cache
 from .phrases import term_positions
@@ -284,6 +284,30 @@ class _Sum(_Node):
         return sum(c.bound(seg) for c in self.children) * self.boost
 
 
+class _Max(_Node):
+    """search.graded.BestOf: the best of the children that match (one
+    word's alternatives weigh as one word)."""
+
+    def __init__(self, children: list[_Node], boost: float) -> None:
+        self.children = children
+        self.boost = boost
+
+    def score(self, seg: int, docs: np.ndarray) -> Scored:
+        total, count, hits = self.children[0].score(seg, docs)
+        for c in self.children[1:]:
+            scores, counts, found = c.score(seg, docs)
+            total = np.maximum(total, scores)
+            count = count + counts
+            hits = hits | found
+        return total * self.boost, count, hits
+
+    def terms(self, seg: int) -> int:
+        return sum(c.terms(seg) for c in self.children)
+
+    def bound(self, seg: int) -> float:
+        return max(c.bound(seg) for c in self.children) * self.boost
+
+
 class _Graded(_Node):
     """search.graded.GradedOr: the sum of the matching word groups' scores
     times the coordination factor of how many of them match."""
@@ -433,6 +457,8 @@ class QueryScorer:
             return _Phrase(self, q)
         if isinstance(q, GradedOr):
             return _Graded([self._compile(s) for s in q.subqueries], q.boost, q.exponent)
+        if isinstance(q, BestOf):
+            return _Max([self._compile(s) for s in q.subqueries], q.boost)
         if isinstance(q, wq.Or) and type(q) is not wq.DisjunctionMax:
             if q.scale:
                 raise Unsupported("whoosh's coordination (Or with a scale)")
