@@ -356,10 +356,13 @@ class QueryBuilder:
         if negated:
             return wq.Or(self.written_clauses(word, [wq.Term("text", stemmed)]))
         _, variants = self.synonyms.match([word], 0)
-        alternatives = self.written_clauses(word, [self.stem_clause(word)])
+        own = self.written_clauses(word, [self.stem_clause(word)])
+        clause = own[0] if len(own) == 1 else wq.Or(own)
         if self.ranking.exact_form_boost and word not in self._accented:
-            # The word as typed outranks its stem's other forms (porto, not porta).
-            alternatives.append(wq.Term("exact", word, boost=self.ranking.exact_form_boost))
+            # The word as typed outranks its stem's other forms (porto, not
+            # porta). A bonus only, never a match: `exact` is accent-folded,
+            # and "sara" must not find "sarà", a stop word.
+            clause = wq.AndMaybe(clause, wq.Term("exact", word, boost=self.ranking.exact_form_boost))
         self.highlight.stems.add(stemmed)
         if top:
             self.plain_stems.append(stemmed)
@@ -367,15 +370,13 @@ class QueryBuilder:
         others = [self.variant_clause(variant) for variant in variants]
         if not variants:
             others += [self.typo_clause(candidate) for candidate in self.typo_candidates(word)]
-        if self.ranking.max_alternatives and others:
+        if others and self.ranking.max_alternatives:
             # One word, one weight: the best of the word and its synonyms or
             # spellings, not their sum (an article naming "Covid-19" and
             # "SARS-CoV-2" is not five times about "coronavirus").
-            own = alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
-            clause = BestOf([own, *others])
-        else:
-            alternatives += others
-            clause = alternatives[0] if len(alternatives) == 1 else wq.Or(alternatives)
+            clause = BestOf([clause, *others])
+        elif others:
+            clause = wq.Or([clause, *others])
         if top:
             self.word_clauses.append((word, clause))
         return clause

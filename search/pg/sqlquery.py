@@ -184,11 +184,18 @@ def groups_of(q: wq.Query) -> list[wq.Query]:
     """The positive top-level parts of a strict query, each ranked on its own."""
     if isinstance(q, wq.AndNot):
         return groups_of(q.a)
+    if isinstance(q, wq.AndMaybe) and _is_form_bonus(q.b):
+        return [q]  # one word with its exact-form bonus (Ranking.exact_form_boost)
     if isinstance(q, (wq.AndMaybe, wq.Require)):
         return groups_of(q.a)
     if isinstance(q, wq.And):
         return [c for c in q.subqueries if not isinstance(c, wq.Not)]
     return [q]
+
+
+def _is_form_bonus(q: wq.Query) -> bool:
+    """The optional part the query builder gives a word: its form as typed."""
+    return isinstance(q, wq.Term) and q.fieldname == "exact"
 
 
 def lexemes_of(q: wq.Query) -> list[tuple[str, str]]:
