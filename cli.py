@@ -11,6 +11,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -18,6 +19,7 @@ import click
 import cli_messages
 from search import (
     BACKENDS,
+    FILTER_KINDS,
     FORMATS,
     LABELS,
     ArchiveBackend,
@@ -348,14 +350,19 @@ def _render_segments(segments: list[Segment], color: bool) -> str:
     )
 
 
+def filter_options(command: Callable) -> Callable:
+    """The filters' options (search.FILTER_KINDS), in the table's order."""
+    options = [option for kind in FILTER_KINDS for option in kind.options]
+    for option in reversed(options):  # the first decorator applied is listed last
+        command = click.option(
+            *option.names, option.argument, metavar=option.metavar, help=option.help, multiple=option.multiple
+        )(command)
+    return command
+
+
 @main.command()
 @click.argument("text", required=False, default="")
-@click.option("--author", "--autore", metavar="NOME", help="Solo articoli di questo autore.")
-@click.option(
-    "--category", "--categoria", multiple=True, metavar="NOME", help="Solo questa categoria (ripetibile)."
-)
-@click.option("--since", "--da", metavar="DATA", help="Dalla data (AAAA-MM-GG o GG/MM/AAAA), inclusa.")
-@click.option("--until", "--a", metavar="DATA", help="Fino alla data (AAAA-MM-GG o GG/MM/AAAA), inclusa.")
+@filter_options
 @click.option(
     "--sort",
     type=click.Choice(["relevance", "newest", "oldest"]),
@@ -373,17 +380,14 @@ def _render_segments(segments: list[Segment], color: bool) -> str:
 @click.option("--limit", "per_page", default=10, show_default=True, type=int, help="Risultati per pagina.")
 @click.option("--json", "as_json", is_flag=True, help="Un oggetto JSON, per i programmi.")
 @click.pass_context
-def query(ctx, text, author, category, since, until, sort, recency, page, per_page, as_json):
+def query(ctx, text, sort, recency, page, per_page, as_json, **filters):
     """Cerca negli articoli: tutte le parole, "frasi esatte", OR, -parola, prefisso*.
 
     Senza parole elenca gli articoli dei filtri scelti, dal più recente
     (ad esempio: archivio query --categoria cronaca)."""
     result = _archive(ctx).search(
         text,
-        author=author,
-        category=list(category),
-        since=since,
-        until=until,
+        **{name: list(value) if isinstance(value, tuple) else value for name, value in filters.items()},
         sort=sort,
         page=page,
         per_page=per_page,

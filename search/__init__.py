@@ -17,6 +17,7 @@ from .article import Article, author_name
 from .backend import BACKENDS, ArchiveBackend, UnknownBackend, open_archive
 from .dates import DateError, format_italian, parse_query_date
 from .errors import DatabaseUnavailable, IndexMissing, WriteFailed, WriterBusy, megabytes
+from .filters import FILTER_KINDS
 from .importers import FORMATS, LABELS, UNKNOWN, CsvMapError, parse_csv_map
 from .importing import ImportReport
 from .queryparse import QueryError
@@ -47,6 +48,7 @@ __all__ = [
     "open_archive",
     # searching
     "FACET_SIZE",
+    "FILTER_KINDS",
     "Filters",
     "Hit",
     "MAX_FACET_LIMIT",

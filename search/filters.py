@@ -78,6 +78,17 @@ def date_range_query(since: date | None, until: date | None) -> wq.Query:
 
 
 @dataclass(frozen=True)
+class CliOption:
+    """A command-line option of `archivio query` that sets one API argument."""
+
+    names: tuple[str, ...]
+    argument: str
+    metavar: str
+    help: str
+    multiple: bool = False
+
+
+@dataclass(frozen=True)
 class FilterKind:
     """One filter, as every layer knows it."""
 
@@ -87,8 +98,8 @@ class FilterKind:
     arguments: tuple[str, ...]
     # The page's and the JSON API's URL parameters.
     params: tuple[str, ...]
-    # The CLI's options (`archivio query`).
-    options: tuple[str, ...]
+    # The CLI's options (`archivio query`), Italian help included.
+    options: tuple[CliOption, ...]
     # Its API arguments (a dict holding any of `arguments`) -> Filters fields;
     # QueryError (Italian) for a bad value.
     read: Callable[[dict], dict]
@@ -105,7 +116,7 @@ FILTER_KINDS: tuple[FilterKind, ...] = (
         name="author",
         arguments=("author",),
         params=("autore",),
-        options=("--author",),
+        options=(CliOption(("--author", "--autore"), "author", "NOME", "Solo articoli di questo autore."),),
         read=_read_author,
         is_set=lambda f: bool(f.author),
         query=_author_query,
@@ -114,7 +125,11 @@ FILTER_KINDS: tuple[FilterKind, ...] = (
         name="category",
         arguments=("category",),
         params=("categoria",),
-        options=("--category",),
+        options=(
+            CliOption(
+                ("--category", "--categoria"), "category", "NOME", "Solo questa categoria (ripetibile).", True
+            ),
+        ),
         read=_read_categories,
         is_set=lambda f: bool(f.categories),
         query=_category_query,
@@ -123,7 +138,12 @@ FILTER_KINDS: tuple[FilterKind, ...] = (
         name="dates",
         arguments=("since", "until"),
         params=("da", "a"),
-        options=("--since", "--until"),
+        options=(
+            CliOption(("--since", "--da"), "since", "DATA", "Dalla data (AAAA-MM-GG o GG/MM/AAAA), inclusa."),
+            CliOption(
+                ("--until", "--a"), "until", "DATA", "Fino alla data (AAAA-MM-GG o GG/MM/AAAA), inclusa."
+            ),
+        ),
         read=_read_dates,
         is_set=lambda f: bool(f.since or f.until),
         query=lambda f, reader: date_range_query(f.since, f.until),

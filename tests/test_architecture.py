@@ -155,5 +155,6 @@ def test_every_filter_is_known_to_every_layer():
     assert sorted(name for name, _ in pairs) == sorted(params)
     help_text = CliRunner().invoke(main, ["query", "--help"]).output
     for kind in FILTER_KINDS:
+        assert sorted(o.argument for o in kind.options) == sorted(kind.arguments)
         for option in kind.options:
-            assert option in help_text
+            assert all(name in help_text for name in option.names)
