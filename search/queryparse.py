@@ -425,8 +425,12 @@ class QueryBuilder:
     def relaxed_phrase(self, words: list[str]) -> list[wq.Query]:
         """A phrase's words as the fallback's word groups: each word that is
         not a stop word, by its stem, once."""
-        stems = dict.fromkeys(s for s in (self.stem(w) for w in words) if s is not None)
-        return [self.stem_clause(s) for s in stems]
+        by_stem: dict[str, str] = {}
+        for word in words:
+            stemmed = self.stem(word)
+            if stemmed is not None:
+                by_stem.setdefault(stemmed, word)
+        return [self.stem_clause(word) for word in by_stem.values()]
 
     def stem_clause(self, word: str, boost: float = 1.0) -> wq.Query:
         s = self.stem(word) or word
