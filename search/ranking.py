@@ -46,9 +46,17 @@ class Ranking:
     # of the newest articles' bonus, and the age that halves it.
     recency_weight: float = 0.2
     recency_half_life_days: float = 90.0
-    # BM25 parameters.
+    # BM25 parameters (the whoosh engine).
     k1: float = 1.2
     b: float = 0.75
+    # PostgreSQL's ranking (search.pg.searching): ts_rank's weights of D
+    # (body), C (unused), B (subtitle) and A (title) matches; its
+    # normalisation (1: divided by 1 + log(document length)); and, in the
+    # fallback, each word group held adds this many times its idf, so that
+    # articles with more (and rarer) words come first whatever their ts_rank.
+    pg_weights: tuple[float, float, float, float] = (0.1, 0.2, 0.4, 1.0)
+    pg_rank_normalization: int = 1
+    pg_group_bonus: float = 1.0
 
 
 # -- related articles (both backends) --

@@ -48,13 +48,7 @@ from . import store
 from .sqlquery import Clause, all_of, any_of, compile_query, filter_clauses, groups_of, lexemes_of, none_of
 from .vocabulary import VocabularyReader
 
-# ts_rank weights of D (body), C (unused), B (subtitle), A (title) matches.
-WEIGHTS = [0.1, 0.2, 0.4, 1.0]
-# ts_rank normalisation: 1 divides by 1 + log(document length).
-RANK_NORMALIZATION = 1
-# In the fallback, each word group held adds this many times its idf, so
-# articles with more (and rarer) words come first whatever their ts_rank.
-GROUP_BONUS = 1.0
+DEFAULT_RANKING = Ranking()
 ORDERS = {"newest": "date DESC NULLS LAST, id", "oldest": "date ASC NULLS LAST, id"}
 
 
@@ -85,12 +79,19 @@ def idf(reader: VocabularyReader, q: wq.Query) -> float:
 
 
 def scorer(
-    reader: VocabularyReader, groups: list[wq.Query], bonus: float = 0.0, exponent: float = 0.0
+    reader: VocabularyReader,
+    groups: list[wq.Query],
+    bonus: float = 0.0,
+    exponent: float = 0.0,
+    ranking: Ranking = DEFAULT_RANKING,
 ) -> Scorer:
     """The score of the word groups' ts_ranks weighted by their idf; in the
     fallback (`bonus`), plus `bonus` times the idf of each group held, and
     times the coordination factor (m / n) ** `exponent` of a row holding m
-    of the n groups (search.graded, as the whoosh engine ranks them)."""
+    of the n groups (search.graded, as the whoosh engine ranks them).
+    ts_rank's weights and normalisation are the Ranking's (pg_weights,
+    pg_rank_normalization)."""
+    weights, normalization = list(ranking.pg_weights), ranking.pg_rank_normalization
     parts: list[str] = []
     params: list = []
     held: list[str] = []
@@ -101,14 +102,14 @@ def scorer(
             continue
         weight = idf(reader, group)
         parts.append(f"%s * ts_rank(%s::float4[], {clause.column}, %s::tsquery, %s)")
-        params += [weight, WEIGHTS, clause.ts, RANK_NORMALIZATION]
+        params += [weight, weights, clause.ts, normalization]
         forms = _forms_as_typed(group) if clause.column == "tsv" else None
         if forms is not None:
             # The word as typed, on the unstemmed vector: the whoosh engine
             # adds its `exact` term's score too (Ranking.exact_form_boost).
             ts, boost = forms
             parts.append("%s * ts_rank(%s::float4[], tsv_exact, %s::tsquery, %s)")
-            params += [weight * boost, WEIGHTS, ts, RANK_NORMALIZATION]
+            params += [weight * boost, weights, ts, normalization]
         if bonus:
             parts.append(f"%s * coalesce(({clause.sql}), FALSE)::int")
             params += [weight * bonus, *clause.params]
@@ -177,7 +178,7 @@ def run(
         strict_where = all_of([scope, strict]) if strict is not None else None
         exact_total = _count(conn, strict_where)
         groups = groups_of(parsed.strict) if parsed is not None else []
-        ranked = _top(conn, strict_where, scorer(reader, groups), order, first, limit)
+        ranked = _top(conn, strict_where, scorer(reader, groups, ranking=ranking), order, first, limit)
         exact_ranked = len(ranked)
         matched = all_of([indexed, strict]) if strict is not None else None
         total = exact_total
@@ -185,7 +186,7 @@ def run(
         if parsed is not None and loose is not None and joins_partial(ranking, parsed, exact_total):
             partial = all_of([scope, loose] + ([none_of(strict)] if strict is not None else []))
             loose_groups_ = loose_groups(parsed.loose)  # type: ignore[arg-type]
-            score = scorer(reader, loose_groups_, GROUP_BONUS, ranking.coord_exponent)
+            score = scorer(reader, loose_groups_, ranking.pg_group_bonus, ranking.coord_exponent, ranking)
             total += _count(conn, partial)
             skip = max(0, first - exact_total)
             ranked += _top(conn, partial, score, order, skip, first + limit - exact_total - skip)
