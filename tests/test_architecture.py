@@ -5,7 +5,6 @@ whoosh engine moved into its own package."""
 from __future__ import annotations
 
 import inspect
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,22 @@ from search.pg import PostgresArchive
 
 from .conftest import ROOT
 
-FIXTURE = Path(__file__).parent / "fixtures" / "index_before_the_move"
+# Three fictional articles (written for this test).
+ARTICLES = Path(__file__).parent / "fixtures" / "articles_before_the_move.jsonl"
+# Writes an index as the code before the move did (commit 002c207): the
+# same files, the formats' classes pickled under their old module path.
+# (Only index/.gitkeep is committed under any index folder: indexes are
+# derived data, so the old one is made here rather than kept.)
+WRITE_OLD_INDEX = """
+import inspect, sys
+from search.whoosh_sqlite import Archive, formats
+for cls in vars(formats).values():
+    if inspect.isclass(cls) and cls.__module__ == formats.__name__:
+        cls.__module__ = "search.formats"
+archive = Archive(sys.argv[1], sys.argv[2])
+assert archive.import_paths([sys.argv[3]]).added == 3
+archive.close()
+"""
 
 
 def loaded_after(statement: str) -> set[str]:
@@ -78,13 +92,14 @@ def test_a_search_request_is_its_own_cache_key():
 
 
 def test_an_index_built_before_the_move_keeps_opening(tmp_path):
-    """The fixture was written by the code before the whoosh engine moved
-    into search.whoosh_sqlite (commit 002c207): its TOC names the formats'
-    classes by their old module path, search.formats."""
-    toc = (FIXTURE / "index" / "gen-000001" / "_MAIN_1.toc").read_bytes()
+    """Indexes written before the whoosh engine moved into search.whoosh_sqlite
+    name the formats' classes by their old module path, search.formats."""
+    data, index = tmp_path / "data", tmp_path / "index"
+    subprocess.run(
+        [sys.executable, "-c", WRITE_OLD_INDEX, str(data), str(index), str(ARTICLES)], cwd=ROOT, check=True
+    )
+    toc = next(index.glob("gen-*/_MAIN_*.toc")).read_bytes()
     assert b"search.formats" in toc and b"search.whoosh_sqlite" not in toc
-    shutil.copytree(FIXTURE / "data", tmp_path / "data")
-    shutil.copytree(FIXTURE / "index", tmp_path / "index")
     archive = Archive(tmp_path / "data", tmp_path / "index")
     try:
         assert archive.check()["ok"] is True
@@ -112,7 +127,7 @@ def test_the_engine_writes_its_own_compact_formats(tmp_path):
 
     archive = Archive(tmp_path / "data", tmp_path / "index")
     try:
-        archive.import_paths([FIXTURE / "articoli.jsonl"])
+        archive.import_paths([ARTICLES])
         schema = archive.index.open().schema
         assert [type(schema[name].format) for name in ("text", "title", "exact")] == [
             FastFrequency,

@@ -13,7 +13,7 @@ from .archive import Archive
 # formats and codec, by module path: indexes written before the engine moved
 # into this package (2026-12) name them `search.formats`. Unpickling finds
 # a module in sys.modules before importing it, so such indexes keep opening
-# (tests/test_architecture.py opens one built by the code before the move).
+# (tests/test_architecture.py writes one as the code before the move did, and opens it).
 sys.modules.setdefault("search.formats", formats)
 
 __all__ = ["Archive"]
