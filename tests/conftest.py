@@ -167,19 +167,36 @@ def make_archive(backend):
 
 
 @pytest.fixture(scope="module")
-def archive_of(tmp_path_factory, make_archive):
-    """Makes an archive of the module's backend holding `records` (article
-    dicts, imported as JSON Lines; each must be added); closed at the end."""
-    made = []
+def folder_of(tmp_path_factory, make_archive):
+    """Makes the folder of an archive of the module's backend holding
+    `records` (article dicts, imported as JSON Lines; each must be added),
+    closed: open it with make_archive(folder, ...) as often as needed (with
+    another Ranking, say)."""
 
-    def make(name: str, records: list[dict]):
+    def make(name: str, records: list[dict]) -> Path:
         base = tmp_path_factory.mktemp(name)
         path = base / "articoli.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in records))
         archive = make_archive(base)
+        try:
+            report = archive.import_paths([path])
+            assert report.ok and report.added == len(records), report.rejected[:5]
+        finally:
+            archive.close()
+        return base
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def archive_of(folder_of, make_archive):
+    """Makes an archive of the module's backend holding `records` (see
+    folder_of), open; closed at the end."""
+    made = []
+
+    def make(name: str, records: list[dict]):
+        archive = make_archive(folder_of(name, records))
         made.append(archive)
-        report = archive.import_paths([path])
-        assert report.ok and report.added == len(records), report.rejected[:5]
         return archive
 
     yield make

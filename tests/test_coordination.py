@@ -6,8 +6,6 @@ A small archive written for these tests (fictional news), on both backends.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from search.ranking import Ranking
@@ -40,17 +38,9 @@ def _records() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory, make_archive):
-    """The folder of the test archive (see conftest.archive_at)."""
-    base = tmp_path_factory.mktemp("coordination")
-    path = base / "articoli.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in _records()))
-    archive = make_archive(base)
-    try:
-        assert archive.import_paths([path]).added == len(_records())
-    finally:
-        archive.close()
-    return base
+def folder(folder_of):
+    """The folder of the test archive (see conftest.folder_of)."""
+    return folder_of("coordination", _records())
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ written for these tests (fictional news), on both backends."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from search.ranking import Ranking
@@ -21,20 +19,12 @@ RECORDS = {
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory, make_archive):
-    base = tmp_path_factory.mktemp("forme")
-    path = base / "articoli.jsonl"
+def folder(folder_of):
     rows = [
         {"id": ident, "title": f"Notizia {n}", "body": body, "date": f"2022-04-{n + 1:02d}"}
         for n, (ident, body) in enumerate(RECORDS.items())
     ]
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    archive = make_archive(base)
-    try:
-        assert archive.import_paths([path]).added == len(rows)
-    finally:
-        archive.close()
-    return base
+    return folder_of("forme", rows)
 
 
 def ranked(folder, make_archive, query: str, **ranking) -> list[str]:
