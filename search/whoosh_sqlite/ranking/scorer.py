@@ -264,6 +264,10 @@ class _Phrase(_Node):
 class _Sum(_Node):
     """OR: the sum over the children that match (whoosh's UnionMatcher)."""
 
+    # How two children's scores (and score bounds) combine.
+    combine = staticmethod(np.add)
+    combine_bounds = staticmethod(sum)
+
     def __init__(self, children: list[_Node], boost: float) -> None:
         self.children = children
         self.boost = boost
@@ -272,7 +276,7 @@ class _Sum(_Node):
         total, count, hits = self.children[0].score(seg, docs)
         for c in self.children[1:]:
             scores, counts, found = c.score(seg, docs)
-            total = total + scores
+            total = self.combine(total, scores)
             count = count + counts
             hits = hits | found
         return total * self.boost, count, hits
@@ -281,31 +285,15 @@ class _Sum(_Node):
         return sum(c.terms(seg) for c in self.children)
 
     def bound(self, seg: int) -> float:
-        return sum(c.bound(seg) for c in self.children) * self.boost
+        return self.combine_bounds(c.bound(seg) for c in self.children) * self.boost
 
 
-class _Max(_Node):
+class _Max(_Sum):
     """search.graded.BestOf: the best of the children that match (one
     word's alternatives weigh as one word)."""
 
-    def __init__(self, children: list[_Node], boost: float) -> None:
-        self.children = children
-        self.boost = boost
-
-    def score(self, seg: int, docs: np.ndarray) -> Scored:
-        total, count, hits = self.children[0].score(seg, docs)
-        for c in self.children[1:]:
-            scores, counts, found = c.score(seg, docs)
-            total = np.maximum(total, scores)
-            count = count + counts
-            hits = hits | found
-        return total * self.boost, count, hits
-
-    def terms(self, seg: int) -> int:
-        return sum(c.terms(seg) for c in self.children)
-
-    def bound(self, seg: int) -> float:
-        return max(c.bound(seg) for c in self.children) * self.boost
+    combine = staticmethod(np.maximum)
+    combine_bounds = staticmethod(max)
 
 
 class _Graded(_Node):
