@@ -45,7 +45,17 @@ from ..results import (
     one_year,
 )
 from . import store
-from .sqlquery import Clause, all_of, any_of, compile_query, filter_clauses, groups_of, lexemes_of, none_of
+from .sqlquery import (
+    Clause,
+    all_of,
+    any_of,
+    compile_query,
+    filter_clauses,
+    groups_of,
+    lexemes_of,
+    none_of,
+    positive_nodes,
+)
 from .vocabulary import VocabularyReader
 
 DEFAULT_RANKING = Ranking()
@@ -128,19 +138,11 @@ def scorer(
 def _forms_as_typed(group: wq.Query) -> tuple[str, float] | None:
     """The tsquery of a word group's words as written (its `exact` terms
     beside the stems), and their weight; None when it has none."""
-    terms = [t for t in _terms_of(group) if t.fieldname == "exact"]
+    terms = [t for t in positive_nodes(group) if isinstance(t, wq.Term) and t.fieldname == "exact"]
     clauses = [c for c in (compile_query(t) for t in terms) if c is not None and c.ts]
     if not clauses:
         return None
     return " | ".join(f"({c.ts})" for c in clauses), max(t.boost for t in terms)
-
-
-def _terms_of(q: wq.Query) -> list[wq.Term]:
-    if isinstance(q, wq.Term):
-        return [q]
-    if isinstance(q, (wq.Not, wq.Phrase)):
-        return []
-    return [t for child in q.children() for t in _terms_of(child)]
 
 
 def run(

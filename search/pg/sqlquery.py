@@ -12,7 +12,7 @@ on `tsv_exact` is ranked on it too (its fields weighted as in `tsv`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from whoosh import query as wq
@@ -202,7 +202,7 @@ def lexemes_of(q: wq.Query) -> list[tuple[str, str]]:
     """The terms a positive clause looks for, as (field, term): stems of
     `text`, words of `exact` (for document frequencies)."""
     out: list[tuple[str, str]] = []
-    for node in _walk(q):
+    for node in positive_nodes(q):
         if isinstance(node, wq.Term) and node.fieldname in ("text", "title", "exact"):
             term = node.text.decode() if isinstance(node.text, bytes) else node.text
             out.append(("exact" if node.fieldname == "exact" else "text", term))
@@ -211,12 +211,13 @@ def lexemes_of(q: wq.Query) -> list[tuple[str, str]]:
     return out
 
 
-def _walk(q: wq.Query):
+def positive_nodes(q: wq.Query) -> Iterator[wq.Query]:
+    """`q` and its descendants, leaving out what a NOT excludes."""
     if isinstance(q, wq.Not):
         return
     yield q
     for child in q.children():
-        yield from _walk(child)
+        yield from positive_nodes(child)
 
 
 __all__ = ["Clause", "compile_filters", "compile_query", "groups_of", "lexemes_of"]
