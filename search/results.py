@@ -5,6 +5,7 @@ filters, sort, paging), its checks, and the result (hits, counts, facets).
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 from .article import Article, author_name
@@ -104,6 +105,40 @@ class SearchResult:
     cut: bool = False
     # How many values each facet has in all (the lists hold the first FACET_SIZE).
     facet_sizes: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def answer(
+        cls,
+        parsed: ParsedQuery | None,
+        request: SearchRequest,
+        hits: list[Hit],
+        total: int,
+        exact_total: int,
+        facets: dict[str, list[dict]],
+        facet_sizes: dict[str, int],
+        started: float,
+        sort: str,
+        stale: bool = False,
+        cut: bool = False,
+    ) -> SearchResult:
+        """A backend's answer to `request` (`parsed` None: browsing), timed from `started`."""
+        return cls(
+            query=parsed.text if parsed is not None else "",
+            total=total,
+            exact_total=exact_total,
+            page=request.page,
+            per_page=request.per_page,
+            fallback=exact_total == 0 and total > 0,
+            hits=hits,
+            facets=facets,
+            facet_sizes=facet_sizes,
+            suggestion=parsed.suggestion if parsed is not None else None,
+            elapsed=time.perf_counter() - started,
+            parsed=parsed,
+            stale=stale,
+            sort=sort,
+            cut=cut,
+        )
 
     @property
     def partial_total(self) -> int:

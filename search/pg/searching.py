@@ -209,21 +209,7 @@ def run(
     articles = store.get_many(conn, [i for i, _, _ in shown])
     highlight = parsed.highlight if parsed is not None else None
     hits = [Hit.of(articles[i], score, highlight, exact) for i, score, exact in shown if i in articles]
-    return SearchResult(
-        query=parsed.text if parsed is not None else "",
-        total=total,
-        exact_total=exact_total,
-        page=page,
-        per_page=per_page,
-        fallback=exact_total == 0 and total > 0,
-        hits=hits,
-        facets=facet_values,
-        facet_sizes=sizes,
-        suggestion=parsed.suggestion if parsed is not None else None,
-        elapsed=time.perf_counter() - started,
-        parsed=parsed,
-        sort=order,
-    )
+    return SearchResult.answer(parsed, request, hits, total, exact_total, facet_values, sizes, started, order)
 
 
 def _within(scope: Clause, q: wq.Query) -> Clause | None:

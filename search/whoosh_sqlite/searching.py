@@ -90,22 +90,9 @@ def run(
     exact_total = strict_bits.bit_count()
     total = exact_total + partial.bit_count()
     facet_values, sizes = _facets(ds, matched_all, parts, filters, store, facet_limit) if facets else ({}, {})
-    return SearchResult(
-        query=parsed.text if parsed is not None else "",
-        total=total,
-        exact_total=exact_total,
-        page=page,
-        per_page=per_page,
-        fallback=exact_total == 0 and total > 0,
-        hits=hits,
-        facets=facet_values,
-        facet_sizes=sizes,
-        suggestion=parsed.suggestion if parsed is not None else None,
-        elapsed=time.perf_counter() - started,
-        parsed=parsed,
-        stale=len(hits) < min(per_page, total - (page - 1) * per_page),
-        sort=order,
-        cut=cut,
+    stale = len(hits) < min(per_page, total - (page - 1) * per_page)
+    return SearchResult.answer(
+        parsed, request, hits, total, exact_total, facet_values, sizes, started, order, stale=stale, cut=cut
     )
 
 
