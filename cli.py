@@ -29,6 +29,7 @@ from search import (
     IndexMissing,
     QueryError,
     Segment,
+    SemanticUnavailable,
     SettingError,
     WriteFailed,
     WriterBusy,
@@ -66,7 +67,7 @@ class ArchiveGroup(cli_messages.Group):
             _fail(_empty_archive_message(ctx, e) or str(e))
         except WriterBusy as e:
             _fail(str(e), 3)
-        except (WriteFailed, SettingError) as e:
+        except (WriteFailed, SettingError, SemanticUnavailable) as e:
             _fail(f"Errore: {e}")
         except BrokenPipeError:
             # The reader went away (`archivio query … | head`): stop quietly.
@@ -342,6 +343,41 @@ def rebuild(ctx, procs):
     finally:
         done()
     click.echo(f"Indice ricostruito: {count} articoli.")
+
+
+@main.command()
+@click.option("--drop", is_flag=True, help="Toglie i vettori: la ricerca torna solo per parole.")
+@click.pass_context
+def embed(ctx, drop):
+    """Ricerca semantica: calcola i vettori degli articoli che non li hanno.
+
+    La prima volta accende la ricerca semantica per questo archivio (serve
+    l'extra: pip install 'archivio[semantic]'); poi import e ricostruzioni
+    calcolano da sé i vettori degli articoli nuovi. Se interrotto, riprende
+    da dove si era fermato.
+    """
+    archive = _archive(ctx)
+    if drop:
+        dropped = archive.drop_vectors()
+        click.echo(
+            "Vettori tolti: la ricerca usa solo le parole." if dropped else "Nessun vettore da togliere."
+        )
+        return
+    bar: dict = {"update": None, "done": lambda: None}
+
+    def total(n: int) -> None:
+        bar["update"], bar["done"] = _progress("Vettori semantici", n)
+
+    def progress(count: int) -> None:
+        if bar["update"]:
+            bar["update"](count)
+
+    try:
+        count = archive.embed(progress=progress, total=total)
+    finally:
+        bar["done"]()
+    embedded = archive.embedded_count() or 0
+    click.echo(f"Vettori calcolati: {count} (in tutto {embedded} articoli su {archive.article_count()}).")
 
 
 def _render_segments(segments: list[Segment], color: bool) -> str:

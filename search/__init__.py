@@ -16,7 +16,7 @@ from .analysis import normalize_key
 from .article import Article, author_name
 from .backend import BACKENDS, ArchiveBackend, UnknownBackend, open_archive
 from .dates import DateError, format_italian, parse_query_date
-from .errors import DatabaseUnavailable, IndexMissing, WriteFailed, WriterBusy, megabytes
+from .errors import DatabaseUnavailable, IndexMissing, SemanticUnavailable, WriteFailed, WriterBusy, megabytes
 from .filters import FILTER_KINDS
 from .importers import FORMATS, LABELS, UNKNOWN, CsvMapError, parse_csv_map
 from .importing import ImportReport
@@ -69,6 +69,7 @@ __all__ = [
     "DateError",
     "IndexMissing",
     "QueryError",
+    "SemanticUnavailable",
     "SettingError",
     "WriteFailed",
     "WriterBusy",

@@ -44,3 +44,8 @@ def out_of_space(error: BaseException) -> bool:
 def megabytes(size: int) -> str:
     """Bytes as Italian megabytes: "20,2 MB"."""
     return f"{size / 1e6:.1f} MB".replace(".", ",")
+
+
+class SemanticUnavailable(RuntimeError):
+    """The semantic extra (search.semantic) is not installed; the message
+    says how to install it, in Italian."""

@@ -42,6 +42,10 @@ class Ranking:
     # (dev 0.986, dev-hard 0.877, no target moved), but an article naming
     # "covid" and "sars-cov-2" no longer weighs twice "coronavirus".
     max_alternatives: bool = True
+    # The semantic extra (search.semantic): weight of the query-article
+    # similarity's standard score against the lexical score over the top
+    # one, in the fallback's first RERANK_DEPTH (0: off).
+    semantic_weight: float = 0.3
     # The recency boost, when a search asks for it (search.recency): weight
     # of the newest articles' bonus, and the age that halves it.
     recency_weight: float = 0.2

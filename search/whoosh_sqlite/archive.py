@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -28,6 +29,7 @@ from ..results import (
     SearchRequest,
     SearchResult,
 )
+from ..semantic.model import installed as vectors_installed
 from ..settings import env_float
 from ..synonyms import Synonyms, default_synonyms
 from ..upserts import ADDED, UPDATED
@@ -39,6 +41,7 @@ from .resultcache import ResultCache
 from .resultcache import from_environment as result_cache_from_environment
 from .searching import run, weighting
 from .segcache import cache_mb
+from .semantic import GenerationVectors, embed_missing, reranker
 from .store import Store
 
 if TYPE_CHECKING:
@@ -106,6 +109,8 @@ class Archive:
         )
         cache_mb()  # ARCHIVIO_CACHE_MB checked here, with the other settings
         self.index = IndexManager(self.index_dir, weighting(self.ranking), analysis)
+        # The semantic extra's article vectors, in the live generation (search.semantic).
+        self.vectors = GenerationVectors(self.index)
         self._local = threading.local()
         # Recent results, dropped when the index changes (None: off).
         self.result_cache: ResultCache | None = result_cache_from_environment()
@@ -124,6 +129,7 @@ class Archive:
 
     def close(self) -> None:
         self.index.close()
+        self.vectors.close()
         store = getattr(self._local, "store", None)
         if store is not None:
             store.close()
@@ -202,6 +208,8 @@ class Archive:
                 report.repaired = report.repaired or stale
             elif incremental or not (stale or report.added or report.updated):
                 self._clear_stale()
+            if incremental and (report.added or report.updated):
+                self._embed_new()
         report.elapsed = time.perf_counter() - started
         return report
 
@@ -261,7 +269,11 @@ class Archive:
     def _rebuild_locked(self, procs: int = 1, progress: Callable[[int], None] | None = None) -> int:
         try:
             count = self.index.rebuild(
-                self.store.iter_all(), procs=procs, progress=progress, total=self.store.count()
+                self.store.iter_all(),
+                procs=procs,
+                progress=progress,
+                total=self.store.count(),
+                before_switch=lambda live, new: self.vectors.carry_over(live, new, self.store),
             )
         except (OSError, sqlite3.Error) as e:
             if not out_of_space(e):
@@ -274,7 +286,38 @@ class Archive:
                 f"{megabytes(needed)} liberi in {self.index_dir}, ora {megabytes(free)}."
             ) from None
         self._clear_stale()
+        self._embed_new()
         return count
+
+    # -- the semantic extra (search.semantic) ------------------------------------------
+
+    def embed(
+        self, progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None
+    ) -> int:
+        """Embeds the articles the live index generation has no current vector
+        for (all of them the first time, which turns the extra on); returns
+        how many. Resumable: each batch is committed. `total(n)` is told how
+        many there are to do before the first. Raises SemanticUnavailable
+        (the extra not installed) and IndexMissing (no index yet)."""
+        if not self.index.exists():
+            self.index.open()  # raises IndexMissing with the message
+        return embed_missing(self.vectors, self.store, self._writer_lock, progress, total)
+
+    def drop_vectors(self) -> bool:
+        """Removes the article vectors: the extra off until the next `embed`."""
+        with self._writer_lock():
+            return self.vectors.drop()
+
+    def embedded_count(self) -> int | None:
+        """Articles with a vector in the live generation (None: not embedded)."""
+        file = self.vectors.open() if self.vectors.enabled() else None
+        return file.count() if file is not None else None
+
+    def _embed_new(self) -> None:
+        """After an import or a rebuild, the new and changed articles embedded
+        (the caller holds the writer lock) when the extra is on and installed."""
+        if self.vectors.enabled() and vectors_installed():
+            embed_missing(self.vectors, self.store, contextlib.nullcontext)
 
     def remove(self, ids: Iterable[str]) -> list[str]:
         """Removes articles from the index, then the store; returns those found.
@@ -292,6 +335,9 @@ class Archive:
                 self._note_stale(found)
                 self.index.update([], delete_ids=found)
             removed = self.store.delete(ids)
+            vectors = self.vectors.open() if self.vectors.enabled() else None
+            if vectors is not None:
+                vectors.remove(removed)
             if has_index and not was_stale:
                 self._clear_stale()
             return removed
@@ -399,7 +445,7 @@ class Archive:
         cache = self.result_cache
         if cache is not None:
             started = time.perf_counter()
-            key = (index_version(self.index.searcher()), id(self.synonyms), request)
+            key = (index_version(self.index.searcher()), id(self.synonyms), self.vectors.enabled(), request)
             cached = cache.get(key)
             if isinstance(cached, SearchResult):
                 return dataclasses.replace(cached, elapsed=time.perf_counter() - started)
@@ -408,8 +454,9 @@ class Archive:
             searcher = self.index.searcher()
             builder = WhooshQueryBuilder(searcher.reader(), self.synonyms, self.ranking)
             parsed = builder.build(text) if text else None
+            by_meaning = reranker(self.vectors, self.store, self.ranking.semantic_weight) if parsed else None
             try:
-                return run(searcher, self.store, parsed, request, self.ranking)
+                return run(searcher, self.store, parsed, request, self.ranking, by_meaning)
             except _DAMAGE as e:  # a segment damaged where opening did not look
                 raise damaged(self.index.current_generation() or self.index_dir, e) from e
 
@@ -440,6 +487,7 @@ class Archive:
             stats["indexed"] = self.index.doc_count()
         except IndexMissing:
             stats["indexed"] = None
+        stats["embedded"] = self.embedded_count()
         return stats
 
     def check(self) -> dict:

@@ -177,9 +177,11 @@ class IndexManager:
         procs: int = 1,
         progress: Callable[[int], None] | None = None,
         total: int | None = None,
+        before_switch: Callable[[Path | None, Path], object] | None = None,
     ) -> int:
         """Indexes `articles` (`total` of them, if known) into a new
-        generation, then switches to it."""
+        generation, then switches to it. `before_switch(live, new)` adds to
+        the new generation what must switch with it (the article vectors)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         self._remove_stale_builds()
         name = self._next_generation_name()
@@ -193,6 +195,8 @@ class IndexManager:
             if progress:
                 progress(count)
             ix.close()
+            if before_switch is not None:
+                before_switch(self.current_generation(), building)
             _fsync_dir(building)
         except BaseException:
             # A failed rebuild (a dead worker, a full disk) leaves nothing behind.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from whoosh import query as wq
@@ -24,6 +25,7 @@ from ..results import (
     joins_partial,
     one_year,
 )
+from ..semantic.rerank import RERANK_DEPTH
 from .ranking.docsets import DocSets
 from .ranking.topk import docsets_for, top_by_date, top_partial, top_scored
 from .store import Store
@@ -46,6 +48,7 @@ def run(
     parsed: ParsedQuery | None,
     request: SearchRequest,
     ranking: Ranking,
+    by_meaning: Callable[[str, list[tuple[str, float]]], list[tuple[str, float]]] | None = None,
 ) -> SearchResult:
     """All terms first; when fewer than FILL_BELOW articles hold them all,
     the articles holding some of the words follow. `parsed` None: no words,
@@ -61,7 +64,9 @@ def run(
     only some (more and rarer terms first); sorted by date, the articles
     with every term come first too, each group by date. With `recency`
     (relevance sort only), newer articles move up within each window of
-    the ranking (search.recency).
+    the ranking (search.recency). With `by_meaning` (the semantic extra,
+    search.semantic) and no article holding every word, the first
+    RERANK_DEPTH of the fallback are re-ordered by meaning as well.
     """
     filters, sort, page, per_page = request.filters, request.sort, request.page, request.per_page
     facets, recency, facet_limit = request.facets, request.recency, request.facet_limit
@@ -80,7 +85,12 @@ def run(
     strict_bits = strict_all & scope
     partial = matched_all & scope & ~strict_bits
     order = sort if parsed is not None or sort != "relevance" else "newest"
-    ranked, cut = _ranked(searcher, ds, parsed, ranking, order, strict_bits, partial, wanted, recency)
+    # Only a fallback: an article holding every word keeps today's ranking.
+    by_meaning = by_meaning if order == "relevance" and not strict_bits and partial else None
+    depth = max(wanted, RERANK_DEPTH) if by_meaning else wanted
+    ranked, cut = _ranked(searcher, ds, parsed, ranking, order, strict_bits, partial, depth, recency)
+    if by_meaning and not cut:
+        ranked = _reranked(searcher, ranked, by_meaning, request.text)
     shown = ranked[(page - 1) * per_page : wanted]
     exact_ids = {d for d, _ in shown if strict_bits >> d & 1}
     page_hits = [(searcher.stored_fields(d)["id"], score, d in exact_ids) for d, score in shown]
@@ -167,6 +177,21 @@ def _ranked(
             searcher, ranked[exact:], weight, half_life
         )
     return ranked, cut
+
+
+def _reranked(
+    searcher: Searcher,
+    ranked: list[tuple[int, float | None]],
+    by_meaning: Callable[[str, list[tuple[str, float]]], list[tuple[str, float]]],
+    text: str,
+) -> list[tuple[int, float | None]]:
+    """The first RERANK_DEPTH documents re-ordered by `by_meaning`, which
+    works on article ids; the rest as they were."""
+    head, rest = ranked[:RERANK_DEPTH], ranked[RERANK_DEPTH:]
+    ids = [searcher.stored_fields(d)["id"] for d, _ in head]
+    doc_of = {i: d for i, (d, _) in zip(ids, head, strict=True)}
+    order = by_meaning(text, [(i, score or 0.0) for i, (_, score) in zip(ids, head, strict=True)])
+    return [(doc_of[i], score) for i, score in order] + rest
 
 
 class FilterParts(dict):

@@ -172,6 +172,17 @@ class Store:
                 yield _article(row)
             last = rows[-1]["id"]
 
+    def content_hashes(self, ids: list[str] | None = None) -> dict[str, str]:
+        """{id: content hash} of these articles (None: all, in id order)."""
+        if ids is None:
+            return dict(self.db.execute("SELECT id, content_hash FROM articles ORDER BY id"))
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), 500):  # SQLite's variable limit
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(f"SELECT id, content_hash FROM articles WHERE id IN ({marks})", chunk))
+        return out
+
     def ids(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT id FROM articles")}
 

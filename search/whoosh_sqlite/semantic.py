@@ -1,0 +1,162 @@
+"""The whoosh archive's article vectors: kept in the live index generation,
+carried over by a rebuild, filled in by `archivio embed` and imports, read
+by a search to re-rank its fallback (search.semantic)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ..errors import WriteFailed
+from ..semantic import SemanticUnavailable, load_embedder, rerank_by_meaning
+from ..semantic.embedding import embed_batches, missing
+from ..semantic.model import installed
+from ..semantic.vectors import FILE_NAME, VectorFile
+from .indexer import IndexManager
+from .store import Store
+
+Rerank = Callable[[str, list[tuple[str, float]]], list[tuple[str, float]]]
+
+
+class GenerationVectors:
+    """The vectors file of the live generation: present means the archive
+    is embedded (the extra is on); a file per generation, one connection
+    per thread."""
+
+    def __init__(self, index: IndexManager) -> None:
+        self.index = index
+        self._local = threading.local()
+
+    def path(self, gen: Path | None = None) -> Path | None:
+        gen = gen or self.index.current_generation()
+        return gen / FILE_NAME if gen is not None else None
+
+    def enabled(self) -> bool:
+        path = self.path()
+        return path is not None and path.exists()
+
+    def open(self, create: bool = False) -> VectorFile | None:
+        """This thread's connection to the live generation's file (None: not embedded)."""
+        path = self.path()
+        if path is None:
+            return None
+        cached: VectorFile | None = getattr(self._local, "file", None)
+        if cached is not None and cached.path == path and path.exists():
+            return cached
+        if cached is not None:
+            cached.close()
+            self._local.file = None
+        if not (create or path.exists()):
+            return None
+        embedder = load_embedder() if create else None
+        vectors = VectorFile(path, embedder.name if embedder else "", embedder.dim if embedder else 0, create)
+        self._local.file = vectors
+        return vectors
+
+    def close(self) -> None:
+        cached = getattr(self._local, "file", None)
+        if cached is not None:
+            cached.close()
+            self._local.file = None
+
+    def carry_over(self, old_gen: Path | None, new_gen: Path, store: Store) -> int:
+        """Before a rebuild switches: the vectors of the live generation still
+        current for the store, copied into the new one (none: not embedded)."""
+        old = self.path(old_gen) if old_gen is not None else None
+        if old is None or not old.exists():
+            return 0
+        source = VectorFile(old)
+        try:
+            target = VectorFile(new_gen / FILE_NAME, source.model, source.dim, create=True)
+            try:
+                return source.copy_current(target, store.content_hashes())
+            finally:
+                target.close()
+        finally:
+            source.close()
+
+    def drop(self) -> bool:
+        """Removes the live generation's vectors (the extra off); whether there were any."""
+        path = self.path()
+        self.close()
+        if path is None or not path.exists():
+            return False
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return True
+
+
+def embed_missing(
+    vectors: GenerationVectors,
+    store: Store,
+    locked: Callable[[], object],
+    progress: Callable[[int], None] | None = None,
+    total: Callable[[int], None] | None = None,
+) -> int:
+    """Embeds every article of the store the live generation has no current
+    vector for; returns how many. The model runs outside the writer lock
+    (`locked()` gives it, as a context manager); each batch is written under
+    it, into whatever generation is live then, so imports and rebuilds can
+    run between batches, and a stopped run resumes where it was."""
+    embedder = load_embedder()
+    with locked():  # type: ignore[attr-defined]
+        file = vectors.open(create=True)
+        assert file is not None
+        if file.model != embedder.name:
+            raise WriteFailed(
+                f"I vettori dell'indice vengono da un altro modello ({file.model}): "
+                "eseguili di nuovo con `archivio embed --drop` e poi `archivio embed`."
+            )
+        todo = missing(store.content_hashes(), file.digests())
+    if total:
+        total(len(todo))
+    done = 0
+    for rows in embed_batches(_articles(store, todo), embedder):
+        with locked():  # type: ignore[attr-defined]
+            file = vectors.open()
+            if file is None:  # dropped meanwhile
+                return done
+            file.put(rows)
+        done += len(rows)
+        if progress:
+            progress(done)
+    return done
+
+
+def _articles(store: Store, ids: list[str]) -> Iterator[tuple]:
+    """(article, its content hash in the store) for these ids, read in
+    chunks; those removed meanwhile are skipped."""
+    for start in range(0, len(ids), 256):
+        chunk = ids[start : start + 256]
+        articles = store.get_many(chunk)
+        digests = store.content_hashes(list(articles))
+        for i in chunk:
+            if i in articles:
+                yield articles[i], digests[i]
+
+
+def reranker(vectors: GenerationVectors, store: Store, weight: float) -> Rerank | None:
+    """What re-ranks a fallback in this archive now (None: the extra is off:
+    no vectors, not installed, or a weight of 0)."""
+    if weight <= 0 or not vectors.enabled() or not installed():
+        return None
+    try:
+        embedder = load_embedder()
+        file = vectors.open()
+    except (SemanticUnavailable, sqlite3.Error):
+        return None
+    if file is None or file.model != embedder.name:
+        return None
+
+    def rerank(text: str, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        def vectors_of(ids: list[str]):
+            return file.get(store.content_hashes(ids))
+
+        try:
+            return rerank_by_meaning(text, ranked, embedder, vectors_of, weight)
+        except sqlite3.Error:  # a damaged vectors file costs the re-ranking, never the search
+            return ranked
+
+    return rerank
