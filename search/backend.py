@@ -85,6 +85,22 @@ class ArchiveBackend(Protocol):
 
     def remove_leftovers(self) -> list[tuple[str, int]]: ...
 
+    # -- the semantic extra (search.semantic) --------------------------------------------
+
+    def embed(
+        self, progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None
+    ) -> int:
+        """Embeds the articles without a current vector (turns the extra on); resumable."""
+        ...
+
+    def drop_vectors(self) -> bool:
+        """Removes every article vector (the extra off); whether there were any."""
+        ...
+
+    def embedded_count(self) -> int | None:
+        """Articles with a current vector (None: the extra is off)."""
+        ...
+
     def close(self) -> None: ...
 
 
