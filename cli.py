@@ -442,18 +442,19 @@ def query(ctx, text, sort, recency, page, per_page, as_json, **filters):
         f"{result.total} {found} ({result.elapsed * 1000:.0f} ms)"
         + (f" · pagina {result.page} di {result.pages}" if result.total else "")
     )
-    all_words = True
     for n, hit in enumerate(result.hits, start=(page - 1) * per_page + 1):
-        if all_words and not hit.all_words and result.exact_total:
-            click.echo()
-            click.echo("— Articoli che contengono solo alcune delle parole —")
-        all_words = hit.all_words
         a = hit.article
         click.echo()
         click.echo(f"{n}. " + click.style(for_terminal(a.title), bold=color))
         meta = [format_italian(a.date), a.author, a.category, a.source]
+        if not hit.all_words and not result.fallback:
+            meta.append(PARTIAL_MARK)
         click.echo("   " + " · ".join(for_terminal(m) for m in meta if m) + f"   [{for_terminal(a.id)}]")
         click.echo("   " + _render_segments(hit.segments, color))
+
+
+# Beside a hit that holds only some of the words, when others hold them all.
+PARTIAL_MARK = "solo alcune parole"
 
 
 def _result_notes(result) -> list[str]:
@@ -466,9 +467,9 @@ def _result_notes(result) -> list[str]:
         notes.append(
             f"{result.exact_total} "
             + ("contiene" if result.exact_total == 1 else "contengono")
-            + f" tutte le parole; {'segue' if partial == 1 else 'seguono'} {partial} che ne "
-            + ("contiene" if partial == 1 else "contengono")
-            + " solo alcune."
+            + " tutte le parole; "
+            + ("un altro ne contiene" if partial == 1 else f"altri {partial} ne contengono")
+            + f" solo alcune ({'segnato' if partial == 1 else 'segnati'} «{PARTIAL_MARK}»)."
         )
     if result.cut:
         notes.append(

@@ -105,6 +105,8 @@ class ParsedQuery:
     # given a function counting a query's matches and whether every word
     # already meets in some article; None when there is nothing to settle.
     refine: Callable[[Callable[[wq.Query], int], bool], ParsedQuery] | None = None
+    # The reader quoted a phrase (not negated): those exact words were asked for.
+    quotes_phrase: bool = False
 
 
 def _parser(schema: Schema) -> QueryParser:
@@ -153,6 +155,7 @@ class QueryBuilder:
         self.word_clauses: list[tuple[str, wq.Query]] = []
         # Each positive phrase's clause and its words' clauses (see loosen).
         self.phrase_words: list[tuple[wq.Query, list[wq.Query]]] = []
+        self.quoted = False
         # Unknown words and their close spellings, most common first.
         self.typo_options: dict[str, list[str]] = {}
         # Query words go through the index's own analyzer, so an index built
@@ -237,6 +240,7 @@ class QueryBuilder:
             proximity=self.proximity(),
             highlight=self.highlight,
             suggestion=self.suggest(text),
+            quotes_phrase=self.quoted,
         )
         if isinstance(strict, wq.And):
             parsed.refine = lambda count, all_meet: self.refine(parsed, count, all_meet)
@@ -315,6 +319,7 @@ class QueryBuilder:
                 return wq.And([wq.Term(q.fieldname, w) for w in q.words])
             if not negated:
                 self.highlight.add_phrase(q.words, q.slop)
+                self.quoted = True
             clause = self.phrase_clause(q)
             if not negated and q.fieldname == "exact":
                 self.phrase_words.append((clause, self.relaxed_phrase(q.words)))

@@ -197,6 +197,13 @@ def check_facet_limit(limit: int | None) -> None:
         raise QueryError(f"Valori per faccetta: da 1 a {MAX_FACET_LIMIT}.")
 
 
+def blends_partial(ranking: Ranking, parsed: ParsedQuery) -> bool:
+    """Whether, sorted by relevance, the partial matches are ranked together
+    with the all-words ones (scaled by Ranking.partial_weight) rather than
+    after them: not when the query quotes a phrase."""
+    return ranking.partial_weight > 0 and not parsed.quotes_phrase
+
+
 def joins_partial(ranking: Ranking, parsed: ParsedQuery, exact_total: int) -> bool:
     """Whether the articles with only some of the words join the results:
     when fewer than FILL_BELOW hold them all (never decided by the page)."""

@@ -61,9 +61,13 @@ def test_query_human_output(home):
     result = run(home, "query", "tram bologna")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "1 contiene tutte le parole; segue 1 che ne contiene solo alcune."
+    assert lines[0] == (
+        "1 contiene tutte le parole; un altro ne contiene solo alcune (segnato «solo alcune parole»)."
+    )
     assert lines[1].startswith("2 articoli trovati")
-    assert "— Articoli che contengono solo alcune delle parole —" in lines
+    # The partial match is marked on its line of details; the one with every word is not.
+    marked = [line for line in lines if "· solo alcune parole   [" in line]
+    assert len(marked) == 1
     assert "1. Bologna, via libera alla nuova linea del tram verso Corticella" in lines
     assert any(line.strip().startswith("3 marzo 2024 · Marco Bellini · POLITICA") for line in lines)
     assert "\x1b[" not in result.stdout  # plain text when piped

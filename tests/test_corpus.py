@@ -65,7 +65,8 @@ def test_counts_and_facets_on_the_corpus_never_depend_on_page_or_sort(corpus_arc
             assert (r.total, r.exact_total) == (reference.total, reference.exact_total), (sort, per_page)
             assert r.facets == reference.facets
             assert len(r.hits) == min(per_page, r.total)
-            assert [h.all_words for h in r.hits] == sorted((h.all_words for h in r.hits), reverse=True)
+            if sort != "relevance":  # by date, the articles with every word first
+                assert [h.all_words for h in r.hits] == sorted((h.all_words for h in r.hits), reverse=True)
 
 
 def test_chosen_category_keeps_the_others_on_the_corpus(corpus_archive):

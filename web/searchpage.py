@@ -57,18 +57,13 @@ class SearchPage:
     prev_url: str | None = None
     next_url: str | None = None
     unfiltered_total: int | None = None
-    # Hits of this page with every word, then those with only some.
-    exact_hits: list = field(default_factory=list)
-    partial_hits: list = field(default_factory=list)
 
 
 def results_page(params: Params, result: SearchResult) -> SearchPage:
-    """The search page of one result: its hits (every word first), chips, facets and page links."""
+    """The search page of one result: chips, facets and page links (the
+    hits are listed in the engine's order, each partial match marked)."""
     page = SearchPage(params, result)
     page.chips = filter_chips(params, result)
-    # The engine lists articles with every word first; partial matches follow.
-    page.exact_hits = [h for h in result.hits if h.all_words]
-    page.partial_hits = [h for h in result.hits if not h.all_words]
     fill_facets(page, result)
     fill_pagination(page, result)
     return page

@@ -40,6 +40,7 @@ from ..results import (
     Hit,
     SearchRequest,
     SearchResult,
+    blends_partial,
     display_name,
     joins_partial,
     one_year,
@@ -185,13 +186,30 @@ def run(
         matched = all_of([indexed, strict]) if strict is not None else None
         total = exact_total
         loose = compile_query(parsed.loose) if parsed is not None and parsed.loose is not None else None
+        blended = False
         if parsed is not None and loose is not None and joins_partial(ranking, parsed, exact_total):
             partial = all_of([scope, loose] + ([none_of(strict)] if strict is not None else []))
             loose_groups_ = loose_groups(parsed.loose)  # type: ignore[arg-type]
             score = scorer(reader, loose_groups_, ranking.pg_group_bonus, ranking.coord_exponent, ranking)
             total += _count(conn, partial)
-            skip = max(0, first - exact_total)
-            ranked += _top(conn, partial, score, order, skip, first + limit - exact_total - skip)
+            blended = order == "relevance" and exact_total > 0 and blends_partial(ranking, parsed)
+            if blended:
+                # One ranking (searching.run of the whoosh engine): the first
+                # first + limit of each group, scored alike, partial scores
+                # scaled, merged. Scored as whoosh does, by relevance times
+                # coordination: the per-group bonus would put every article
+                # holding more groups first whatever its relevance.
+                alike = scorer(reader, loose_groups_, 0.0, ranking.coord_exponent, ranking)
+                ranked = _top(conn, strict_where, alike, order, 0, first + limit)
+                some = _top(conn, partial, alike, order, 0, first + limit)
+                weight = ranking.partial_weight
+                exact_ids = {i for i, _, _ in ranked}
+                merged = ranked + [(i, s * weight if s is not None else s, d) for i, s, d in some]
+                ranked = sorted(merged, key=lambda row: -(row[1] or 0.0))[first : first + limit]
+                exact_ranked = len(ranked)
+            else:
+                skip = max(0, first - exact_total)
+                ranked += _top(conn, partial, score, order, skip, first + limit - exact_total - skip)
             matched = all_of([indexed, any_of([c for c in (strict, loose) if c is not None])])  # type: ignore[list-item]
         facet_values, sizes = _facets(conn, matched, parts, filters, facet_limit) if facets else ({}, {})
     except psycopg.errors.QueryCanceled:
@@ -203,7 +221,12 @@ def run(
         weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
         pages = boost_windows(ranked[:exact_ranked], weight, half_life)
         pages += boost_windows(ranked[exact_ranked:], weight, half_life)
-        shown = [(i, score, n < exact_ranked) for n, (i, score) in enumerate(pages)][offset:wanted]
+        if blended:
+            shown = [(i, score, i in exact_ids) for i, score in pages][offset:wanted]
+        else:
+            shown = [(i, score, n < exact_ranked) for n, (i, score) in enumerate(pages)][offset:wanted]
+    elif blended:
+        shown = [(i, score, i in exact_ids) for i, score, _ in ranked]
     else:
         shown = [(i, score, first + n < exact_total) for n, (i, score, _) in enumerate(ranked)]
     articles = store.get_many(conn, [i for i, _, _ in shown])

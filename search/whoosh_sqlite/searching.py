@@ -21,6 +21,7 @@ from ..results import (
     Hit,
     SearchRequest,
     SearchResult,
+    blends_partial,
     display_name,
     joins_partial,
     one_year,
@@ -60,9 +61,11 @@ def run(
     in which order, nothing else. Only the articles that can reach the page
     are scored (search.whoosh_sqlite.ranking.topk).
 
-    Sorted by relevance, articles with every term rank above those with
-    only some (more and rarer terms first); sorted by date, the articles
-    with every term come first too, each group by date. With `recency`
+    Sorted by relevance, the articles with only some of the terms (more
+    and rarer terms first) are ranked together with those holding every
+    term, their score scaled by Ranking.partial_weight, unless the query
+    quotes a phrase (then they follow); sorted by date, the articles with
+    every term come first, each group by date. With `recency`
     (relevance sort only), newer articles move up within each window of
     the ranking (search.recency). With `by_meaning` (the semantic extra,
     search.semantic) and no article holding every word, the first
@@ -137,8 +140,8 @@ def _ranked(
     wanted: int,
     recency: bool,
 ) -> tuple[list[tuple[int, float | None]], bool]:
-    """The first `wanted` matches in order (all-terms ones first), and whether
-    the time budget cut the ranking of the partial ones (then by date)."""
+    """The first `wanted` matches in order, and whether the time budget cut
+    the ranking of the partial ones (then listed by date after the others)."""
     if order != "relevance":
         newest = order == "newest"
         ranked = top_by_date(ds, strict_bits, newest, wanted)
@@ -162,10 +165,19 @@ def _ranked(
         ) from None
     exact = len(ranked)
     cut = False
-    if partial and exact < limit:
+    blended = bool(partial) and exact > 0 and blends_partial(ranking, parsed)
+    if partial and (exact < limit or blended):
         q = _boosted(parsed.loose, parsed)  # type: ignore[arg-type]
         try:
-            ranked += top_partial(searcher, ds, q, partial, limit - exact, deadline)
+            some = top_partial(searcher, ds, q, partial, limit if blended else limit - exact, deadline)
+            if blended:
+                # One ranking: a partial match's score scaled down; on a tie the
+                # all-words article stays first (a stable sort).
+                weight = ranking.partial_weight
+                ranked = sorted(ranked + [(d, s * weight) for d, s in some], key=lambda h: -(h[1] or 0.0))
+                ranked, exact = ranked[:limit], min(limit, len(ranked))
+            else:
+                ranked += some
         except TimeUp:
             # Out of time: the partial matches are all still there, counted and
             # shown, newest first; the page says they are not ranked.
