@@ -14,6 +14,7 @@ from ..semantic import SemanticUnavailable, load_embedder, rerank_by_meaning
 from ..semantic.embedding import embed_batches, missing
 from ..semantic.model import installed
 from ..semantic.vectors import FILE_NAME, VectorFile
+from ..settings import SettingError
 from .indexer import IndexManager
 from .store import Store
 
@@ -145,7 +146,9 @@ def reranker(vectors: GenerationVectors, store: Store, weight: float) -> Rerank 
     try:
         embedder = load_embedder()
         file = vectors.open()
-    except (SemanticUnavailable, sqlite3.Error):
+    except (SemanticUnavailable, SettingError, sqlite3.Error):
+        # A bad ARCHIVIO_EMBED_THREADS costs the re-ranking, never the search
+        # (`archivio embed` reports it).
         return None
     if file is None or file.model != embedder.name:
         return None
