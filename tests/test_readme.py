@@ -299,6 +299,11 @@ def check_output(clone: Clone, options: list[str], command: str, args: list[str]
         return [] if "Archivio e indice coincidono." in out else [f"check: {out.strip()[:200]}"]
     if command == "rebuild":
         return [] if f"Indice ricostruito: {count} articoli." in out else [f"rebuild: {out.strip()}"]
+    if command == "embed":
+        if "--drop" in args:
+            return [] if "Vettori tolti" in out or "Nessun vettore" in out else [f"embed: {out.strip()}"]
+        whole = f"(in tutto {count} articoli su {count})."
+        return [] if whole in out else [f"embed: {out.strip()}"]
     if command == "remove":
         ids = [a for a in args if not a.startswith("-")]
         return [] if f"Rimossi: {len(ids)}." in out else [f"remove: {out.strip()}"]
