@@ -231,7 +231,8 @@ class PostgresArchive:
                 raise IndexMissing(NO_INDEX)
             text = request.text
             parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text) if text else None
-            return run(conn, reader, parsed, request, self.ranking)
+            by_meaning = vectors.reranker(conn, self.ranking.semantic_weight) if parsed else None
+            return run(conn, reader, parsed, request, self.ranking, by_meaning)
 
     def article_count(self) -> int:
         """Articles in the `articles` table."""

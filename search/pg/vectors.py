@@ -33,7 +33,13 @@ if TYPE_CHECKING:
 
     from ..semantic import Embedder
 
+Rerank = Callable[[str, list[tuple[str, float]]], list[tuple[str, float]]]
+# search.semantic.RERANK_DEPTH, which search.pg cannot import at load time
+# (search.semantic loads numpy); tests/test_semantic.py checks they agree.
+RERANK_DEPTH = 30
 
+# The vectors still current: embedded from the text the article has now.
+_CURRENT = "article_vectors v JOIN articles a ON a.id = v.id AND a.content_hash = v.digest"
 # Articles read at once to be embedded (search.whoosh_sqlite.semantic reads as many).
 READ_BATCH = 256
 
@@ -182,3 +188,43 @@ class Sink:
             )
             self._on = self._on or cur.rowcount > 0
         return True
+
+
+def reranker(conn: psycopg.Connection, weight: float) -> Rerank | None:
+    """What re-ranks a fallback's first candidates by meaning, reading on
+    `conn` (a search's snapshot); None when the weight is 0. Without
+    current vectors for them (the extra off) or without the extra installed
+    it gives the candidates back as they are, having loaded nothing."""
+    if weight <= 0:
+        return None
+
+    def rerank(text: str, ranked: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        try:
+            with conn.transaction():  # a savepoint: a failed read costs the re-ranking, never the search
+                rows = conn.execute(
+                    f"SELECT v.id, v.model, v.vec FROM {_CURRENT} WHERE v.id = ANY(%s)",
+                    ([key for key, _ in ranked],),
+                ).fetchall()
+        except psycopg.Error:
+            return ranked
+        if len(rows) < 2:
+            return ranked
+        from ..semantic import SemanticUnavailable, load_embedder, rerank_by_meaning
+        from ..semantic.model import installed
+
+        if not installed():
+            return ranked
+        try:
+            embedder = load_embedder()
+        except SemanticUnavailable:
+            return ranked
+        import numpy as np
+
+        vectors = {
+            key: np.frombuffer(vec, dtype="<f4")
+            for key, model, vec in rows
+            if model == embedder.name and len(vec) == 4 * embedder.dim
+        }
+        return rerank_by_meaning(text, ranked, embedder, lambda _ids: vectors, weight)
+
+    return rerank
