@@ -37,13 +37,14 @@ def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
 def test_migrations_are_versioned_and_idempotent(archive, dsn):
     archive.stats()  # opening the archive applies them
     with psycopg.connect(dsn) as conn:
-        assert current_version(conn) == LATEST == 3
+        assert current_version(conn) == LATEST == 4
         assert migrate(conn) == []
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY 1").fetchall()
         assert rows == [
             (1, "articles, Italian text search configuration, vocabulary"),
             (2, "unstemmed vector for exact phrases"),
             (3, "analysis version of the search vectors"),
+            (4, "article vectors of the semantic extra"),
         ]
 
 

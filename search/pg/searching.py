@@ -17,6 +17,11 @@ With the recency boost (relevance sort only), whole windows of the ranking
 are fetched with their dates and rescored by the shared search.recency;
 all-terms matches stay above partial ones, and every page cuts the same
 windows.
+
+With the semantic extra (search.pg.vectors) and no article holding every
+word, the fallback's first RERANK_DEPTH are re-ordered by meaning as well
+(after the recency boost, as in the whoosh engine), and pages are cut from
+that order.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from .sqlquery import (
     none_of,
     positive_nodes,
 )
+from .vectors import RERANK_DEPTH, Rerank
 from .vocabulary import VocabularyReader
 
 DEFAULT_RANKING = Ranking()
@@ -152,17 +158,18 @@ def run(
     parsed: ParsedQuery | None,
     request: SearchRequest,
     ranking: Ranking,
+    by_meaning: Rerank | None = None,
 ) -> SearchResult:
     """search.whoosh_sqlite.searching.run's semantics in SQL: the totals and facets depend
-    on the query and the filters only; `parsed` None is browsing."""
+    on the query and the filters only; `parsed` None is browsing. `by_meaning`
+    (search.pg.vectors.reranker) re-orders the fallback's first RERANK_DEPTH
+    (article id, score) pairs when no article in scope holds every word."""
     filters, sort, page, per_page = request.filters, request.sort, request.page, request.per_page
     facets, recency, facet_limit = request.facets, request.recency, request.facet_limit
     started = time.perf_counter()
     offset, wanted = (page - 1) * per_page, page * per_page
     order = sort if parsed is not None or sort != "relevance" else "newest"
     boost = recency and order == "relevance" and ranking.recency_weight > 0
-    # With the boost, whole windows are ranked from the top, so that every page cuts the same ones.
-    first, limit = (0, window_limit(wanted)) if boost else (offset, per_page)
     indexed = Clause("tsv IS NOT NULL", ())
     parts = filter_clauses(filters, reader)
     scope = all_of([indexed, *parts.values()])
@@ -180,13 +187,19 @@ def run(
                 parsed = refined
         strict_where = all_of([scope, strict]) if strict is not None else None
         exact_total = _count(conn, strict_where)
+        # Only a fallback is re-ordered by meaning: an article holding every word keeps today's ranking.
+        meaning = by_meaning if order == "relevance" and exact_total == 0 else None
+        depth = max(wanted, RERANK_DEPTH) if meaning else wanted
+        # With the boost, whole windows are ranked from the top, so that every page cuts
+        # the same ones; by meaning, the first RERANK_DEPTH at least, from the top too.
+        first, limit = (0, window_limit(depth)) if boost else (0, depth) if meaning else (offset, per_page)
         groups = groups_of(parsed.strict) if parsed is not None else []
         ranked = _top(conn, strict_where, scorer(reader, groups, ranking=ranking), order, first, limit)
         exact_ranked = len(ranked)
         matched = all_of([indexed, strict]) if strict is not None else None
         total = exact_total
         loose = compile_query(parsed.loose) if parsed is not None and parsed.loose is not None else None
-        blended = False
+        blended, exact_ids = False, set()
         if parsed is not None and loose is not None and joins_partial(ranking, parsed, exact_total):
             partial = all_of([scope, loose] + ([none_of(strict)] if strict is not None else []))
             loose_groups_ = loose_groups(parsed.loose)  # type: ignore[arg-type]
@@ -221,18 +234,28 @@ def run(
         weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
         pages = boost_windows(ranked[:exact_ranked], weight, half_life)
         pages += boost_windows(ranked[exact_ranked:], weight, half_life)
-        if blended:
-            shown = [(i, score, i in exact_ids) for i, score in pages][offset:wanted]
-        else:
-            shown = [(i, score, n < exact_ranked) for n, (i, score) in enumerate(pages)][offset:wanted]
-    elif blended:
-        shown = [(i, score, i in exact_ids) for i, score, _ in ranked]
     else:
-        shown = [(i, score, first + n < exact_total) for n, (i, score, _) in enumerate(ranked)]
+        pages = [(i, score) for i, score, _ in ranked]
+    if meaning and pages:  # no article holds every word, some hold some
+        pages = _reranked(pages, meaning, request.text)
+    # `pages` starts at rank `first`: the page itself, or the top.
+    if blended:  # the articles with every word anywhere in the list
+        shown = [(i, score, i in exact_ids) for i, score in pages]
+    else:
+        shown = [(i, score, first + n < exact_total) for n, (i, score) in enumerate(pages)]
+    shown = shown[offset - first : wanted - first]
     articles = store.get_many(conn, [i for i, _, _ in shown])
     highlight = parsed.highlight if parsed is not None else None
     hits = [Hit.of(articles[i], score, highlight, exact) for i, score, exact in shown if i in articles]
     return SearchResult.answer(parsed, request, hits, total, exact_total, facet_values, sizes, started, order)
+
+
+def _reranked(
+    ranked: list[tuple[str, float | None]], by_meaning: Rerank, text: str
+) -> list[tuple[str, float | None]]:
+    """The first RERANK_DEPTH articles re-ordered by `by_meaning`; the rest as they were."""
+    head, rest = ranked[:RERANK_DEPTH], ranked[RERANK_DEPTH:]
+    return [*by_meaning(text, [(i, score or 0.0) for i, score in head]), *rest]
 
 
 def _within(scope: Clause, q: wq.Query) -> Clause | None:

@@ -9,9 +9,11 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..errors import WriteFailed
-from ..semantic import SemanticUnavailable, load_embedder, rerank_by_meaning
-from ..semantic.embedding import embed_batches, missing
+import numpy as np
+
+from ..article import Article
+from ..semantic import Embedder, SemanticUnavailable, load_embedder, rerank_by_meaning
+from ..semantic.embedding import embed_into, missing
 from ..semantic.model import installed
 from ..semantic.vectors import FILE_NAME, VectorFile
 from ..settings import SettingError
@@ -97,45 +99,43 @@ def embed_missing(
     total: Callable[[int], None] | None = None,
 ) -> int:
     """Embeds every article of the store the live generation has no current
-    vector for; returns how many. The model runs outside the writer lock
-    (`locked()` gives it, as a context manager); each batch is written under
-    it, into whatever generation is live then, so imports and rebuilds can
-    run between batches, and a stopped run resumes where it was."""
-    embedder = load_embedder()
-    with locked():  # type: ignore[attr-defined]
-        file = vectors.open(create=True)
+    vector for; returns how many (search.semantic.embedding.embed_into).
+    `locked()` gives the writer lock, as a context manager; each batch is
+    written into whatever generation is live then."""
+    return embed_into(_GenerationSink(vectors, store, locked), load_embedder(), progress, total)
+
+
+class _GenerationSink:
+    """The live generation's vectors file as embed_into's VectorSink."""
+
+    def __init__(self, vectors: GenerationVectors, store: Store, locked: Callable[[], object]) -> None:
+        self.vectors, self.store, self.locked = vectors, store, locked
+
+    def open(self, embedder: Embedder) -> str:
+        file = self.vectors.open(create=True)
         assert file is not None
-        if file.model != embedder.name:
-            raise WriteFailed(
-                f"I vettori dell'indice vengono da un altro modello ({file.model}): "
-                "eseguili di nuovo con `archivio embed --drop` e poi `archivio embed`."
-            )
-        todo = missing(store.content_hashes(), file.digests())
-    if total:
-        total(len(todo))
-    done = 0
-    for rows in embed_batches(_articles(store, todo), embedder):
-        with locked():  # type: ignore[attr-defined]
-            file = vectors.open()
-            if file is None:  # dropped meanwhile
-                return done
-            file.put(rows)
-        done += len(rows)
-        if progress:
-            progress(done)
-    return done
+        self.file = file
+        return file.model
 
+    def todo(self) -> list[str]:
+        return missing(self.store.content_hashes(), self.file.digests())
 
-def _articles(store: Store, ids: list[str]) -> Iterator[tuple]:
-    """(article, its content hash in the store) for these ids, read in
-    chunks; those removed meanwhile are skipped."""
-    for start in range(0, len(ids), 256):
-        chunk = ids[start : start + 256]
-        articles = store.get_many(chunk)
-        digests = store.content_hashes(list(articles))
-        for i in chunk:
-            if i in articles:
-                yield articles[i], digests[i]
+    def articles(self, ids: list[str]) -> Iterator[tuple[Article, str]]:
+        """Read in chunks; those removed meanwhile are skipped."""
+        for start in range(0, len(ids), 256):
+            chunk = ids[start : start + 256]
+            articles = self.store.get_many(chunk)
+            digests = self.store.content_hashes(list(articles))
+            for i in chunk:
+                if i in articles:
+                    yield articles[i], digests[i]
+
+    def put(self, rows: list[tuple[str, str, np.ndarray]]) -> bool:
+        file = self.vectors.open()
+        if file is None:
+            return False
+        file.put(rows)
+        return True
 
 
 def reranker(vectors: GenerationVectors, store: Store, weight: float) -> Rerank | None:
