@@ -1,15 +1,20 @@
-"""Reference search systems (SQLite FTS5, plain whoosh) to benchmark Archivio against.
+"""Reference search systems (SQLite FTS5, plain whoosh, tantivy) to benchmark Archivio against.
 
-Both expose build(records), search(query_text, filters, limit) -> [id], close(),
-plus build_seconds and size_bytes() so the benchmark can report cost as well as quality.
+Each exposes build(records), add(records), search(query_text, filters, limit) -> [id],
+close(), plus build_seconds and size_bytes() so the benchmark can report cost as well
+as quality. Filters mean the same in all of them: the category equal after norm(),
+the date within since/until (ISO dates, both inclusive), the author containing the
+needle after norm(); a record without the field never passes its filter.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 import sqlite3
 import time
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 
 from unidecode import unidecode
@@ -222,3 +227,162 @@ class WhooshBaseline:
             self.searcher.close()
         if self.ix is not None:
             self.ix.close()
+
+
+# The Italian chain of TantivyBaseline. Stop words are removed before folding
+# because tantivy's list is accented ("più", "perché", "sarà"): after folding
+# they would no longer match it (the rule search.analysis follows too). Measured on
+# dev-hard, the other order scores MRR@10 0.758 against 0.760: no matter either way.
+TANTIVY_ITALIAN = "it_stem"
+
+
+def tantivy_italian_analyzer():
+    """Simple tokenizer, lowercase, Italian stop words, ASCII folding, Snowball Italian stemmer."""
+    import tantivy
+
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stopword("italian"))
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer("italian"))
+        .build()
+    )
+
+
+def _day(value: str) -> int:
+    """The ISO date "2020-05-10" as 20200510, the integer the tantivy index keeps per record."""
+    return int(date.fromisoformat(value[:10]).strftime("%Y%m%d"))
+
+
+class TantivyBaseline:
+    """tantivy (Rust, through its official Python bindings) with an Italian chain.
+
+    BM25 over title (boost x3 by default, FTS5's weight) and body, any term:
+    the query is never parsed by tantivy's query language; it is analyzed with
+    the index's own chain and rebuilt as an OR of term queries, so quotes,
+    colons, brackets, AND or * in user text are ordinary characters. Filters
+    are Must clauses scoring 0. One searcher is kept open after the build:
+    searches run in-process, warm.
+
+    tantivy sums a BM25 per field, each with its own idf and saturation, where
+    FTS5 weights the title's term frequency inside one BM25: the same x3 counts
+    for much more here (with_title_boost(1.0) shares the index and tells how much).
+    """
+
+    def __init__(self, dirpath: str | Path, title_boost: float = 3.0) -> None:
+        import tantivy  # the reference engine is optional: only this class needs it
+
+        self._tantivy = tantivy
+        self.dirpath = Path(dirpath)
+        self.title_boost = title_boost
+        self.build_seconds = 0.0
+        self.analyzer = tantivy_italian_analyzer()
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("id", stored=True, tokenizer_name="raw")
+        builder.add_text_field("title", tokenizer_name=TANTIVY_ITALIAN)
+        builder.add_text_field("body", tokenizer_name=TANTIVY_ITALIAN)
+        builder.add_text_field("category", tokenizer_name="raw")
+        builder.add_integer_field("day", indexed=True, fast=True)  # yyyymmdd
+        builder.add_text_field("author", tokenizer_name="raw")
+        self.schema = builder.build()
+        self.index = None
+        self.searcher = None
+        self.authors: set[str] = set()
+
+    def build(self, records: Iterable[dict]) -> None:
+        start = time.perf_counter()
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        self.index = self._tantivy.Index(self.schema, path=str(self.dirpath), reuse=False)
+        self.index.register_tokenizer(TANTIVY_ITALIAN, self.analyzer)
+        self._write(records)
+        self.build_seconds = time.perf_counter() - start
+
+    def add(self, records: Iterable[dict]) -> None:
+        """Appends records to a built index: one commit, tantivy's default merge policy."""
+        self._write(records)
+
+    def _write(self, records: Iterable[dict]) -> None:
+        # One indexing thread: documents keep the records' order, so equal scores
+        # rank the same way in every run (several threads interleave them by chance).
+        writer = self.index.writer(num_threads=1)
+        for r in records:
+            doc = self._tantivy.Document(id=r["id"], title=r.get("title") or "", body=body_text(r))
+            # Absent values are left out, so no filter on that field can pass them.
+            if norm(r.get("category")):
+                doc.add_text("category", norm(r.get("category")))
+            if r.get("date"):
+                doc.add_integer("day", _day(r["date"]))
+            if norm(r.get("author")):
+                doc.add_text("author", norm(r.get("author")))
+                self.authors.add(norm(r.get("author")))
+            writer.add_document(doc)
+        writer.commit()
+        writer.wait_merging_threads()
+        self.index.reload()
+        self.searcher = self.index.searcher()
+
+    def with_title_boost(self, boost: float) -> TantivyBaseline:
+        """The same built index and searcher, searched with another title boost."""
+        other = copy.copy(self)
+        other.title_boost = boost
+        return other
+
+    def terms(self, query_text: str) -> list[str]:
+        """The query's distinct terms through the index's Italian chain (stop words gone)."""
+        return list(dict.fromkeys(self.analyzer.analyze(query_text)))
+
+    def text_query(self, query_text: str):
+        """OR of every term in title (x title_boost) and body; None when no term is left."""
+        Query = self._tantivy.Query
+        clauses = []
+        for term in self.terms(query_text):
+            title = Query.term_query(self.schema, "title", term)
+            clauses.append(Query.boost_query(title, self.title_boost))
+            clauses.append(Query.term_query(self.schema, "body", term))
+        if not clauses:
+            return None
+        return Query.boolean_query([(self._tantivy.Occur.Should, c) for c in clauses])
+
+    def filter_queries(self, filters: dict | None) -> list:
+        """Filters as tantivy queries; raises LookupError if no author can match."""
+        Query, filters = self._tantivy.Query, filters or {}
+        parts = []
+        if filters.get("category"):
+            parts.append(Query.term_query(self.schema, "category", norm(filters["category"])))
+        if filters.get("since") or filters.get("until"):
+            parts.append(Query.range_query(
+                self.schema, "day", self._tantivy.FieldType.Integer,
+                _day(filters["since"]) if filters.get("since") else None,
+                _day(filters["until"]) if filters.get("until") else None,
+            ))
+        if filters.get("author"):
+            # "Contains" semantics, as the other baselines: every indexed author with the substring.
+            needle = norm(filters["author"])
+            names = sorted(a for a in self.authors if needle in a)
+            if not names:
+                raise LookupError(needle)
+            parts.append(Query.term_set_query(self.schema, "author", names))
+        return [Query.const_score_query(p, 0.0) for p in parts]
+
+    def search(
+        self, query_text: str, filters: dict | None = None, limit: int = 10
+    ) -> list[str]:
+        text = self.text_query(query_text)
+        if text is None:
+            return []
+        try:
+            parts = self.filter_queries(filters)
+        except LookupError:
+            return []
+        Must = self._tantivy.Occur.Must
+        query = self._tantivy.Query.boolean_query([(Must, text)] + [(Must, p) for p in parts])
+        hits = self.searcher.search(query, limit=limit, count=False).hits
+        return [self.searcher.doc(address)["id"][0] for _score, address in hits]
+
+    def size_bytes(self) -> int:
+        return _dir_size(self.dirpath)
+
+    def close(self) -> None:
+        self.searcher = None
+        self.index = None

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.baselines import Fts5Baseline, WhooshBaseline
+from bench.baselines import Fts5Baseline, TantivyBaseline, WhooshBaseline
 from bench.data import load_corpus, load_queries
 from bench.metrics import percentiles, summarize
 
@@ -48,6 +48,13 @@ def main() -> None:
             "fts5-any": fts_any,
             "whoosh-std-all": whoosh_all,
         }
+        try:
+            tantivy_any = TantivyBaseline(Path(tmp, "tantivy"))
+        except ImportError:
+            print("tantivy-it-any skipped: the tantivy package is missing")
+        else:
+            tantivy_any.build(records)
+            systems["tantivy-it-any"] = tantivy_any
 
         print(
             f"{'system':<16}{'MRR@10':>8}{'S@1':>7}{'S@10':>7}{'nDCG':>7}{'empty':>6}"
