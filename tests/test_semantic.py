@@ -323,3 +323,18 @@ def test_without_the_extra_embed_says_how_to_install_it_and_search_answers_by_th
     assert message.startswith("La ricerca semantica non è installata")
     assert "archivio[semantic]" in message
     assert SemanticUnavailable.__module__ == "search.errors"
+
+
+def test_a_search_made_while_embedding_is_not_served_from_cache_afterwards(folder, make_archive):
+    # The result cache (on by default) must see the vectors change: a search
+    # made once `embed` has started, before any vector is written, is lexical;
+    # the same search after it is re-ranked.
+    archive = make_archive(folder, ranking=Ranking(semantic_weight=1.0))
+    try:
+        lexical = ids(archive, FALLBACK)
+        during: list = []
+        archive.embed(total=lambda n: during.append(ids(archive, FALLBACK)))
+        assert during == [lexical]
+        assert ids(archive, FALLBACK)[0][0] == "papa"
+    finally:
+        archive.close()

@@ -445,7 +445,7 @@ class Archive:
         cache = self.result_cache
         if cache is not None:
             started = time.perf_counter()
-            key = (index_version(self.index.searcher()), id(self.synonyms), self.vectors.enabled(), request)
+            key = (index_version(self.index.searcher()), id(self.synonyms), self.vectors.state(), request)
             cached = cache.get(key)
             if isinstance(cached, SearchResult):
                 return dataclasses.replace(cached, elapsed=time.perf_counter() - started)

@@ -4,6 +4,7 @@ by a search to re-rank its fallback (search.semantic)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -39,6 +40,24 @@ class GenerationVectors:
     def enabled(self) -> bool:
         path = self.path()
         return path is not None and path.exists()
+
+    def state(self) -> tuple | None:
+        """What identifies the vectors now (None: not embedded): the result
+        cache's key holds it, so an `embed` running beside a server is seen
+        by its next search, never hidden behind a cached answer."""
+        path = self.path()
+        if path is None:
+            return None
+        stats = []
+        for suffix in ("", "-wal"):
+            try:
+                st = os.stat(str(path) + suffix)
+            except FileNotFoundError:
+                if not suffix:
+                    return None
+                continue
+            stats.append((st.st_size, st.st_mtime_ns))
+        return tuple(stats)
 
     def open(self, create: bool = False) -> VectorFile | None:
         """This thread's connection to the live generation's file (None: not embedded)."""
