@@ -49,6 +49,16 @@ class VectorFile:
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM vectors").fetchone()[0]
 
+    def count_current(self, store: Path) -> int:
+        """How many vectors are current for the articles of the SQLite store
+        at `store` (same id, same content hash), joined in SQLite."""
+        self.db.execute("ATTACH DATABASE ? AS store", (str(store),))
+        try:
+            join = "JOIN store.articles a ON a.id = v.id AND a.content_hash = v.digest"
+            return self.db.execute(f"SELECT count(*) FROM vectors v {join}").fetchone()[0]
+        finally:
+            self.db.execute("DETACH DATABASE store")
+
     def digests(self) -> dict[str, str]:
         """Every article embedded, with the content hash it was embedded from."""
         return dict(self.db.execute("SELECT id, digest FROM vectors"))

@@ -309,9 +309,9 @@ class Archive:
             return self.vectors.drop()
 
     def embedded_count(self) -> int | None:
-        """Articles with a vector in the live generation (None: not embedded)."""
+        """Articles with a current vector in the live generation (None: not embedded)."""
         file = self.vectors.open() if self.vectors.enabled() else None
-        return file.count() if file is not None else None
+        return file.count_current(self.store.path) if file is not None else None
 
     def _embed_new(self) -> None:
         """After an import or a rebuild, the new and changed articles embedded
