@@ -150,11 +150,11 @@ def measure(search: Search, queries: list[dict]) -> tuple[dict, list[dict]]:
 def prepare_archive(args: argparse.Namespace, data_dir: Path, index_dir: Path) -> None:
     """Imports the dev corpus into an empty store and builds a missing index; else only reads."""
     base = open_archive(args.backend, dsn=args.dsn, data_dir=data_dir, index_dir=index_dir)
-    if not base.store.count():
+    if not base.article_count():
         started = time.perf_counter()
         report = base.import_paths([corpus_path()], index=False)
         print(f"imported {report.added} articles in {time.perf_counter() - started:.1f} s")
-    if not base.index.exists():
+    if not base.has_index():
         started = time.perf_counter()
         base.rebuild(procs=args.procs)
         print(f"indexed in {time.perf_counter() - started:.1f} s")
