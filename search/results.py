@@ -197,11 +197,12 @@ def check_facet_limit(limit: int | None) -> None:
         raise QueryError(f"Valori per faccetta: da 1 a {MAX_FACET_LIMIT}.")
 
 
-def blends_partial(ranking: Ranking, parsed: ParsedQuery) -> bool:
+def blends_partial(weight: float, parsed: ParsedQuery) -> bool:
     """Whether, sorted by relevance, the partial matches are ranked together
-    with the all-words ones (scaled by Ranking.partial_weight) rather than
-    after them: not when the query quotes a phrase."""
-    return ranking.partial_weight > 0 and not parsed.quotes_phrase
+    with the all-words ones (scaled by `weight`, the backend's
+    Ranking.partial_weight or pg_partial_weight) rather than after them: not
+    when the query quotes a phrase."""
+    return weight > 0 and not parsed.quotes_phrase
 
 
 def joins_partial(ranking: Ranking, parsed: ParsedQuery, exact_total: int) -> bool:

@@ -1,6 +1,7 @@
 """When fewer than FILL_BELOW articles hold every word, the articles holding
 only some are ranked together with them (their score scaled by
-Ranking.partial_weight): a much better partial match comes first. Not when
+Ranking.partial_weight; on PostgreSQL, whose ts_rank favours short fields
+more, pg_partial_weight): a much better partial match comes first. Not when
 the reader quoted a phrase, nor when sorting by date. A small archive of
 fictional news, on both backends."""
 
@@ -64,9 +65,19 @@ def test_a_much_better_partial_match_comes_first(folder, make_archive):
 
 
 def test_with_no_weight_every_all_words_article_comes_first(folder, make_archive):
-    result, hits = ranked(folder, make_archive, ranking=Ranking(partial_weight=0.0))
+    result, hits = ranked(folder, make_archive, ranking=Ranking(partial_weight=0.0, pg_partial_weight=0.0))
     assert (result.total, result.exact_total) == (2, 1)
     assert hits == [("tutte", True), ("alcune", False)]
+
+
+def test_each_backend_scales_by_its_own_weight(folder, make_archive, backend):
+    # Only the whoosh weight off: whoosh keeps the groups apart, PostgreSQL still blends.
+    _, hits = ranked(folder, make_archive, ranking=Ranking(partial_weight=0.0))
+    blended = [("alcune", False), ("tutte", True)]
+    assert (hits == blended) == (backend == "postgres")
+    # And the other way round.
+    _, hits = ranked(folder, make_archive, ranking=Ranking(pg_partial_weight=0.0))
+    assert (hits == blended) == (backend == "whoosh")
 
 
 def test_a_quoted_phrase_keeps_the_articles_holding_everything_first(folder, make_archive):

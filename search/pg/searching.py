@@ -205,17 +205,19 @@ def run(
             loose_groups_ = loose_groups(parsed.loose)  # type: ignore[arg-type]
             score = scorer(reader, loose_groups_, ranking.pg_group_bonus, ranking.coord_exponent, ranking)
             total += _count(conn, partial)
-            blended = order == "relevance" and exact_total > 0 and blends_partial(ranking, parsed)
+            weight = ranking.pg_partial_weight
+            blended = order == "relevance" and exact_total > 0 and blends_partial(weight, parsed)
             if blended:
                 # One ranking (searching.run of the whoosh engine): the first
-                # first + limit of each group, scored alike, partial scores
-                # scaled, merged. Scored as whoosh does, by relevance times
-                # coordination: the per-group bonus would put every article
-                # holding more groups first whatever its relevance.
+                # first + limit of each group, merged; an all-words article keeps
+                # its own score (the phrase and proximity groups of the strict
+                # query), a partial one is scored by relevance times coordination,
+                # scaled (Ranking.pg_partial_weight): the per-group bonus would
+                # put every article holding more groups first whatever its relevance.
                 alike = scorer(reader, loose_groups_, 0.0, ranking.coord_exponent, ranking)
-                ranked = _top(conn, strict_where, alike, order, 0, first + limit)
+                own = scorer(reader, groups, ranking=ranking)
+                ranked = _top(conn, strict_where, own, order, 0, first + limit)
                 some = _top(conn, partial, alike, order, 0, first + limit)
-                weight = ranking.partial_weight
                 exact_ids = {i for i, _, _ in ranked}
                 merged = ranked + [(i, s * weight if s is not None else s, d) for i, s, d in some]
                 ranked = sorted(merged, key=lambda row: -(row[1] or 0.0))[first : first + limit]

@@ -165,7 +165,7 @@ def _ranked(
         ) from None
     exact = len(ranked)
     cut = False
-    blended = bool(partial) and exact > 0 and blends_partial(ranking, parsed)
+    blended = bool(partial) and exact > 0 and blends_partial(ranking.partial_weight, parsed)
     if partial and (exact < limit or blended):
         q = _boosted(parsed.loose, parsed)  # type: ignore[arg-type]
         try:
