@@ -21,6 +21,7 @@ from whoosh.reading import IndexReader
 from .analysis import DEFAULT_ANALYSIS, TypedWord, fold, nfc, normalize_key, typed_words
 from .dictionary import Dictionary, italian
 from .graded import BestOf, GradedOr
+from .numbers import with_number_words
 from .ranking import Ranking
 from .spelling import RESPELL_RATIO, TYPO_RATIO, close_words, max_typos, slips
 from .synonyms import Synonyms
@@ -145,7 +146,8 @@ class QueryBuilder:
         self.reader = reader
         # Words it knows are never taken for typos (search.dictionary).
         self.dictionary = dictionary if dictionary is not None else italian()
-        self.synonyms = synonyms
+        # Number words and digits are synonyms too (search.numbers).
+        self.synonyms = with_number_words(synonyms) if ranking.number_words else synonyms
         self.ranking = ranking
         self.highlight = Highlight()
         self.corrections: dict[str, str] = {}

@@ -42,6 +42,9 @@ class Ranking:
     # (dev 0.986, dev-hard 0.877, no target moved), but an article naming
     # "covid" and "sars-cov-2" no longer weighs twice "coronavirus".
     max_alternatives: bool = True
+    # Number words and digits as synonyms (search.numbers): "quindici" = 15,
+    # "ventunenne" = "21enne" = "21 anni".
+    number_words: bool = True
     # When fewer than FILL_BELOW articles hold every word, those holding
     # only some are ranked together with them by relevance, their score
     # times this (0: every all-words article first, as before; 1: alike).

@@ -16,6 +16,7 @@ class Synonyms:
     """Maps a word sequence (folded, unstemmed) to its equivalent sequences."""
 
     def __init__(self, groups: list[list[Words]]) -> None:
+        self.groups = groups
         self.variants: dict[Words, list[Words]] = {}
         for group in groups:
             for form in group:
@@ -25,14 +26,12 @@ class Synonyms:
 
     @classmethod
     def from_file(cls, path: str | Path = DEFAULT_FILE) -> Synonyms:
-        analyzer = exact_analyzer()
         groups = []
         for line in Path(path).read_text(encoding="utf-8").splitlines():
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            # As a query reads them: a compound ("covid-19") is its joined form.
-            forms = [tuple(t.text for t in analyzer(form, mode="query")) for form in line.split(",")]
+            forms = [form_of(form) for form in line.split(",")]
             groups.append([f for f in forms if f])
         return cls(groups)
 
@@ -43,6 +42,17 @@ class Synonyms:
             if variants:
                 return n, variants
         return 0, []
+
+
+def form_of(text: str) -> Words:
+    """A synonym form as a query reads it: folded words, a compound
+    ("covid-19") as its joined form."""
+    return tuple(t.text for t in _exact()(text, mode="query"))
+
+
+@lru_cache(maxsize=1)
+def _exact():  # noqa: ANN202 - whoosh's analyzer type
+    return exact_analyzer()
 
 
 @lru_cache(maxsize=4)

@@ -593,7 +593,7 @@ def test_a_broken_example_is_caught(tmp_path, monkeypatch):
         where for where, found in problems.items() if not found
     )
     # And a card query that finds another article first is reported.
-    other = PLAN_FILE.read_text(encoding="utf-8").replace("28 punti", "ventotto punti")
+    other = PLAN_FILE.read_text(encoding="utf-8").replace("28 punti", "molti punti")
     (clone.folder / "demo" / "articoli" / PLAN_FILE.name).write_text(other, encoding="utf-8")
     shutil.rmtree(clone.folder / "data")
     shutil.rmtree(clone.folder / "index")
