@@ -19,7 +19,9 @@ def titles(result) -> list[str]:
     return [h.article.title for h in result.hits]
 
 
-EUROPE_TITLE = "Piano di pace per l’Ucraina, l’Europa chiede modifiche: «Nessuna intesa sopra la testa di Kiev»"
+EUROPE_TITLE = (
+    "Piano di pace per l’Ucraina, l’Europa chiede modifiche: «Nessuna intesa sopra la testa di Kiev»"
+)
 
 
 def test_piano_28_punti_finds_the_plan_articles_first(demo_archive):
