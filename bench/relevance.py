@@ -56,6 +56,7 @@ CONFIGS: dict[str, tuple[AnalysisConfig, Ranking, bool]] = {
     "prox1": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, proximity_boost=1.0), True),
     "no-typo": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, max_typo_candidates=0), True),
     "no-synonyms": (DEFAULT_ANALYSIS, DEFAULT_RANKING, False),
+    "no-synonym-stems": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, synonyms_by_stem=False), True),
     "no-numbers": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, number_words=False), True),
     "no-respell": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, respell=False), True),
     "title1": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, title_boost=1.0), True),

@@ -339,7 +339,7 @@ class QueryBuilder:
         while i < len(subqueries):
             q = subqueries[i]
             run = _word_run(subqueries, i)
-            n, variants = self.synonyms.match(run, 0) if run else (0, [])
+            n, variants = self.synonym_match(run) if run else (0, [])
             if n > 1 and not negated:
                 words = run[:n]
                 out.append(self.synonym_group(tuple(words), variants))
@@ -362,7 +362,7 @@ class QueryBuilder:
             return wq.Term("exact", word)
         if negated:
             return wq.Or(self.written_clauses(word, [wq.Term("text", stemmed)]))
-        _, variants = self.synonyms.match([word], 0)
+        _, variants = self.synonym_match([word])
         own = self.written_clauses(word, [self.stem_clause(word)])
         clause = own[0] if len(own) == 1 else wq.Or(own)
         if self.ranking.exact_form_boost and word not in self._accented:
@@ -388,13 +388,22 @@ class QueryBuilder:
             self.word_clauses.append((word, clause))
         return clause
 
+    def synonym_match(self, words: list[str]) -> tuple[int, list[tuple[str, ...]]]:
+        """The longest synonym form that `words` start with, as written, else
+        by stems (Ranking.synonyms_by_stem): (its length, its variants)."""
+        n, variants = self.synonyms.match(words, 0)
+        if n or not self.ranking.synonyms_by_stem:
+            return n, variants
+        stems = [self.stem(w) or w for w in words]  # a stop word as written, as in the forms
+        return self.synonyms.match_stems(stems, 0, self._analysed_stem, self._config)
+
     def typo_clause(self, candidate: str) -> wq.Query:
         """A close spelling standing in for a misspelt word, weighted below
         typed words, with the synonyms the spelling itself would bring:
         "coronavirs" finds what "coronavirus" finds (covid, sars-cov-2...)."""
         self.highlight.stems.add(self.stem(candidate))
         clause = self.stem_clause(candidate)
-        _, variants = self.synonyms.match([candidate], 0)
+        _, variants = self.synonym_match([candidate])
         if variants:
             clause = wq.Or([clause] + [self.variant_clause(v) for v in variants])
         clause.boost = self.ranking.typo_boost

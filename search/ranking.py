@@ -45,6 +45,9 @@ class Ranking:
     # Number words and digits as synonyms (search.numbers): "quindici" = 15,
     # "ventunenne" = "21enne" = "21 anni".
     number_words: bool = True
+    # Synonym forms also met by their stems when no form matches as written
+    # ("pontefici" finds what "pontefice" finds).
+    synonyms_by_stem: bool = True
     # When fewer than FILL_BELOW articles hold every word, those holding
     # only some are ranked together with them by relevance, their score
     # times this (0: every all-words article first, as before; 1: alike).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from functools import lru_cache
 from pathlib import Path
 
@@ -23,6 +24,8 @@ class Synonyms:
                 self.variants.setdefault(form, [])
                 self.variants[form] += [other for other in group if other != form]
         self.longest = max((len(f) for f in self.variants), default=0)
+        # The same table keyed by stems, per stemmer (see match_stems).
+        self._by_stem: dict[Hashable, dict[Words, list[Words]]] = {}
 
     @classmethod
     def from_file(cls, path: str | Path = DEFAULT_FILE) -> Synonyms:
@@ -37,11 +40,39 @@ class Synonyms:
 
     def match(self, words: list[str], start: int) -> tuple[int, list[Words]]:
         """Longest synonym form starting at words[start]: (length, variants)."""
-        for n in range(min(self.longest, len(words) - start), 0, -1):
-            variants = self.variants.get(tuple(words[start : start + n]))
-            if variants:
-                return n, variants
-        return 0, []
+        return _longest(self.variants, self.longest, words, start)
+
+    def match_stems(
+        self, stems: list[str | None], start: int, stem: Callable[[str], str | None], key: Hashable
+    ) -> tuple[int, list[Words]]:
+        """Longest synonym form whose words have the stems starting at
+        stems[start] (None: a stop word, never matched), by `stem` (the
+        index's stemmer, named by `key`): "pontefici" meets "pontefice"'s
+        group without each inflection written in the file."""
+        table = self._by_stem.get(key)
+        if table is None:
+            table = {}
+            for form, variants in self.variants.items():
+                stemmed = tuple(stem(w) or w for w in form)
+                table.setdefault(stemmed, [])
+                # The listed form too: typed otherwise, it is a variant ("vigili
+                # del fuoco" for "vigile del fuoco", a phrase of other words).
+                table[stemmed] += [v for v in (form, *variants) if v not in table[stemmed]]
+            self._by_stem[key] = table
+        return _longest(table, self.longest, stems, start)
+
+
+def _longest(
+    table: dict[Words, list[Words]], longest: int, words: list, start: int
+) -> tuple[int, list[Words]]:
+    for n in range(min(longest, len(words) - start), 0, -1):
+        run = words[start : start + n]
+        if None in run:
+            continue
+        variants = table.get(tuple(run))
+        if variants:
+            return n, variants
+    return 0, []
 
 
 def form_of(text: str) -> Words:
