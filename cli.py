@@ -255,6 +255,12 @@ def import_cmd(ctx, paths, fmt, csv_map, dry_run, no_index, as_json):
             # File names and reasons on one line each, controls escaped: a
             # newline in a name must not forge a line of the report.
             click.secho(f"  scartato {for_terminal(str(r))}", fg="yellow", err=True)
+    if not report.articles_found:
+        where = ", ".join(for_terminal(str(p)) for p in paths)
+        _fail(
+            f"Nessun articolo trovato in {where}: servono articoli in testo, JSON, JSON Lines, "
+            "HTML, RSS/Atom, WordPress (WXR) o CSV."
+        )
     if report.rejected:
         sys.exit(1)
 
@@ -634,6 +640,8 @@ def demo(ctx):
             archive.rebuild()
         return
     report = archive.import_paths([DEMO_DIR])
+    if not report.added:
+        _fail(f"Articoli dimostrativi non trovati in {for_terminal(str(DEMO_DIR))}: reinstalla Archivio.")
     click.echo(f"Archivio dimostrativo importato: {report.added} articoli.")
 
 
@@ -659,8 +667,14 @@ def demo(ctx):
 def serve(ctx, host, port, threads, workers):
     """Avvia il sito di ricerca con il server WSGI di produzione (waitress)."""
     from web import create_app
+    from web.server import port_taken
     from web.server import serve as serve_site
 
+    if port_taken(host, port):
+        _fail(
+            f"La porta {port} è già in uso da un altro programma: chiudilo, "
+            "o scegli un'altra porta con --port."
+        )
     archive = _archive(ctx)
     if not archive.has_index():
         click.secho(

@@ -68,6 +68,11 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.rejected
 
+    @property
+    def articles_found(self) -> int:
+        """Articles read, whatever became of them (stored, unchanged, duplicates)."""
+        return self.added + self.updated + self.unchanged + self.duplicates
+
     def count(self, status: str, fmt: str | None = None) -> None:
         key = _STATUS_KEYS[status]
         setattr(self, key, getattr(self, key) + 1)

@@ -144,6 +144,33 @@ def test_missing_index_says_to_rebuild(tmp_path):
     assert "archivio rebuild" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_an_import_that_finds_no_article_fails_and_says_why(tmp_path):
+    (tmp_path / "vuota").mkdir()
+    (tmp_path / "vuota" / "note.bin").write_bytes(b"\x00\x01\x02")
+    result = run(tmp_path, "import", str(tmp_path / "vuota"))
+    assert result.returncode == 1
+    assert f"Nessun articolo trovato in {tmp_path / 'vuota'}: servono articoli in testo" in result.stderr
+    assert "Traceback" not in result.stderr
+    # Articles already there are found too: an unchanged import is no failure.
+    assert run(tmp_path, "import", str(DEMO)).returncode == 0
+    again = run(tmp_path, "import", str(DEMO))
+    assert again.returncode == 0 and "invariati: " in again.stdout
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_italian_line(tmp_path, workers):
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = other.getsockname()[1]
+        result = run(tmp_path, "serve", "--port", str(port), "--workers", workers)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"La porta {port} è già in uso da un altro programma: chiudilo, o scegli un'altra porta con --port.\n"
+    )
+    assert result.stdout == ""
+
+
 def test_an_empty_archive_says_how_to_fill_it(tmp_path):
     result = run(tmp_path, "query", "piano 28 punti")
     assert result.returncode == 1
