@@ -173,7 +173,7 @@ def test_home_page_lists_the_newest_articles_with_the_archive_facets(client, arc
     assert result_ids(text) == [h.article.id for h in newest.hits]
     dates = [archive.get(i).date for i in result_ids(text)]
     assert dates == sorted(dates, reverse=True)
-    assert f"Gli articoli più recenti <span class=\"results-query\">({newest.total} nell'archivio)" in text
+    assert f'Gli articoli più recenti <span class="results-query">({newest.total} nell\'archivio)' in text
     categories = facet_links(text, "facet-category")
     assert [(c["value"], c["count"]) for c in categories] == [
         (f["value"], f["count"]) for f in newest.facets["category"]
@@ -768,6 +768,43 @@ def test_api_bad_requests_are_400_json(client):
     assert "Risultati per pagina" in api(client, "/api/search", 400, q="oltre", per_pagina="mille")["error"]
     assert "Risultati per pagina" in api(client, "/api/search", 400, q="oltre", per_pagina="500")["error"]
     assert api(client, "/api/nulla", 404)["error"]
+
+
+@pytest.mark.parametrize(
+    "name, meant",
+    [
+        ("page", "pagina"),
+        ("per_page", "per_pagina"),
+        ("author", "autore"),
+        ("sort", "ordina"),
+        ("categria", "categoria"),
+    ],
+)
+def test_api_unknown_parameters_are_400_naming_the_one_meant(client, name, meant):
+    error = api(client, "/api/search", 400, q="piano", **{name: "2"})["error"]
+    assert error == (
+        f"Parametro sconosciuto: «{name}» (forse «{meant}»?). "
+        "Parametri validi: q, autore, categoria, da, a, ordina, pagina, per_pagina."
+    )
+
+
+def test_api_every_documented_parameter_is_accepted(client):
+    data = api(
+        client,
+        "/api/search",
+        q="piano",
+        autore="x",
+        categoria="esteri",
+        da="01/01/2020",
+        a="31/12/2030",
+        ordina="recenti",
+        pagina="1",
+        per_pagina="5",
+    )
+    assert data["per_page"] == 5 and data["page"] == 1
+    assert api(client, "/api/suggest", 400, q="pia", limit="3")["error"] == (
+        "Parametro sconosciuto: «limit». Parametri validi: q."
+    )
 
 
 # -- OpenSearch, health, headers, accessibility ----------------------------------------------------

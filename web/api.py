@@ -11,7 +11,7 @@ from search import DateError, QueryError, format_italian
 
 from .engine import archive, engine_slot, find_article, run_search
 from .errors import json_error
-from .params import BadParameter, read_params, read_per_page
+from .params import API_SEARCH_PARAMETERS, BadParameter, check_known, read_params, read_per_page
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -22,6 +22,7 @@ SUGGESTIONS = 8
 def search_results() -> ResponseReturnValue:
     """Exactly `cli.py query --json` for the same parameters."""
     try:
+        check_known(request.args, API_SEARCH_PARAMETERS)
         params = read_params(request.args)
         result = run_search(params, read_per_page(request.args))
     except (QueryError, DateError, BadParameter) as e:
@@ -44,6 +45,10 @@ def suggestions() -> ResponseReturnValue:
     A word or name completes the query (its description and url are empty:
     it is searched); an article's title has its date as description and
     its page as url, which the page's script opens when it is chosen."""
+    try:
+        check_known(request.args, ("q",))
+    except BadParameter as e:
+        return json_error(str(e), 400)
     q = request.args.get("q", "")[:200]
     found = []
     if q.strip():

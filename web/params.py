@@ -8,6 +8,7 @@ raise BadParameter with an Italian message for the reader (status 400).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from difflib import get_close_matches
 from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
@@ -149,6 +150,36 @@ def lenient_params(args: MultiDict) -> Params:
         da=args.get("da", "")[:40],
         a=args.get("a", "")[:40],
     )
+
+
+# The parameters of /api/search: the page's own (a page's query string works
+# in the API), plus per_pagina. README, "JSON API".
+API_SEARCH_PARAMETERS = ("q", "autore", "categoria", "da", "a", "ordina", "pagina", "per_pagina")
+# The names API clients try first (the JSON's own keys, English): which one they mean.
+MEANT = {
+    "page": "pagina",
+    "per_page": "per_pagina",
+    "author": "autore",
+    "category": "categoria",
+    "since": "da",
+    "from": "da",
+    "until": "a",
+    "to": "a",
+    "sort": "ordina",
+    "query": "q",
+}
+
+
+def check_known(args: MultiDict, known: tuple[str, ...]) -> None:
+    """An unknown parameter is a BadParameter naming it, the one probably
+    meant, and the known ones: never silently ignored."""
+    for name in args:
+        if name in known:
+            continue
+        shown = name[:40]
+        meant = MEANT.get(name.lower()) or next(iter(get_close_matches(name.lower(), known, n=1)), None)
+        hint = f" (forse «{meant}»?)" if meant in known else ""
+        raise BadParameter(f"Parametro sconosciuto: «{shown}»{hint}. Parametri validi: {', '.join(known)}.")
 
 
 def read_per_page(args: MultiDict) -> int:
