@@ -57,6 +57,13 @@ CONFIGS: dict[str, tuple[AnalysisConfig, Ranking, bool]] = {
     "no-typo": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, max_typo_candidates=0), True),
     "no-synonyms": (DEFAULT_ANALYSIS, DEFAULT_RANKING, False),
     "no-synonym-stems": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, synonyms_by_stem=False), True),
+    "no-thesaurus": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, thesaurus_weight=0.0), True),
+    "no-semantic": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, semantic_weight=0.0), True),
+    "no-semantic-no-thesaurus": (
+        DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, semantic_weight=0.0, thesaurus_weight=0.0), True,
+    ),
+    "thesaurus-0.15": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, thesaurus_weight=0.15), True),
+    "thesaurus-0.5": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, thesaurus_weight=0.5), True),
     "no-numbers": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, number_words=False), True),
     "no-respell": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, respell=False), True),
     "title1": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, title_boost=1.0), True),

@@ -25,6 +25,7 @@ from .numbers import with_number_words
 from .ranking import Ranking
 from .spelling import RESPELL_RATIO, TYPO_RATIO, close_words, max_typos, slips
 from .synonyms import Synonyms
+from .thesaurus import MAX_PER_WORD, system_thesaurus
 
 MAX_QUERY_CHARS = 1000
 MAX_WORDS = 40
@@ -108,6 +109,9 @@ class ParsedQuery:
     refine: Callable[[Callable[[wq.Query], int], bool], ParsedQuery] | None = None
     # The reader quoted a phrase (not negated): those exact words were asked for.
     quotes_phrase: bool = False
+    # The fallback's optional bonus for thesaurus synonyms of the words
+    # (search.thesaurus): it ranks, never matches.
+    related: wq.Query | None = None
 
 
 def _parser(schema: Schema) -> QueryParser:
@@ -243,6 +247,7 @@ class QueryBuilder:
             highlight=self.highlight,
             suggestion=self.suggest(text),
             quotes_phrase=self.quoted,
+            related=self.related(),
         )
         if isinstance(strict, wq.And):
             parsed.refine = lambda count, all_meet: self.refine(parsed, count, all_meet)
@@ -695,6 +700,29 @@ class QueryBuilder:
                 wq.Phrase("title", stems, slop=2, boost=self.ranking.proximity_boost),
             ]
         )
+
+    def related(self) -> wq.Query | None:
+        """The thesaurus bonus (search.thesaurus): for each plain word, the best
+        of its first MAX_PER_WORD synonyms (those with a stem of their own),
+        at Ranking.thesaurus_weight; None without a thesaurus or a weight."""
+        weight = self.ranking.thesaurus_weight
+        thesaurus = system_thesaurus() if weight > 0 and len(self.plain_stems) > 1 else None
+        if thesaurus is None:
+            return None
+        own = set(self.plain_stems)
+        groups: list[wq.Query] = []
+        for stem in dict.fromkeys(self.plain_stems):
+            stems: dict[str, str] = {}
+            for word in thesaurus.synonyms(stem, self._analysed_stem):
+                other = self._analysed_stem(fold(word))
+                if other and other not in own and other not in stems:
+                    stems[other] = word
+                if len(stems) == MAX_PER_WORD:
+                    break
+            clauses = [self.stem_clause(fold(w), boost=weight) for w in stems.values()]
+            if clauses:
+                groups.append(clauses[0] if len(clauses) == 1 else BestOf(clauses))
+        return wq.Or(groups) if groups else None
 
     def suggest(self, text: str) -> str | None:
         """ "Forse cercavi": the query with unknown words replaced by close ones."""

@@ -48,6 +48,9 @@ class Ranking:
     # Synonym forms also met by their stems when no form matches as written
     # ("pontefici" finds what "pontefice" finds).
     synonyms_by_stem: bool = True
+    # Thesaurus synonyms of the words (search.thesaurus) as a bonus in the
+    # fallback, at this weight (0: off).
+    thesaurus_weight: float = 0.3
     # When fewer than FILL_BELOW articles hold every word, those holding
     # only some are ranked together with them by relevance, their score
     # times this (0: every all-words article first, as before; 1: alike).

@@ -101,6 +101,7 @@ def scorer(
     bonus: float = 0.0,
     exponent: float = 0.0,
     ranking: Ranking = DEFAULT_RANKING,
+    related: wq.Query | None = None,
 ) -> Scorer:
     """The score of the word groups' ts_ranks weighted by their idf; in the
     fallback (`bonus`), plus `bonus` times the idf of each group held, and
@@ -139,6 +140,13 @@ def scorer(
     if held:
         sql = f"{sql} * power(({' + '.join(held)})::float8 / %s, %s)"
         params += [*held_params, len(groups), exponent]
+    # The thesaurus bonus (ParsedQuery.related), outside the coordination:
+    # each word's synonyms as one tsquery, at Ranking.thesaurus_weight.
+    for group in related.subqueries if related is not None else ():
+        clause = compile_query(group)
+        if clause is not None and clause.ts is not None:
+            sql += f" + %s * ts_rank(%s::float4[], {clause.column}, %s::tsquery, %s)"
+            params += [idf(reader, group) * ranking.thesaurus_weight, weights, clause.ts, normalization]
     return Scorer(sql, tuple(params))
 
 
@@ -203,7 +211,9 @@ def run(
         if parsed is not None and loose is not None and joins_partial(ranking, parsed, exact_total):
             partial = all_of([scope, loose] + ([none_of(strict)] if strict is not None else []))
             loose_groups_ = loose_groups(parsed.loose)  # type: ignore[arg-type]
-            score = scorer(reader, loose_groups_, ranking.pg_group_bonus, ranking.coord_exponent, ranking)
+            related = parsed.related
+            bonus, exponent = ranking.pg_group_bonus, ranking.coord_exponent
+            score = scorer(reader, loose_groups_, bonus, exponent, ranking, related)
             total += _count(conn, partial)
             weight = ranking.pg_partial_weight
             blended = order == "relevance" and exact_total > 0 and blends_partial(weight, parsed)
@@ -214,7 +224,7 @@ def run(
                 # query), a partial one is scored by relevance times coordination,
                 # scaled (Ranking.pg_partial_weight): the per-group bonus would
                 # put every article holding more groups first whatever its relevance.
-                alike = scorer(reader, loose_groups_, 0.0, ranking.coord_exponent, ranking)
+                alike = scorer(reader, loose_groups_, 0.0, ranking.coord_exponent, ranking, related)
                 own = scorer(reader, groups, ranking=ranking)
                 ranked = _top(conn, strict_where, own, order, 0, first + limit)
                 some = _top(conn, partial, alike, order, 0, first + limit)

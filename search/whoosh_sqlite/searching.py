@@ -167,7 +167,7 @@ def _ranked(
     cut = False
     blended = bool(partial) and exact > 0 and blends_partial(ranking.partial_weight, parsed)
     if partial and (exact < limit or blended):
-        q = _boosted(parsed.loose, parsed)  # type: ignore[arg-type]
+        q = _boosted(parsed.loose, parsed, fallback=True)  # type: ignore[arg-type]
         try:
             some = top_partial(searcher, ds, q, partial, limit if blended else limit - exact, deadline)
             if blended:
@@ -242,11 +242,15 @@ def filter_docs(searcher: Searcher, filters: Filters) -> int | None:
     return parts.within(docsets_for(searcher).live)
 
 
-def _boosted(q: wq.Query, parsed: ParsedQuery) -> wq.Query:
-    """Relevance ranking also rewards the query's words close together."""
-    if parsed.proximity is not None:
-        return wq.AndMaybe(q, parsed.proximity)
-    return q
+def _boosted(q: wq.Query, parsed: ParsedQuery, fallback: bool = False) -> wq.Query:
+    """Relevance ranking also rewards the query's words close together; in
+    the fallback, synonyms of the words (the thesaurus bonus) too."""
+    optional = [parsed.proximity] if parsed.proximity is not None else []
+    if fallback and parsed.related is not None:
+        optional.append(parsed.related)
+    if not optional:
+        return q
+    return wq.AndMaybe(q, optional[0] if len(optional) == 1 else wq.Or(optional))
 
 
 _NAMES: dict[tuple[str, str, str], str] = {}
