@@ -32,6 +32,7 @@ from ..results import (
 from ..semantic.model import installed as vectors_installed
 from ..settings import env_float
 from ..synonyms import Synonyms, default_synonyms
+from ..thesaurus import system_thesaurus
 from ..upserts import ADDED, UPDATED
 from .indexer import IndexManager, damaged, outdated_analysis
 from .locking import WriterLock, lock_holder
@@ -445,7 +446,10 @@ class Archive:
         cache = self.result_cache
         if cache is not None:
             started = time.perf_counter()
-            key = (index_version(self.index.searcher()), id(self.synonyms), self.vectors.state(), request)
+            # The thesaurus is installed, removed or changed apart from the index.
+            thesaurus = id(system_thesaurus()) if self.ranking.thesaurus_weight > 0 else None
+            state = (index_version(self.index.searcher()), id(self.synonyms), self.vectors.state(), thesaurus)
+            key = (*state, request)
             cached = cache.get(key)
             if isinstance(cached, SearchResult):
                 return dataclasses.replace(cached, elapsed=time.perf_counter() - started)
