@@ -19,6 +19,7 @@ import click
 import cli_messages
 from search import (
     BACKENDS,
+    EXPORT_FORMATS,
     FILTER_KINDS,
     FORMATS,
     LABELS,
@@ -28,11 +29,14 @@ from search import (
     DateError,
     IndexMissing,
     QueryError,
+    SearchRequest,
     Segment,
     SemanticUnavailable,
     SettingError,
     WriteFailed,
     WriterBusy,
+    export_lines,
+    export_search,
     for_terminal,
     format_italian,
     json_for_terminal,
@@ -421,20 +425,33 @@ def filter_options(command: Callable) -> Callable:
 @click.option("--page", default=1, show_default=True, type=int, help="Pagina dei risultati.")
 @click.option("--limit", "per_page", default=10, show_default=True, type=int, help="Risultati per pagina.")
 @click.option("--json", "as_json", is_flag=True, help="Un oggetto JSON, per i programmi.")
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(EXPORT_FORMATS),
+    help="Tutti i risultati (non una pagina) in CSV (per i fogli di calcolo) o JSON Lines.",
+)
 @click.pass_context
-def query(ctx, text, sort, recency, page, per_page, as_json, **filters):
+def query(ctx, text, sort, recency, page, per_page, as_json, export_format, **filters):
     """Cerca negli articoli: tutte le parole, "frasi esatte", OR, -parola, prefisso*.
 
     Senza parole elenca gli articoli dei filtri scelti, dal più recente
     (ad esempio: archivio query --categoria cronaca)."""
-    result = _archive(ctx).search(
-        text,
-        **{name: list(value) if isinstance(value, tuple) else value for name, value in filters.items()},
-        sort=sort,
-        page=page,
-        per_page=per_page,
-        recency=recency,
-    )
+    filters = {name: list(value) if isinstance(value, tuple) else value for name, value in filters.items()}
+    if export_format:
+        request = SearchRequest.of(text, sort=sort, recency=recency, facets=False, **filters)
+        export = export_search(_archive(ctx), request)
+        for line in export_lines(export_format, export.hits):
+            click.echo(line, nl=False)
+        if not export.complete:
+            listed, total = (f"{n:,}".replace(",", ".") for n in (export.listed, export.total))
+            click.echo(
+                f"Esportati i primi {listed} risultati di {total}: restringi la ricerca con i filtri "
+                "per averli tutti.",
+                err=True,
+            )
+        return
+    result = _archive(ctx).search(text, **filters, sort=sort, page=page, per_page=per_page, recency=recency)
     if as_json:
         click.echo(json_for_terminal(json.dumps(result.to_dict(), ensure_ascii=False)))
         return

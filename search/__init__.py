@@ -17,6 +17,8 @@ from .article import Article, author_name
 from .backend import BACKENDS, ArchiveBackend, UnknownBackend, open_archive
 from .dates import DateError, format_italian, parse_query_date
 from .errors import DatabaseUnavailable, IndexMissing, SemanticUnavailable, WriteFailed, WriterBusy, megabytes
+from .exporting import FORMATS as EXPORT_FORMATS
+from .exporting import Export, export_lines, export_search
 from .filters import FILTER_KINDS
 from .importers import FORMATS, LABELS, UNKNOWN, CsvMapError, parse_csv_map
 from .importing import ImportReport
@@ -64,6 +66,11 @@ __all__ = [
     "LABELS",
     "UNKNOWN",
     "parse_csv_map",
+    # a search's results, all of them (CSV, JSON Lines)
+    "EXPORT_FORMATS",
+    "Export",
+    "export_lines",
+    "export_search",
     # errors
     "DatabaseUnavailable",
     "DateError",

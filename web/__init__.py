@@ -22,6 +22,7 @@ from search import ArchiveBackend, env_float, env_int, open_archive
 from . import presentation
 from .api import api
 from .errors import errors
+from .exports import export_url, exports
 from .feeds import feed_url, feeds
 from .headers import add_headers
 from .health import health
@@ -80,9 +81,10 @@ def create_app(archive: ArchiveBackend | None = None, config: Mapping[str, Any] 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     presentation.install(app)
-    for blueprint in (pages, api, feeds, health, errors):
+    for blueprint in (pages, api, feeds, exports, health, errors):
         app.register_blueprint(blueprint)
     app.add_template_global(feed_url)
+    app.add_template_global(export_url)
     # Before any parameter is parsed: a refused request costs the same whatever its size.
     app.before_request(lambda: check_request(request))
     app.after_request(add_headers)
