@@ -23,7 +23,16 @@ from .filters import FILTER_KINDS
 from .importers import FORMATS, LABELS, UNKNOWN, CsvMapError, parse_csv_map
 from .importing import ImportReport
 from .queryparse import QueryError
-from .results import FACET_SIZE, MAX_FACET_LIMIT, Filters, Hit, SearchRequest, SearchResult
+from .results import (
+    FACET_SIZE,
+    MAX_DEPTH,
+    MAX_FACET_LIMIT,
+    MAX_PER_PAGE,
+    Filters,
+    Hit,
+    SearchRequest,
+    SearchResult,
+)
 from .settings import SettingError, env_float, env_int
 from .snippets import Segment, highlight_all, to_html
 from .suggest import Suggestion
@@ -53,7 +62,9 @@ __all__ = [
     "FILTER_KINDS",
     "Filters",
     "Hit",
+    "MAX_DEPTH",
     "MAX_FACET_LIMIT",
+    "MAX_PER_PAGE",
     "SearchRequest",
     "SearchResult",
     "Segment",

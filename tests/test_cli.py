@@ -282,6 +282,9 @@ def test_system_errors_are_italian_messages_not_tracebacks(tmp_path, home):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        served = run(home, "serve", "--port", str(taken.getsockname()[1]))
+        port = taken.getsockname()[1]
+        served = run(home, "serve", "--port", str(port))
     assert served.returncode == 1
-    assert served.stderr.strip() == "Errore: indirizzo già in uso (un altro programma usa questa porta?)"
+    assert served.stderr.strip() == (
+        f"La porta {port} è già in uso da un altro programma: chiudilo, o scegli un'altra porta con --port."
+    )

@@ -11,6 +11,8 @@ from search import DateError, QueryError, format_italian
 
 from .engine import archive, engine_slot, find_article, run_search
 from .errors import json_error
+from .openapi import openapi_document
+from .pages import site_url
 from .params import API_SEARCH_PARAMETERS, BadParameter, check_known, read_params, read_per_page
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -62,4 +64,12 @@ def suggestions() -> ResponseReturnValue:
         urls.append(url_for("pages.article_page", article_id=s.article_id) if is_title else "")
     response = jsonify([q, texts, descriptions, urls])
     response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+@api.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    """The API's OpenAPI 3.1 description (README, "JSON API")."""
+    response = jsonify(openapi_document(site_url()))
+    response.headers["Cache-Control"] = "no-cache"
     return response
