@@ -76,6 +76,9 @@ def cli_env(data: Path | None = None, **extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("ARCHIVIO_DATA", None)
     env.pop("ARCHIVIO_INDEX", None)
+    # A served process's access lines would fill the unread stderr pipe (64 KB,
+    # ~600 requests) and block it: off unless a test asks (test_access_log).
+    env["ARCHIVIO_ACCESS_LOG"] = "0"
     env.update(extra)
     return env
 

@@ -19,7 +19,7 @@ from flask import Flask, request
 
 from search import ArchiveBackend, env_float, env_int, open_archive
 
-from . import presentation
+from . import accesslog, presentation
 from .api import api
 from .errors import errors
 from .exports import export_url, exports
@@ -88,6 +88,7 @@ def create_app(archive: ArchiveBackend | None = None, config: Mapping[str, Any] 
     # Before any parameter is parsed: a refused request costs the same whatever its size.
     app.before_request(lambda: check_request(request))
     app.after_request(add_headers)
+    accesslog.install(app)
 
     return app
 

@@ -12,6 +12,7 @@ from flask import current_app
 
 from search import FACET_SIZE, ArchiveBackend, Article, DateError, IndexMissing, QueryError, SearchResult
 
+from .accesslog import count_results
 from .params import SORTS, PageBeyondEnd, Params
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def run_search(params: Params, per_page: int) -> SearchResult:
     """The engine's search for these parameters; a page past the end is an error."""
     with engine_slot():
         result = engine_search(params, per_page)
+    count_results(result.total)
     if params.pagina > result.pages:
         raise PageBeyondEnd(
             f"La pagina {params.pagina} non esiste: "

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 
 from search import DateError, QueryError, SearchRequest, SearchResult, export_lines, export_search
 
+from .accesslog import count_results
 from .engine import archive, engine_slot
 from .params import SORTS, BadParameter, Params, read_params
 
@@ -55,6 +56,7 @@ def export_results(fmt: str) -> ResponseReturnValue:
             until=params.a or None,
         )
         export = export_search(_Slotted(), search_request)  # type: ignore[arg-type]
+        count_results(export.total)
     except (QueryError, DateError, BadParameter) as e:
         return Response(str(e) + "\n", status=400, mimetype="text/plain")
     body = stream_with_context(line.encode() for line in export_lines(fmt, export.hits))

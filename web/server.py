@@ -138,6 +138,9 @@ def run_waitress(app: Flask, **options: Any) -> None:
     from waitress.server import create_server
 
     logging.basicConfig()  # as waitress.serve: its warnings reach stderr
+    from .accesslog import to_stderr
+
+    to_stderr()
     limits = dict(SERVER_LIMITS, connection_limit=connection_limit(int(SERVER_LIMITS["connection_limit"])))
     from .servererrors import answer_errors_in_italian
 
