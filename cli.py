@@ -29,6 +29,7 @@ from search import (
     DateError,
     IndexMissing,
     QueryError,
+    SearchLog,
     SearchRequest,
     Segment,
     SemanticUnavailable,
@@ -40,9 +41,11 @@ from search import (
     for_terminal,
     format_italian,
     json_for_terminal,
+    log_path,
     megabytes,
     open_archive,
     parse_csv_map,
+    parse_query_date,
 )
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo" / "articoli"
@@ -147,6 +150,7 @@ def main(
 ) -> None:
     """Archivio: ricerca negli archivi di notizie in italiano."""
     ctx.ensure_object(dict)
+    ctx.obj["data_dir"] = data_dir
     ctx.obj["archive_factory"] = lambda: open_archive(
         backend, dsn=dsn, dsn_read=dsn_read, data_dir=data_dir, index_dir=index_dir
     )
@@ -663,6 +667,56 @@ def demo(ctx):
 
 
 @main.command()
+@click.option("--since", metavar="DATA", help="Dal giorno (AAAA-MM-GG o GG/MM/AAAA).")
+@click.option("--until", metavar="DATA", help="Fino al giorno compreso.")
+@click.option(
+    "--by",
+    type=click.Choice(["day", "week"]),
+    default="day",
+    show_default=True,
+    help="Per giorno o per settimana.",
+)
+@click.option(
+    "--top", default=10, show_default=True, type=click.IntRange(1, 1000), help="Ricerche per elenco."
+)
+@click.option("--json", "as_json", is_flag=True, help="Un oggetto JSON, per i programmi.")
+@click.pass_context
+def report(ctx, since, until, by, top, as_json):
+    """Che cosa hanno cercato i lettori del sito: le ricerche più frequenti,
+    quelle senza risultati, le più lente, per giorno o per settimana."""
+    path = log_path(ctx.obj["data_dir"])
+    if path is None:
+        _fail("Il registro delle ricerche è spento (ARCHIVIO_SEARCH_LOG=0).")
+    if not path.exists():
+        _fail(
+            f"Nessuna ricerca registrata ancora in {for_terminal(str(path))}: "
+            "il sito le registra mentre risponde."
+        )
+    search_log = SearchLog(path)
+    try:
+        data = search_log.report(
+            parse_query_date(since, "iniziale"), parse_query_date(until, "finale"), by, top
+        )
+    finally:
+        search_log.close()
+    if as_json:
+        click.echo(json_for_terminal(json.dumps(data, ensure_ascii=False, indent=2)))
+        return
+    period = "giorno" if by == "day" else "settimana (dal lunedì)"
+    click.echo(f"Ricerche: {data['searches']} · senza risultati: {data['zero_results']}")
+    click.echo(f"\nPer {period}:")
+    for p in data["periods"]:
+        click.echo(f"  {p['period']}  {p['searches']:>7}  senza risultati {p['zero_results']}")
+    for title, rows in (("Le più cercate", "top_queries"), ("Senza risultati", "zero_result_queries")):
+        click.echo(f"\n{title}:")
+        for r in data[rows]:
+            click.echo(f"  {r['count']:>7}  {for_terminal(r['query'])}")
+    click.echo("\nLe più lente:")
+    for r in data["slowest"]:
+        click.echo(f"  {r['ms']:>8.1f} ms  {for_terminal(r['query'])}  ({r['results']} risultati, {r['at']})")
+
+
+@main.command()
 @click.option(
     "--host", default="127.0.0.1", show_default=True, metavar="INDIRIZZO", help="Indirizzo su cui ascoltare."
 )
@@ -700,7 +754,10 @@ def serve(ctx, host, port, threads, workers):
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"Archivio: http://{shown}:{port}/  (Ctrl+C per fermare)")
     # Each worker opens its own archive (nothing opened crosses a fork).
-    make_app = (lambda: create_app(_archive(ctx))) if workers > 1 else (lambda: create_app(archive))
+    config = {"ARCHIVIO_SEARCH_LOG": log_path(ctx.obj["data_dir"])}
+    make_app = (
+        (lambda: create_app(_archive(ctx), config)) if workers > 1 else (lambda: create_app(archive, config))
+    )
     serve_site(make_app, host=host, port=port, threads=threads, workers=workers)
 
 

@@ -33,6 +33,7 @@ from .results import (
     SearchRequest,
     SearchResult,
 )
+from .searchlog import SearchLog, log_path
 from .settings import SettingError, env_float, env_int
 from .snippets import Segment, highlight_all, to_html
 from .suggest import Suggestion
@@ -82,6 +83,9 @@ __all__ = [
     "Export",
     "export_lines",
     "export_search",
+    # the search log (searches of the site, `archivio report`)
+    "SearchLog",
+    "log_path",
     # errors
     "DatabaseUnavailable",
     "DateError",

@@ -32,6 +32,10 @@ from search.pg import store as pg_store
 from . import pg_support
 
 ROOT = Path(__file__).resolve().parents[1]
+# The search log (search.searchlog) is on by default, in the data folder; an
+# app made around a test's archive would put it in ./data of the checkout.
+# Off for the suite; tests/test_search_log.py turns it on where it looks.
+os.environ["ARCHIVIO_SEARCH_LOG"] = "0"
 SHARED = Path(os.environ.get("ARCHIVIO_SHARED", ROOT.parent / "shared"))
 SEED = SHARED / "seeds" / "000_42c455790e5f0a4a.txt"
 CORPUS = SHARED / "corpus" / "italian_news_dev.jsonl.gz"

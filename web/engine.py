@@ -4,6 +4,7 @@ and the searches a request makes with the URL's parameters."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,6 +60,8 @@ def run_search(params: Params, per_page: int) -> SearchResult:
     with engine_slot():
         result = engine_search(params, per_page)
     count_results(result.total)
+    if params.pagina == 1:  # a new search, not another page of one
+        _log_search(params, result)
     if params.pagina > result.pages:
         raise PageBeyondEnd(
             f"La pagina {params.pagina} non esiste: "
@@ -70,6 +73,19 @@ def run_search(params: Params, per_page: int) -> SearchResult:
             result.pages,
         )
     return result
+
+
+def _log_search(params: Params, result: SearchResult) -> None:
+    """Into the search log, when there is one; a log that cannot be written
+    never fails the search (it says so in the server's log)."""
+    search_log = current_app.extensions.get("archivio_search_log")
+    if search_log is None:
+        return
+    filters = {"autore": params.autore, "categoria": list(params.categorie), "da": params.da, "a": params.a}
+    try:
+        search_log.record(params.q, filters, result.total, result.elapsed * 1000)
+    except sqlite3.Error:
+        log.warning("search log not written", exc_info=True)
 
 
 def engine_search(params: Params, per_page: int, facet_limit: int | None = FACET_SIZE) -> SearchResult:
