@@ -10,7 +10,9 @@ import gzip
 import io
 import json
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -737,6 +739,11 @@ def report(ctx, since, until, by, top, as_json):
 @click.pass_context
 def serve(ctx, host, port, threads, workers):
     """Avvia il sito di ricerca con il server WSGI di produzione (waitress)."""
+    metrics_dir = None
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # /metrics counts every worker: prometheus-client reads this when first imported.
+        metrics_dir = tempfile.mkdtemp(prefix="archivio-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from web import create_app
     from web.server import port_taken
     from web.server import serve as serve_site
@@ -758,7 +765,11 @@ def serve(ctx, host, port, threads, workers):
     make_app = (
         (lambda: create_app(_archive(ctx), config)) if workers > 1 else (lambda: create_app(archive, config))
     )
-    serve_site(make_app, host=host, port=port, threads=threads, workers=workers)
+    try:
+        serve_site(make_app, host=host, port=port, threads=threads, workers=workers)
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

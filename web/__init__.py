@@ -19,7 +19,7 @@ from flask import Flask, request
 
 from search import ArchiveBackend, SearchLog, env_float, env_int, log_path, open_archive
 
-from . import accesslog, presentation
+from . import accesslog, metrics, presentation
 from .api import api
 from .errors import errors
 from .exports import export_url, exports
@@ -95,6 +95,7 @@ def create_app(archive: ArchiveBackend | None = None, config: Mapping[str, Any] 
     app.before_request(lambda: check_request(request))
     app.after_request(add_headers)
     accesslog.install(app)
+    metrics.install(app)
 
     return app
 

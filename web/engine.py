@@ -14,6 +14,7 @@ from flask import current_app
 from search import FACET_SIZE, ArchiveBackend, Article, DateError, IndexMissing, QueryError, SearchResult
 
 from .accesslog import count_results
+from .metrics import count_search
 from .params import SORTS, PageBeyondEnd, Params
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def run_search(params: Params, per_page: int) -> SearchResult:
     count_results(result.total)
     if params.pagina == 1:  # a new search, not another page of one
         _log_search(params, result)
+        count_search(result.total)
     if params.pagina > result.pages:
         raise PageBeyondEnd(
             f"La pagina {params.pagina} non esiste: "
