@@ -1,0 +1,154 @@
+"""The PostgreSQL schema, as numbered migrations applied by `archivio` itself.
+
+Each migration runs once, in its own transaction, and is recorded in
+`schema_version`; a transaction-level advisory lock makes concurrent starts
+(several web servers at once) apply each one exactly once.
+
+Migrations 1 and 2 made the text search configurations `archivio_it`
+(unaccent, then the Snowball Italian stemmer with its stop list) and
+`archivio_exact` (words as they are) that derived the vectors `tsv` and
+`tsv_exact` from text split by the engine's tokenizer. Since migration 3
+the engine writes both vectors itself (search.pg.textprep: its analyzers'
+terms and positions as tsvector literals, as in the whoosh index: stems
+of accented words, stop words decided before folding, compounds), and
+each row records the analysis version that derived them; rows of an
+older analysis are reported by `check` until `rebuild`. The two
+configurations are left in place, unused. Migration 4 adds the semantic
+extra's `article_vectors`, empty until `archivio embed`.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+# pg_advisory_xact_lock key of the migrations ("ARCHIMIG").
+MIGRATION_LOCK = 0x4152_4348_494D_4947 - 2**63
+
+TOKEN_TYPES = (
+    "asciiword, word, numword, asciihword, hword, numhword, "
+    "hword_asciipart, hword_part, hword_numpart, int, uint"
+)
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "articles, Italian text search configuration, vocabulary",
+        f"""
+        CREATE EXTENSION IF NOT EXISTS unaccent;
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE TEXT SEARCH DICTIONARY archivio_it_stem (
+            TEMPLATE = snowball, Language = italian, StopWords = italian
+        );
+        CREATE TEXT SEARCH CONFIGURATION archivio_it (COPY = simple);
+        ALTER TEXT SEARCH CONFIGURATION archivio_it
+            ALTER MAPPING FOR {TOKEN_TYPES} WITH unaccent, archivio_it_stem;
+        CREATE TABLE articles (
+            id text PRIMARY KEY,
+            title text NOT NULL,
+            subtitle text,
+            author text,
+            author_key text NOT NULL DEFAULT '',
+            date date,
+            category text,
+            category_key text NOT NULL DEFAULT '',
+            body text NOT NULL,
+            url text,
+            source text,
+            content_hash text NOT NULL,
+            fingerprint text NOT NULL,
+            url_key text,
+            -- title A, subtitle B, body D; NULL until indexed (import --no-index)
+            tsv tsvector
+        );
+        CREATE INDEX articles_tsv ON articles USING gin (tsv);
+        CREATE INDEX articles_date ON articles (date);
+        CREATE INDEX articles_author_key ON articles (author_key);
+        CREATE INDEX articles_category_key ON articles (category_key);
+        CREATE INDEX articles_fingerprint ON articles (fingerprint);
+        CREATE INDEX articles_url_key ON articles (url_key);
+        CREATE INDEX articles_unindexed ON articles (id) WHERE tsv IS NULL;
+        -- Document frequencies: kind 'w' = words as typed (folded), 's' = stems.
+        CREATE TABLE vocabulary (
+            kind char(1) NOT NULL,
+            term text NOT NULL,
+            ndoc integer NOT NULL,
+            PRIMARY KEY (kind, term)
+        );
+        CREATE INDEX vocabulary_words_trgm ON vocabulary USING gin (term gin_trgm_ops) WHERE kind = 'w';
+        CREATE INDEX vocabulary_prefix ON vocabulary (kind, term text_pattern_ops);
+        """,
+    ),
+    (
+        2,
+        "unstemmed vector for exact phrases",
+        f"""
+        CREATE TEXT SEARCH CONFIGURATION archivio_exact (COPY = simple);
+        ALTER TEXT SEARCH CONFIGURATION archivio_exact ALTER MAPPING FOR {TOKEN_TYPES} WITH simple;
+        -- NULL until derived (indexed imports, rebuild): phrases then match on stems alone.
+        ALTER TABLE articles ADD COLUMN tsv_exact tsvector;
+        CREATE INDEX articles_tsv_exact ON articles USING gin (tsv_exact);
+        """,
+    ),
+    (
+        3,
+        "analysis version of the search vectors",
+        """
+        -- Which analysis (search.analysis.ANALYSIS_VERSION) derived a row's
+        -- vectors, written from then on by the engine itself as tsvector
+        -- literals; NULL: derived before (by archivio_it), to be rebuilt.
+        ALTER TABLE articles ADD COLUMN analysis smallint;
+        """,
+    ),
+    (
+        4,
+        "article vectors of the semantic extra",
+        """
+        -- The semantic extra (search.semantic, search.pg.vectors): one
+        -- embedding per article, float32 bytes, from the text whose content
+        -- hash is `digest` (current while it equals articles.content_hash)
+        -- and by `model`. A table of its own: rebuilds rewrite every row of
+        -- `articles`, which need not carry 1.5 kB more each; any row here
+        -- means the extra is on. Removals take the vectors with them.
+        CREATE TABLE article_vectors (
+            id text PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+            digest text NOT NULL,
+            model text NOT NULL,
+            vec bytea NOT NULL
+        );
+        """,
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def migrate(conn: psycopg.Connection) -> list[int]:
+    """Applies the migrations this database lacks; returns their numbers."""
+    applied: list[int] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version integer PRIMARY KEY, description text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+    for version, description, sql in MIGRATIONS:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            done = conn.execute("SELECT 1 FROM schema_version WHERE version = %s", (version,)).fetchone()
+            if done:
+                continue
+            conn.execute(sql)
+            conn.execute(
+                "INSERT INTO schema_version (version, description) VALUES (%s, %s)", (version, description)
+            )
+            applied.append(version)
+    return applied
+
+
+def current_version(conn: psycopg.Connection) -> int:
+    """The newest migration applied (0: none; a replica reports its primary's)."""
+    exists = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]

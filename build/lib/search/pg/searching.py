@@ -1,0 +1,369 @@
+"""Running a parsed query in PostgreSQL: the same steps as search.whoosh_sqlite.searching.
+
+All terms first; when fewer than FILL_BELOW hold them all (whatever the
+sort and the page), the articles holding some of the words follow, more
+and rarer words first (by date, each group by date). No words: the
+filters alone, newest first. Counts are over the filtered matches, facets
+one GROUP BY statement in which each facet leaves its own filter out
+(disjunctive); only the page's articles are read back, and their snippets
+come from the shared snippet code.
+
+Relevance: each word group of the query scores idf × ts_rank over the
+weighted vector (title A, subtitle B, body D, length-normalised), the idf
+read from the vocabulary table — BM25's two ingredients from PostgreSQL's
+own ranking function.
+
+With the recency boost (relevance sort only), whole windows of the ranking
+are fetched with their dates and rescored by the shared search.recency;
+all-terms matches stay above partial ones, and every page cuts the same
+windows.
+
+With the semantic extra (search.pg.vectors) and no article holding every
+word, the fallback's first RERANK_DEPTH are re-ordered by meaning as well
+(after the recency boost, as in the whoosh engine), and pages are cut from
+that order.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import date
+
+import psycopg
+from whoosh import query as wq
+
+from ..analysis import normalize_key
+from ..filters import FILTER_KINDS
+from ..graded import loose_groups
+from ..queryparse import ParsedQuery, QueryError
+from ..ranking import Ranking
+from ..recency import boost_windows, day_number, window_limit
+from ..results import (
+    Filters,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    blends_partial,
+    display_name,
+    joins_partial,
+    one_year,
+)
+from . import store
+from .sqlquery import (
+    Clause,
+    all_of,
+    any_of,
+    compile_query,
+    filter_clauses,
+    groups_of,
+    lexemes_of,
+    none_of,
+    positive_nodes,
+)
+from .vectors import RERANK_DEPTH, Rerank
+from .vocabulary import VocabularyReader
+
+DEFAULT_RANKING = Ranking()
+ORDERS = {"newest": "date DESC NULLS LAST, id", "oldest": "date ASC NULLS LAST, id"}
+
+
+@dataclass
+class Scorer:
+    """The SQL of a relevance score over some word groups."""
+
+    sql: str
+    params: tuple
+
+
+def idf(reader: VocabularyReader, q: wq.Query) -> float:
+    """BM25's idf of a word group: a phrase is as rare as its rarest word,
+    alternatives (synonyms, typo fixes) as common as their commonest."""
+    lexemes = lexemes_of(q)
+    if not lexemes:
+        return 0.0
+    total = max(reader.doc_count(), 1)
+    freqs = [
+        n
+        for fieldname in ("text", "exact")
+        for n in reader.doc_frequencies(fieldname, [t for f, t in lexemes if f == fieldname]).values()
+        if n
+    ]
+    pick = min if isinstance(q, wq.Phrase) else max
+    df = pick(freqs) if freqs else 0
+    return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+
+def scorer(
+    reader: VocabularyReader,
+    groups: list[wq.Query],
+    bonus: float = 0.0,
+    exponent: float = 0.0,
+    ranking: Ranking = DEFAULT_RANKING,
+    related: wq.Query | None = None,
+) -> Scorer:
+    """The score of the word groups' ts_ranks weighted by their idf; in the
+    fallback (`bonus`), plus `bonus` times the idf of each group held, and
+    times the coordination factor (m / n) ** `exponent` of a row holding m
+    of the n groups (search.graded, as the whoosh engine ranks them).
+    ts_rank's weights and normalisation are the Ranking's (pg_weights,
+    pg_rank_normalization)."""
+    weights, normalization = list(ranking.pg_weights), ranking.pg_rank_normalization
+    parts: list[str] = []
+    params: list = []
+    held: list[str] = []
+    held_params: list = []
+    for group in groups:
+        clause = compile_query(group)
+        if clause is None or clause.ts is None:
+            continue
+        weight = idf(reader, group)
+        parts.append(f"%s * ts_rank(%s::float4[], {clause.column}, %s::tsquery, %s)")
+        params += [weight, weights, clause.ts, normalization]
+        forms = _forms_as_typed(group) if clause.column == "tsv" else None
+        if forms is not None:
+            # The word as typed, on the unstemmed vector: the whoosh engine
+            # adds its `exact` term's score too (Ranking.exact_form_boost).
+            ts, boost = forms
+            parts.append("%s * ts_rank(%s::float4[], tsv_exact, %s::tsquery, %s)")
+            params += [weight * boost, weights, ts, normalization]
+        if bonus:
+            parts.append(f"%s * coalesce(({clause.sql}), FALSE)::int")
+            params += [weight * bonus, *clause.params]
+        if exponent:
+            held.append(f"coalesce(({clause.sql}), FALSE)::int")
+            held_params += clause.params
+    if not parts:
+        return Scorer("0.0", ())
+    sql = "(" + " + ".join(parts) + ")::float8"
+    if held:
+        sql = f"{sql} * power(({' + '.join(held)})::float8 / %s, %s)"
+        params += [*held_params, len(groups), exponent]
+    # The thesaurus bonus (ParsedQuery.related), outside the coordination:
+    # each word's synonyms as one tsquery, at Ranking.thesaurus_weight.
+    for group in related.subqueries if related is not None else ():
+        clause = compile_query(group)
+        if clause is not None and clause.ts is not None:
+            sql += f" + %s * ts_rank(%s::float4[], {clause.column}, %s::tsquery, %s)"
+            params += [idf(reader, group) * ranking.thesaurus_weight, weights, clause.ts, normalization]
+    return Scorer(sql, tuple(params))
+
+
+def _forms_as_typed(group: wq.Query) -> tuple[str, float] | None:
+    """The tsquery of a word group's words as written (its `exact` terms
+    beside the stems), and their weight; None when it has none."""
+    terms = [t for t in positive_nodes(group) if isinstance(t, wq.Term) and t.fieldname == "exact"]
+    clauses = [c for c in (compile_query(t) for t in terms) if c is not None and c.ts]
+    if not clauses:
+        return None
+    return " | ".join(f"({c.ts})" for c in clauses), max(t.boost for t in terms)
+
+
+def run(
+    conn: psycopg.Connection,
+    reader: VocabularyReader,
+    parsed: ParsedQuery | None,
+    request: SearchRequest,
+    ranking: Ranking,
+    by_meaning: Rerank | None = None,
+) -> SearchResult:
+    """search.whoosh_sqlite.searching.run's semantics in SQL: the totals and facets depend
+    on the query and the filters only; `parsed` None is browsing. `by_meaning`
+    (search.pg.vectors.reranker) re-orders the fallback's first RERANK_DEPTH
+    (article id, score) pairs when no article in scope holds every word."""
+    filters, sort, page, per_page = request.filters, request.sort, request.page, request.per_page
+    facets, recency, facet_limit = request.facets, request.recency, request.facet_limit
+    started = time.perf_counter()
+    offset, wanted = (page - 1) * per_page, page * per_page
+    order = sort if parsed is not None or sort != "relevance" else "newest"
+    boost = recency and order == "relevance" and ranking.recency_weight > 0
+    indexed = Clause("tsv IS NOT NULL", ())
+    parts = filter_clauses(filters, reader)
+    scope = all_of([indexed, *parts.values()])
+    try:
+        if parsed is None:
+            strict: Clause | None = indexed
+        else:
+            strict = compile_query(parsed.strict)
+            if parsed.refine is not None:
+                refined = parsed.refine(
+                    lambda q: _count(conn, _within(scope, q)), _count(conn, _within(scope, parsed.strict)) > 0
+                )
+                if refined.strict is not parsed.strict:  # respelled
+                    strict = compile_query(refined.strict)
+                parsed = refined
+        strict_where = all_of([scope, strict]) if strict is not None else None
+        exact_total = _count(conn, strict_where)
+        # Only a fallback is re-ordered by meaning: an article holding every word keeps today's ranking.
+        meaning = by_meaning if order == "relevance" and exact_total == 0 else None
+        depth = max(wanted, RERANK_DEPTH) if meaning else wanted
+        # With the boost, whole windows are ranked from the top, so that every page cuts
+        # the same ones; by meaning, the first RERANK_DEPTH at least, from the top too.
+        first, limit = (0, window_limit(depth)) if boost else (0, depth) if meaning else (offset, per_page)
+        groups = groups_of(parsed.strict) if parsed is not None else []
+        ranked = _top(conn, strict_where, scorer(reader, groups, ranking=ranking), order, first, limit)
+        exact_ranked = len(ranked)
+        matched = all_of([indexed, strict]) if strict is not None else None
+        total = exact_total
+        loose = compile_query(parsed.loose) if parsed is not None and parsed.loose is not None else None
+        blended, exact_ids = False, set()
+        if parsed is not None and loose is not None and joins_partial(ranking, parsed, exact_total):
+            partial = all_of([scope, loose] + ([none_of(strict)] if strict is not None else []))
+            loose_groups_ = loose_groups(parsed.loose)  # type: ignore[arg-type]
+            related = parsed.related
+            bonus, exponent = ranking.pg_group_bonus, ranking.coord_exponent
+            score = scorer(reader, loose_groups_, bonus, exponent, ranking, related)
+            total += _count(conn, partial)
+            weight = ranking.pg_partial_weight
+            blended = order == "relevance" and exact_total > 0 and blends_partial(weight, parsed)
+            if blended:
+                # One ranking (searching.run of the whoosh engine): the first
+                # first + limit of each group, merged; an all-words article keeps
+                # its own score (the phrase and proximity groups of the strict
+                # query), a partial one is scored by relevance times coordination,
+                # scaled (Ranking.pg_partial_weight): the per-group bonus would
+                # put every article holding more groups first whatever its relevance.
+                alike = scorer(reader, loose_groups_, 0.0, ranking.coord_exponent, ranking, related)
+                own = scorer(reader, groups, ranking=ranking)
+                ranked = _top(conn, strict_where, own, order, 0, first + limit)
+                some = _top(conn, partial, alike, order, 0, first + limit)
+                exact_ids = {i for i, _, _ in ranked}
+                merged = ranked + [(i, s * weight if s is not None else s, d) for i, s, d in some]
+                ranked = sorted(merged, key=lambda row: -(row[1] or 0.0))[first : first + limit]
+                exact_ranked = len(ranked)
+            else:
+                skip = max(0, first - exact_total)
+                ranked += _top(conn, partial, score, order, skip, first + limit - exact_total - skip)
+            matched = all_of([indexed, any_of([c for c in (strict, loose) if c is not None])])  # type: ignore[list-item]
+        facet_values, sizes = _facets(conn, matched, parts, filters, facet_limit) if facets else ({}, {})
+    except psycopg.errors.QueryCanceled:
+        raise QueryError(
+            "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
+            "oppure restringi con i filtri."
+        ) from None
+    if boost:
+        weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
+        pages = boost_windows(ranked[:exact_ranked], weight, half_life)
+        pages += boost_windows(ranked[exact_ranked:], weight, half_life)
+    else:
+        pages = [(i, score) for i, score, _ in ranked]
+    if meaning and pages:  # no article holds every word, some hold some
+        pages = _reranked(pages, meaning, request.text)
+    # `pages` starts at rank `first`: the page itself, or the top.
+    if blended:  # the articles with every word anywhere in the list
+        shown = [(i, score, i in exact_ids) for i, score in pages]
+    else:
+        shown = [(i, score, first + n < exact_total) for n, (i, score) in enumerate(pages)]
+    shown = shown[offset - first : wanted - first]
+    articles = store.get_many(conn, [i for i, _, _ in shown])
+    highlight = parsed.highlight if parsed is not None else None
+    hits = [Hit.of(articles[i], score, highlight, exact) for i, score, exact in shown if i in articles]
+    return SearchResult.answer(parsed, request, hits, total, exact_total, facet_values, sizes, started, order)
+
+
+def _reranked(
+    ranked: list[tuple[str, float | None]], by_meaning: Rerank, text: str
+) -> list[tuple[str, float | None]]:
+    """The first RERANK_DEPTH articles re-ordered by `by_meaning`; the rest as they were."""
+    head, rest = ranked[:RERANK_DEPTH], ranked[RERANK_DEPTH:]
+    return [*by_meaning(text, [(i, score or 0.0) for i, score in head]), *rest]
+
+
+def _within(scope: Clause, q: wq.Query) -> Clause | None:
+    clause = compile_query(q)
+    return all_of([scope, clause]) if clause is not None else None
+
+
+def _count(conn: psycopg.Connection, where: Clause | None) -> int:
+    if where is None:
+        return 0
+    return conn.execute(f"SELECT count(*) FROM articles WHERE {where.sql}", where.params).fetchone()[0]
+
+
+def _top(
+    conn: psycopg.Connection, where: Clause | None, score: Scorer, sort: str, offset: int, limit: int
+) -> list[tuple[str, float | None, float | None]]:
+    """The ids, scores and day numbers (search.recency) of one page of matches,
+    by relevance or by date."""
+    if where is None or limit <= 0:
+        return []
+    if sort == "relevance":
+        sql = (
+            f"SELECT id, {score.sql} AS score, date FROM articles WHERE {where.sql} "
+            "ORDER BY score DESC, id LIMIT %s OFFSET %s"
+        )
+        params = score.params + where.params + (limit, offset)
+    else:
+        sql = (
+            f"SELECT id, NULL, date FROM articles WHERE {where.sql} "
+            f"ORDER BY {ORDERS[sort]} LIMIT %s OFFSET %s"
+        )
+        params = where.params + (limit, offset)
+    return [(row[0], row[1], day_number(row[2])) for row in conn.execute(sql, params)]
+
+
+# Disjunctive facets in one statement: each match carries whether it passes
+# each filter, and each facet counts the matches passing the *other* ones.
+_FACETS = """
+WITH m AS MATERIALIZED (
+    SELECT author_key, author, category_key, category, date,
+           ({author}) AS by_author, ({category}) AS by_category, ({dates}) AS by_dates
+    FROM articles WHERE {where})
+SELECT 'author', author_key, min(author COLLATE "C"), count(*) FROM m
+    WHERE by_category AND by_dates AND author_key != '' GROUP BY author_key
+UNION ALL
+SELECT 'category', category_key, min(category COLLATE "C"), count(*) FROM m
+    WHERE by_author AND by_dates AND category_key != '' GROUP BY category_key
+UNION ALL
+SELECT 'year', extract(year FROM date)::int::text, NULL, count(*) FROM m
+    WHERE by_author AND by_category AND date IS NOT NULL GROUP BY 2
+UNION ALL
+SELECT 'month', to_char(date, 'YYYY-MM'), NULL, count(*) FROM m
+    WHERE by_author AND by_category AND date >= %s AND date <= %s GROUP BY 2
+"""
+TRUE = Clause("TRUE", ())
+# The filters the facets leave out one at a time (the by_ columns of _FACETS).
+_FACETED = ("author", "category", "dates")
+
+
+def _facets(
+    conn: psycopg.Connection,
+    where: Clause | None,
+    parts: dict[str, Clause],
+    filters: Filters,
+    limit: int | None,
+) -> tuple[dict[str, list[dict]], dict[str, int]]:
+    """The facets of search.whoosh_sqlite.searching._facets, with the same shape and order."""
+    out: dict[str, list[dict]] = {"author": [], "category": [], "year": [], "month": []}
+    sizes = {name: 0 for name in out}
+    if where is None:
+        return out, sizes
+    # The filters no facet leaves out narrow every facet's matches.
+    unfaceted = [parts[kind.name] for kind in FILTER_KINDS if not kind.faceted and kind.name in parts]
+    if unfaceted:
+        where = all_of([where, *unfaceted])  # type: ignore[list-item]
+    tests = [parts.get(name, TRUE) for name in _FACETED]
+    year = one_year(filters)
+    months = (date(year, 1, 1), date(year, 12, 31)) if year is not None else (None, None)
+    sql = _FACETS.format(author=tests[0].sql, category=tests[1].sql, dates=tests[2].sql, where=where.sql)
+    params = tuple(p for c in tests for p in c.params) + where.params + months
+    rows: dict[str, list[tuple[str, str | None, int]]] = {name: [] for name in out}
+    for name, key, shown, n in conn.execute(sql, params):
+        rows[name].append((key, shown, n))
+    for name in ("author", "category"):
+        top = sorted(rows[name], key=lambda r: (-r[2], r[0]))
+        sizes[name] = len(top)
+        top = top[:limit] if limit is not None else top
+        if name == "category":  # chosen values listed even past the limit (searching._named)
+            counts = {key: (shown, n) for key, shown, n in rows[name]}
+            listed = {key for key, _, _ in top}
+            for key in dict.fromkeys(normalize_key(c) for c in filters.categories):
+                if key and key not in listed:
+                    shown, n = counts.get(key, (key, 0))
+                    top.append((key, shown, n))
+        out[name] = [{"value": display_name(name, shown or key), "count": n} for key, shown, n in top]
+    out["year"] = [{"value": int(y), "count": n} for y, _, n in sorted(rows["year"], key=lambda r: int(r[0]))]
+    out["month"] = [{"value": m, "count": n} for m, _, n in sorted(rows["month"])]
+    sizes["year"], sizes["month"] = len(out["year"]), len(out["month"])
+    return out, sizes

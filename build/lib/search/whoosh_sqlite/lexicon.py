@@ -1,0 +1,102 @@
+"""The words of the whoosh index, in arrays, for typo tolerance.
+
+Typo tolerance asks whether hundreds of spellings are words of the archive
+(search.spelling), and for long words looks at every word with the same
+first letter. whoosh answers one word at a time from its term dictionary
+(a hash file read, ~7 µs per word and segment) and lists words by walking
+its term file, so one unknown word cost 10-50 ms on a 100,000-article
+archive. Here each segment's words (the accent-folded, unstemmed `exact`
+field) are read once into sorted numpy arrays, pinned in the per-segment
+cache (search.whoosh_sqlite.segcache) until the segment goes: membership
+of a whole batch is one binary search, and the close words are screened by length and letters in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh.reading import IndexReader, SegmentReader
+
+from ..spelling import ALPHABET
+from .segcache import cache
+
+# Longer words are never typo candidates (queryparse.MAX_TYPO_CHARS + 2 edits).
+MAX_BYTES = 32
+_BIT = {c: 1 << i for i, c in enumerate(ALPHABET)}
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """A segment's words of up to MAX_BYTES bytes, sorted, with their lengths
+    and letter masks (one bit per ALPHABET character they hold)."""
+
+    words: np.ndarray
+    lengths: np.ndarray
+    masks: np.ndarray
+
+
+def letter_mask(word: str) -> int:
+    mask = 0
+    for c in word:
+        mask |= _BIT.get(c, 0)
+    return mask
+
+
+def segment_lexicon(reader: SegmentReader, fieldname: str) -> Lexicon:
+    key = ("lexicon", reader.segment().segment_id(), fieldname)
+    found = cache.get(key)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    words = [w for w in reader.lexicon(fieldname) if len(w) <= MAX_BYTES]  # sorted already
+    lexicon = Lexicon(
+        words=np.array(words, dtype=f"S{MAX_BYTES}"),
+        lengths=np.array([len(w) for w in words], dtype=np.uint8),
+        masks=np.array([letter_mask(w.decode("utf-8", "replace")) for w in words], dtype=np.uint64),
+    )
+    cache.put(key, lexicon, (MAX_BYTES + 9) * len(words) + 256, pinned=True)
+    return lexicon
+
+
+def _segments(reader: IndexReader) -> list[SegmentReader]:
+    return [r for r, _ in reader.leaf_readers()]
+
+
+def known_words(reader: IndexReader, fieldname: str, words: Iterable[str]) -> set[str]:
+    """Those of `words` that are terms of `fieldname` in the index."""
+    batch = [w for w in set(words) if 0 < len(w.encode()) <= MAX_BYTES]
+    if not batch:
+        return set()
+    wanted = np.array([w.encode() for w in batch], dtype=f"S{MAX_BYTES}")
+    found = np.zeros(len(batch), dtype=bool)
+    for segment in _segments(reader):
+        lexicon = segment_lexicon(segment, fieldname)
+        if not len(lexicon.words):
+            continue
+        at = np.searchsorted(lexicon.words, wanted)
+        at[at == len(lexicon.words)] = 0
+        found |= lexicon.words[at] == wanted
+    return {w for w, hit in zip(batch, found.tolist(), strict=True) if hit}
+
+
+def near_words(reader: IndexReader, fieldname: str, word: str, maxdist: int) -> set[str]:
+    """The words that may lie within `maxdist` edits of `word`, with its first
+    letter: a superset screened by two necessary conditions (lengths differ
+    by at most maxdist; an edit changes at most two letters of the set)."""
+    encoded = word.encode()
+    first = encoded[:1]
+    if not first:
+        return set()
+    after = bytes([first[0] + 1]) if first[0] < 255 else b"\xff" * MAX_BYTES
+    mask = np.uint64(letter_mask(word))
+    out: set[str] = set()
+    for segment in _segments(reader):
+        lexicon = segment_lexicon(segment, fieldname)
+        lo, hi = np.searchsorted(lexicon.words, [first, after])
+        lengths, masks = lexicon.lengths[lo:hi].astype(np.int64), lexicon.masks[lo:hi]
+        close = (np.abs(lengths - len(encoded)) <= maxdist) & (
+            np.bitwise_count(masks ^ mask) <= 2 * maxdist
+        )
+        out.update(w.decode("utf-8", "replace") for w in lexicon.words[lo:hi][close].tolist())
+    return out

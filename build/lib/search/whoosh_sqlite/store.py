@@ -1,0 +1,257 @@
+"""The canonical archive store: one SQLite database (WAL mode).
+
+The store is the source of truth; the whoosh index is derived from it and
+can always be rebuilt from it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+
+from ..article import FIELDS, Article, author_key, author_name
+from ..upserts import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
+
+# 2: author_key is the byline's name alone (article.author_key), not the
+# whole byline: a store of version 1 has its keys recomputed on opening.
+SCHEMA_VERSION = 2
+# Characters of article text a streaming read holds at once. 500 rows of
+# articles at the 1,000,000-character cap were 500 MB: the long-articles
+# bomb's rebuild peaked at 840 MB with 512 such articles (bench/bombs.py).
+READ_CHARS = 8_000_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    subtitle TEXT,
+    author TEXT,
+    author_key TEXT NOT NULL DEFAULT '',
+    date TEXT,
+    category TEXT,
+    category_key TEXT NOT NULL DEFAULT '',
+    body TEXT NOT NULL,
+    url TEXT,
+    source TEXT,
+    content_hash TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    url_key TEXT
+);
+CREATE INDEX IF NOT EXISTS articles_fingerprint ON articles(fingerprint);
+CREATE INDEX IF NOT EXISTS articles_url_key ON articles(url_key);
+CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
+CREATE INDEX IF NOT EXISTS articles_author_key ON articles(author_key);
+CREATE INDEX IF NOT EXISTS articles_category_key ON articles(category_key);
+"""
+
+
+class Store:
+    """Articles by id, in SQLite. Not thread-safe: one Store per thread."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+        # Setting it is a write: a reader opening its connection would wait
+        # for an import's transaction to end (and fail on a read-only store).
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            self._migrate(version)
+
+    def _migrate(self, version: int) -> None:
+        with self.transaction():
+            if version == 1:
+                self.db.create_function("author_key", 1, author_key, deterministic=True)
+                self.db.execute("UPDATE articles SET author_key = author_key(author)")
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing -----------------------------------------------------------
+
+    def upsert_many(self, articles: Iterable[Article]) -> list[tuple[str, Article]]:
+        """Adds or updates articles in one transaction; returns each status."""
+        results = []
+        with self.transaction():
+            for article in articles:
+                results.append((self._upsert(article), article))
+        return results
+
+    def _upsert(self, article: Article) -> str:
+        digest = article.content_hash()
+        fp = fingerprint(article)
+        ukey = url_key(article.url)
+        row = self.db.execute("SELECT content_hash FROM articles WHERE id = ?", (article.id,)).fetchone()
+        if row is None:
+            twin = self.db.execute(
+                "SELECT id FROM articles WHERE fingerprint = ? "
+                "OR (url_key IS NOT NULL AND url_key = ?) LIMIT 1",
+                (fp, ukey),
+            ).fetchone()
+            if twin is not None:
+                article.id = twin["id"]
+                return DUPLICATE
+        elif row["content_hash"] == digest:
+            return UNCHANGED
+        self.db.execute(
+            """INSERT OR REPLACE INTO articles
+               (id, title, subtitle, author, author_key, date, category, category_key,
+                body, url, source, content_hash, fingerprint, url_key)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                article.id,
+                article.title,
+                article.subtitle,
+                article.author,
+                article.author_key,
+                article.date.isoformat() if article.date else None,
+                article.category,
+                article.category_key,
+                article.body,
+                article.url,
+                article.source,
+                digest,
+                fp,
+                ukey,
+            ),
+        )
+        return ADDED if row is None else UPDATED
+
+    def delete(self, ids: Iterable[str]) -> list[str]:
+        """Deletes articles; returns the ids that existed."""
+        removed = []
+        with self.transaction():
+            for article_id in ids:
+                cur = self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+                if cur.rowcount:
+                    removed.append(article_id)
+        return removed
+
+    def transaction(self):
+        return _Transaction(self.db)
+
+    # -- reading -----------------------------------------------------------
+
+    def get(self, article_id: str) -> Article | None:
+        row = self.db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return _article(row) if row else None
+
+    def get_many(self, ids: list[str]) -> dict[str, Article]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT * FROM articles WHERE id IN ({marks})", ids)
+        return {row["id"]: _article(row) for row in rows}
+
+    def iter_all(self, batch: int = 500, chars: int = READ_CHARS) -> Iterator[Article]:
+        """Streams every article in id order, a batch at a time (bounded
+        memory): `batch` articles, or fewer once their text reaches `chars`."""
+        last = ""
+        while True:
+            rows: list[sqlite3.Row] = []
+            size = 0
+            # Rows are stepped one at a time: the batch stops at the cap without
+            # reading the rest of the LIMIT.
+            cursor = self.db.execute("SELECT * FROM articles WHERE id > ? ORDER BY id LIMIT ?", (last, batch))
+            for row in cursor:
+                rows.append(row)
+                size += len(row["body"] or "")
+                if size >= chars:
+                    break
+            cursor.close()
+            if not rows:
+                return
+            for row in rows:
+                yield _article(row)
+            last = rows[-1]["id"]
+
+    def content_hashes(self, ids: list[str] | None = None) -> dict[str, str]:
+        """{id: content hash} of these articles (None: all, in id order)."""
+        if ids is None:
+            return dict(self.db.execute("SELECT id, content_hash FROM articles ORDER BY id"))
+        out: dict[str, str] = {}
+        for start in range(0, len(ids), 500):  # SQLite's variable limit
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(f"SELECT id, content_hash FROM articles WHERE id IN ({marks})", chunk))
+        return out
+
+    def ids(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT id FROM articles")}
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    def stats(self, top: int = 10) -> dict:
+        db = self.db
+        first, last = db.execute("SELECT min(date), max(date) FROM articles").fetchone()
+
+        def top_values(column: str, key: str) -> list[dict]:
+            rows = db.execute(
+                f"""SELECT min({column}) AS value, count(*) AS n FROM articles
+                    WHERE {key} != '' GROUP BY {key} ORDER BY n DESC, value LIMIT ?""",
+                (top,),
+            )
+            shown = author_name if column == "author" else str
+            return [{"value": shown(r["value"]), "count": r["n"]} for r in rows]
+
+        return {
+            "articles": self.count(),
+            "first_date": first,
+            "last_date": last,
+            "authors": top_values("author", "author_key"),
+            "categories": top_values("category", "category_key"),
+            "sources": [
+                {"value": r[0], "count": r[1]}
+                for r in db.execute(
+                    "SELECT source, count(*) n FROM articles WHERE source IS NOT NULL "
+                    "GROUP BY source ORDER BY n DESC, source LIMIT ?",
+                    (top,),
+                )
+            ],
+        }
+
+    def display_names(self, key_column: str, keys: list[str]) -> dict[str, str]:
+        """Display value for each normalized key (author_key or category_key)."""
+        column = {"author_key": "author", "category_key": "category"}[key_column]
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(
+            f"SELECT {key_column}, min({column}) FROM articles WHERE {key_column} IN ({marks}) "
+            f"GROUP BY {key_column}",
+            keys,
+        )
+        return {k: v for k, v in rows}
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:
+            # SQLITE_FULL (and a few other errors) already rolled it back:
+            # a second ROLLBACK would raise over the real error.
+            self.db.execute("ROLLBACK")
+
+
+def _article(row: sqlite3.Row) -> Article:
+    values = {name: row[name] for name in FIELDS}
+    values["date"] = date.fromisoformat(values["date"]) if values["date"] else None
+    return Article(**values)

@@ -1,0 +1,113 @@
+"""Prometheus metrics at /metrics (prometheus-client): requests and their
+latency per route, searches and those without results, the archive's
+articles and indexed articles (read when scraped).
+
+With several server processes (`archivio serve --workers N`) the command
+sets PROMETHEUS_MULTIPROC_DIR to a folder of its own before prometheus-client
+is first imported (it chooses how to keep values then); each process writes
+its counts there and any of them answers for all.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+from flask import Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# Seconds: a search is ~10-100 ms; a refused request under 1 ms; an export seconds.
+BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """One app's metrics (their own registry: two apps in one process,
+    as in the tests, count apart)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "archivio_http_requests", "Richieste HTTP", ["route", "method", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "archivio_http_request_duration_seconds",
+            "Durata delle richieste",
+            ["route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.searches = Counter(
+            "archivio_searches", "Ricerche nuove (la prima pagina)", registry=self.registry
+        )
+        self.zero = Counter(
+            "archivio_zero_result_searches", "Ricerche senza risultati", registry=self.registry
+        )
+
+
+def install(app: Flask) -> None:
+    metrics = app.extensions["archivio_metrics"] = Metrics()
+    app.add_url_rule("/metrics", "metrics", lambda: _scrape(metrics))
+    app.before_request(_start)
+    app.after_request(lambda response: _count(metrics, response))
+
+
+def count_search(results: int) -> None:
+    """A new search and its result count."""
+    metrics = current_app.extensions.get("archivio_metrics")
+    if metrics is not None:
+        metrics.searches.inc()
+        if not results:
+            metrics.zero.inc()
+
+
+def _start() -> None:
+    g.archivio_metrics_started = time.perf_counter()
+
+
+def _count(metrics: Metrics, response: Response) -> Response:
+    # The route's rule, not the path: ids and typos must not make new series.
+    route = request.url_rule.rule if request.url_rule is not None else "other"
+    metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+    started = g.get("archivio_metrics_started")
+    if started is not None:
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
+    return response
+
+
+class _ArchiveCollector:
+    """The archive's sizes, read when scraped (any process reads the same archive)."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        archive = current_app.extensions["archivio"]
+        try:
+            articles, indexed = archive.article_count(), archive.indexed_count()
+        except Exception:  # noqa: BLE001 - an archive that cannot be read has no sizes to give
+            return
+        yield GaugeMetricFamily("archivio_articles", "Articoli nell'archivio", value=articles)
+        yield GaugeMetricFamily("archivio_indexed_articles", "Articoli nell'indice", value=indexed)
+
+
+def _scrape(metrics: Metrics) -> Response:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    else:
+        registry = CollectorRegistry()
+        registry.register(_Forward(metrics.registry))
+    registry.register(_ArchiveCollector())
+    response = Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class _Forward:
+    """This app's own metrics inside a scrape's registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator:
+        yield from self.registry.collect()
