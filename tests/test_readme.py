@@ -39,6 +39,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import date
 from html import unescape
@@ -47,7 +48,7 @@ from pathlib import Path
 import pytest
 
 import cli
-from search import Archive
+from search import Archive, config
 from search.dates import parse_date
 from search.results import SearchResult
 
@@ -144,12 +145,25 @@ def readme_examples(text: str) -> tuple[list[Example], list[PythonExample]]:
             shell.extend(shell_examples(first, lines))
         elif lang == "python":
             python.append(PythonExample(first, "\n".join(lines)))
+        elif lang == "toml":
+            check_config_example(first, "\n".join(lines))
         else:
             raise AssertionError(
                 f"README.md:{first}: a code block in {lang or 'no language'!r}: "
                 "test_readme runs sh and python blocks only"
             )
     return shell, python
+
+
+def check_config_example(first: int, text: str) -> None:
+    """A configuration file shown in the README reads as `archivio` reads one."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "archivio.toml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            assert config.read(path), f"README.md:{first}: an empty configuration example"
+        except config.ConfigError as e:
+            raise AssertionError(f"README.md:{first}: {e}") from None
 
 
 def kind(example: Example) -> str:
@@ -568,14 +582,14 @@ curl http://example.org/
 ```
 
 ```python
-from search import Archive
+from search import Archive, config
 
 archive = Archive("data", "index")
 result = archive.search("zzyzx introvabile")
 ```
 
 ```python
-from search import Archive
+from search import Archive, config
 
 Archive("data", "index").search("piano", sort="a caso")
 ```
