@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sys
+import sysconfig
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -52,7 +53,17 @@ from search import (
     parse_query_date,
 )
 
-DEMO_DIR = Path(__file__).resolve().parent / "demo" / "articoli"
+
+def demo_dir() -> Path:
+    """The demo articles: the checkout's demo/articoli, or, installed from a
+    wheel (pip, pipx), the copy the package puts under <prefix>/share/archivio."""
+    checkout = Path(__file__).resolve().parent / "demo" / "articoli"
+    if checkout.is_dir():
+        return checkout
+    return Path(sysconfig.get_path("data")) / "share" / "archivio" / "demo" / "articoli"
+
+
+DEMO_DIR = demo_dir()
 
 cli_messages.install()  # click's own texts (usage, errors, --help) in Italian
 

@@ -21,6 +21,7 @@ from .article import Article
 from .importing import ImportReport
 from .queryparse import Highlight
 from .results import SearchRequest, SearchResult
+from .settings import SettingError
 from .suggest import Suggestion
 
 BACKENDS = ("whoosh", "postgres")
@@ -130,7 +131,14 @@ def open_archive(
     `options` go to the archive's constructor (ranking, synonyms, lock_timeout).
     """
     if backend_name(backend) == "postgres":
-        from .pg import PostgresArchive
+        try:
+            from .pg import PostgresArchive
+        except ModuleNotFoundError as e:
+            if not (e.name or "").startswith("psycopg"):
+                raise
+            raise SettingError(
+                "Il motore postgres richiede il pacchetto aggiuntivo: pip install 'archivio[postgres]'."
+            ) from None
 
         return PostgresArchive(dsn, dsn_read, **options)
     from .whoosh_sqlite import Archive

@@ -66,6 +66,8 @@ PLAN_TITLE = "Ucraina, un piano di pace in 28 punti: la bozza americana arriva a
 SKIPPED = {
     "./run test": "runs the whole test suite, this test included",
     ".venv/bin/ruff check .": "the linter over the code, not an example of Archivio (the review runs it)",
+    "pipx install .": "installs for the user's account; tests/test_wheel.py installs the wheel into a fresh"
+    " environment and runs it from another folder",
 }
 # A deployment's database addresses in the examples (hosts `db`, `replica`).
 DSN_IN_EXAMPLE = re.compile(r"postgresql://[^\s'\"]+")

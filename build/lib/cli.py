@@ -10,8 +10,10 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import sys
+import sysconfig
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +40,7 @@ from search import (
     SettingError,
     WriteFailed,
     WriterBusy,
+    config,
     export_lines,
     export_search,
     for_terminal,
@@ -50,7 +53,17 @@ from search import (
     parse_query_date,
 )
 
-DEMO_DIR = Path(__file__).resolve().parent / "demo" / "articoli"
+
+def demo_dir() -> Path:
+    """The demo articles: the checkout's demo/articoli, or, installed from a
+    wheel (pip, pipx), the copy the package puts under <prefix>/share/archivio."""
+    checkout = Path(__file__).resolve().parent / "demo" / "articoli"
+    if checkout.is_dir():
+        return checkout
+    return Path(sysconfig.get_path("data")) / "share" / "archivio" / "demo" / "articoli"
+
+
+DEMO_DIR = demo_dir()
 
 cli_messages.install()  # click's own texts (usage, errors, --help) in Italian
 
@@ -108,7 +121,26 @@ def _empty_archive_message(ctx: click.Context, error: IndexMissing) -> str | Non
     )
 
 
+def _read_config(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """--config, or the file found (search.config), into the environment
+    before any other option reads it."""
+    try:
+        ctx.meta["archivio_config"] = config.load(value)
+    except config.ConfigError as e:
+        _fail(f"Errore: {e}")
+
+
 @click.group(cls=ArchiveGroup)
+@click.option(
+    "--config",
+    "config_file",
+    is_eager=True,
+    expose_value=False,
+    callback=_read_config,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="File di configurazione (predefinito ./archivio.toml, poi ~/.config/archivio/archivio.toml).",
+)
 @click.option(
     "--data-dir",
     envvar="ARCHIVIO_DATA",
@@ -552,7 +584,7 @@ def stats(ctx, as_json):
 
 
 def _elided(preposition: str, day: str) -> str:
-    """"dal 3 marzo", but "dall'8 marzo", "all'11 marzo": otto and undici start with a vowel."""
+    """ "dal 3 marzo", but "dall'8 marzo", "all'11 marzo": otto and undici start with a vowel."""
     if day.split(" ", 1)[0] in ("8", "11"):
         return f"{preposition}l'{day}"
     return f"{preposition} {day}"
@@ -718,15 +750,78 @@ def report(ctx, since, until, by, top, as_json):
         click.echo(f"  {r['ms']:>8.1f} ms  {for_terminal(r['query'])}  ({r['results']} risultati, {r['at']})")
 
 
+@main.command("config")
+@click.option("--json", "as_json", is_flag=True, help="Un oggetto JSON, per i programmi.")
+@click.pass_context
+def config_cmd(ctx, as_json):
+    """Le impostazioni in uso e da dove vengono: opzione, ambiente, file di
+    configurazione o valore predefinito."""
+    loaded = ctx.meta["archivio_config"]
+    flags = {
+        "data_dir": "data_dir",
+        "index_dir": "index_dir",
+        "backend": "backend",
+        "dsn": "dsn",
+        "dsn_read": "dsn_read",
+    }
+    parent = ctx.parent
+    rows = []
+    for setting in config.SETTINGS:
+        source = loaded.sources[setting.key]
+        value = os.environ.get(setting.env, "")
+        flag = flags.get(setting.key)
+        if flag and parent.get_parameter_source(flag) == click.core.ParameterSource.COMMANDLINE:
+            source, value = "opzione", parent.params[flag]
+        if source == "file":
+            source = f"file {loaded.path}"
+        if source == "predefinito":
+            value = setting.default
+        if setting.key in ("dsn", "dsn_read") and value:
+            value = _without_password(value)
+        rows.append({"key": setting.key, "value": value, "source": source, "env": setting.env})
+    if as_json:
+        out = {"file": str(loaded.path) if loaded.path else None, "settings": rows}
+        click.echo(json_for_terminal(json.dumps(out, ensure_ascii=False, indent=2)))
+        return
+    click.echo(f"File di configurazione: {for_terminal(str(loaded.path)) if loaded.path else 'nessuno'}")
+    width = max(len(r["key"]) for r in rows)
+    for r in rows:
+        click.echo(
+            f"  {r['key']:<{width}}  {for_terminal(str(r['value']))}"
+            f"  ({for_terminal(r['source'])}; {r['env']})"
+        )
+
+
+def _without_password(dsn: str) -> str:
+    """A DSN as shown: its password, if any, hidden."""
+    return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", re.sub(r"(password=)\S+", r"\1***", dsn))
+
+
 @main.command()
 @click.option(
-    "--host", default="127.0.0.1", show_default=True, metavar="INDIRIZZO", help="Indirizzo su cui ascoltare."
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="ARCHIVIO_HOST",
+    metavar="INDIRIZZO",
+    help="Indirizzo su cui ascoltare.",
 )
 @click.option(
-    "--port", default=8000, show_default=True, type=click.IntRange(1, 65535), metavar="PORTA", help="Porta."
+    "--port",
+    default=8000,
+    show_default=True,
+    envvar="ARCHIVIO_PORT",
+    type=click.IntRange(1, 65535),
+    metavar="PORTA",
+    help="Porta.",
 )
 @click.option(
-    "--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Richieste in parallelo."
+    "--threads",
+    default=8,
+    show_default=True,
+    envvar="ARCHIVIO_THREADS",
+    type=click.IntRange(1, 64),
+    help="Richieste in parallelo.",
 )
 @click.option(
     "--workers",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import config
 from .analysis import normalize_key
 from .article import Article, author_name
 from .backend import BACKENDS, ArchiveBackend, UnknownBackend, open_archive
@@ -37,6 +38,7 @@ from .searchlog import SearchLog, log_path
 from .settings import SettingError, env_float, env_int
 from .snippets import Segment, highlight_all, to_html
 from .suggest import Suggestion
+from .synonyms import default_synonyms
 from .textclean import for_terminal, json_for_terminal
 
 if TYPE_CHECKING:
@@ -83,6 +85,9 @@ __all__ = [
     "Export",
     "export_lines",
     "export_search",
+    # settings: the synonyms in use (ARCHIVIO_SYNONYMS), the configuration file
+    "config",
+    "default_synonyms",
     # the search log (searches of the site, `archivio report`)
     "SearchLog",
     "log_path",

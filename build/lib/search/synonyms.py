@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Hashable
 from functools import lru_cache
 from pathlib import Path
 
 from .analysis import exact_analyzer
+from .settings import SettingError
 
 DEFAULT_FILE = Path(__file__).parent / "data" / "sinonimi.txt"
 
@@ -92,5 +94,12 @@ def load(path: str = str(DEFAULT_FILE), mtime: float = 0.0) -> Synonyms:
 
 
 def default_synonyms() -> Synonyms:
-    """The shipped list, re-read when the file changes."""
-    return load(str(DEFAULT_FILE), DEFAULT_FILE.stat().st_mtime)
+    """ARCHIVIO_SYNONYMS (a file of the user's, outside the package: edits
+    survive upgrades), else the shipped list; re-read when the file changes."""
+    path = Path(os.environ.get("ARCHIVIO_SYNONYMS") or DEFAULT_FILE)
+    try:
+        return load(str(path), path.stat().st_mtime)
+    except (OSError, UnicodeDecodeError) as e:
+        raise SettingError(
+            f"ARCHIVIO_SYNONYMS: file dei sinonimi non leggibile: {path} ({e.__class__.__name__})"
+        ) from None

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Flask, request
 
-from search import ArchiveBackend, SearchLog, env_float, env_int, log_path, open_archive
+from search import ArchiveBackend, SearchLog, default_synonyms, env_float, env_int, log_path, open_archive
 
 from . import accesslog, metrics, presentation
 from .api import api
@@ -73,10 +73,13 @@ def create_app(archive: ArchiveBackend | None = None, config: Mapping[str, Any] 
             index_dir=app.config["ARCHIVIO_INDEX"],
         )
     app.extensions["archivio"] = archive
+    default_synonyms()  # a synonyms file that cannot be read stops the start (SettingError), not each search
     # The search log (search.searchlog): ARCHIVIO_SEARCH_LOG in `config` (a
     # path, or None: off), else the environment's choice beside the data.
-    path = app.config["ARCHIVIO_SEARCH_LOG"] if "ARCHIVIO_SEARCH_LOG" in app.config else log_path(
-        app.config["ARCHIVIO_DATA"]
+    path = (
+        app.config["ARCHIVIO_SEARCH_LOG"]
+        if "ARCHIVIO_SEARCH_LOG" in app.config
+        else log_path(app.config["ARCHIVIO_DATA"])
     )
     app.extensions["archivio_search_log"] = SearchLog(path) if path else None
     app.extensions["archivio_slots"] = threading.BoundedSemaphore(

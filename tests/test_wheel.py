@@ -1,0 +1,130 @@
+"""The package as a user installs it: a wheel built from the checkout,
+installed into a fresh virtual environment outside the repository, runs
+`archivio demo`, a query with a filter, the CSV export and the feed of a
+search from another folder. (The new environment reaches the dependencies
+through a path file naming this environment's site-packages, so nothing
+is downloaded; the checkout itself is never on its path.)"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import site
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from .conftest import ROOT
+from .robust_support import free_port, get
+
+DEMO_COUNT = len(list((ROOT / "demo" / "articoli").glob("*.txt")))
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The bin folder of a fresh environment holding the wheel."""
+    base = tmp_path_factory.mktemp("wheel")
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(base / "dist")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    (wheel,) = (base / "dist").glob("archivio-*.whl")
+    venv = base / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    (packages,) = (venv / "lib").glob("python3*/site-packages")
+    (packages / "dipendenze.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--no-deps",
+            "-q",
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    return venv / "bin"
+
+
+def run(bin_dir: Path, folder: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVIO_") and k != "PYTHONPATH"}
+    env.update(XDG_CONFIG_HOME=str(folder / "xdg"), ARCHIVIO_ACCESS_LOG="0")
+    return subprocess.run(
+        [str(bin_dir / "archivio"), *args], capture_output=True, text=True, timeout=300, env=env, cwd=folder
+    )
+
+
+def test_the_installed_package_runs_from_another_folder(installed, tmp_path):
+    where = run(installed, tmp_path, "--help")
+    assert where.returncode == 0 and "Archivio" in where.stdout
+    origin = subprocess.run(
+        [str(installed / "python"), "-c", "import search, web, cli; print(search.__file__, cli.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    ).stdout
+    assert str(ROOT) not in origin and "site-packages" in origin
+
+    demo = run(installed, tmp_path, "demo")
+    assert demo.stdout == f"Archivio dimostrativo importato: {DEMO_COUNT} articoli.\n", demo.stderr
+    assert (tmp_path / "data" / "archive.sqlite").exists()
+
+    found = json.loads(
+        run(installed, tmp_path, "query", "piano di pace", "--category", "esteri", "--json").stdout
+    )
+    assert found["total"] >= 2
+    assert {r["category"] for r in found["results"]} == {"ESTERI"}
+
+    exported = run(
+        installed, tmp_path, "query", "piano di pace", "--category", "esteri", "--format", "csv"
+    ).stdout
+    rows = list(csv.DictReader(io.StringIO(exported.removeprefix("\ufeff"))))
+    assert [r["id"] for r in rows] == [r["id"] for r in found["results"]]
+
+
+def test_the_installed_site_serves_the_feed(installed, tmp_path):
+    assert run(installed, tmp_path, "demo").returncode == 0
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVIO_") and k != "PYTHONPATH"}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), ARCHIVIO_ACCESS_LOG="0")
+    server = subprocess.Popen(
+        [str(installed / "archivio"), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                get(base + "/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        status, body, _ = get(base + "/feed.atom?q=piano+di+pace&categoria=esteri")
+        assert status == 200
+        feed = feedparser.parse(body)
+        assert not feed.bozo and len(feed.entries) >= 2
+        assert feed.feed.title == "Archivio: «piano di pace» (categoria esteri)"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
