@@ -109,9 +109,19 @@ class ParsedQuery:
     refine: Callable[[Callable[[wq.Query], int], bool], ParsedQuery] | None = None
     # The reader quoted a phrase (not negated): those exact words were asked for.
     quotes_phrase: bool = False
-    # The fallback's optional bonus for thesaurus synonyms of the words
-    # (search.thesaurus): it ranks, never matches.
-    related: wq.Query | None = None
+    # What gives the fallback's optional bonus for thesaurus synonyms of the
+    # words (search.thesaurus): it ranks, never matches. Called only when a
+    # search falls back: the thesaurus is not even read for the others.
+    related_of: Callable[[], wq.Query | None] | None = field(default=None, repr=False)
+    _related: list[wq.Query | None] = field(default_factory=list, repr=False)
+
+    @property
+    def related(self) -> wq.Query | None:
+        if self.related_of is None:
+            return None
+        if not self._related:
+            self._related.append(self.related_of())
+        return self._related[0]
 
 
 def _parser(schema: Schema) -> QueryParser:
@@ -247,7 +257,7 @@ class QueryBuilder:
             highlight=self.highlight,
             suggestion=self.suggest(text),
             quotes_phrase=self.quoted,
-            related=self.related(),
+            related_of=self.related,
         )
         if isinstance(strict, wq.And):
             parsed.refine = lambda count, all_meet: self.refine(parsed, count, all_meet)

@@ -32,7 +32,7 @@ from ..results import (
 from ..semantic.model import installed as vectors_installed
 from ..settings import env_float
 from ..synonyms import Synonyms, default_synonyms
-from ..thesaurus import system_thesaurus
+from ..thesaurus import thesaurus_state
 from ..upserts import ADDED, UPDATED
 from .indexer import IndexManager, damaged, outdated_analysis
 from .locking import WriterLock, lock_holder
@@ -447,7 +447,7 @@ class Archive:
         if cache is not None:
             started = time.perf_counter()
             # The thesaurus is installed, removed or changed apart from the index.
-            thesaurus = id(system_thesaurus()) if self.ranking.thesaurus_weight > 0 else None
+            thesaurus = thesaurus_state() if self.ranking.thesaurus_weight > 0 else None
             state = (index_version(self.index.searcher()), id(self.synonyms), self.vectors.state(), thesaurus)
             key = (*state, request)
             cached = cache.get(key)
