@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -23,15 +24,27 @@ import pytest
 from .conftest import ROOT
 from .robust_support import free_port, get
 
+# What a clone does not hold at its top (search/data/ is the package's own).
+NOT_IN_A_CLONE = {".git", ".venv", "data", "index", "build", "dist", ".pytest_cache", ".ruff_cache"}
 DEMO_COUNT = len(list((ROOT / "demo" / "articoli").glob("*.txt")))
+
+
+def _not_in_a_clone(folder: str, names: list[str]) -> set[str]:
+    top = Path(folder) == ROOT
+    built = {n for n in names if n == "__pycache__" or n.endswith(".egg-info")}
+    return built | ({n for n in names if n in NOT_IN_A_CLONE} if top else set())
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory) -> Path:
     """The bin folder of a fresh environment holding the wheel."""
     base = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: pip builds in the source tree, whose build/ would
+    # otherwise be left in the checkout (and a stale one packaged next time).
+    source = base / "source"
+    shutil.copytree(ROOT, source, ignore=_not_in_a_clone)
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(base / "dist")],
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(base / "dist")],
         capture_output=True,
         text=True,
         timeout=600,
