@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from whoosh import query as wq
 from whoosh.fields import Schema
@@ -113,15 +114,10 @@ class ParsedQuery:
     # words (search.thesaurus): it ranks, never matches. Called only when a
     # search falls back: the thesaurus is not even read for the others.
     related_of: Callable[[], wq.Query | None] | None = field(default=None, repr=False)
-    _related: list[wq.Query | None] = field(default_factory=list, repr=False)
 
-    @property
+    @cached_property
     def related(self) -> wq.Query | None:
-        if self.related_of is None:
-            return None
-        if not self._related:
-            self._related.append(self.related_of())
-        return self._related[0]
+        return self.related_of() if self.related_of is not None else None
 
 
 def _parser(schema: Schema) -> QueryParser:

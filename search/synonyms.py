@@ -45,12 +45,12 @@ class Synonyms:
         return _longest(self.variants, self.longest, words, start)
 
     def match_stems(
-        self, stems: list[str | None], start: int, stem: Callable[[str], str | None], key: Hashable
+        self, stems: list[str], start: int, stem: Callable[[str], str | None], key: Hashable
     ) -> tuple[int, list[Words]]:
         """Longest synonym form whose words have the stems starting at
-        stems[start] (None: a stop word, never matched), by `stem` (the
-        index's stemmer, named by `key`): "pontefici" meets "pontefice"'s
-        group without each inflection written in the file."""
+        stems[start] (a stop word as written), by `stem` (the index's
+        stemmer, named by `key`): "pontefici" meets "pontefice"'s group
+        without each inflection written in the file."""
         table = self._by_stem.get(key)
         if table is None:
             table = {}
@@ -65,13 +65,10 @@ class Synonyms:
 
 
 def _longest(
-    table: dict[Words, list[Words]], longest: int, words: list, start: int
+    table: dict[Words, list[Words]], longest: int, words: list[str], start: int
 ) -> tuple[int, list[Words]]:
     for n in range(min(longest, len(words) - start), 0, -1):
-        run = words[start : start + n]
-        if None in run:
-            continue
-        variants = table.get(tuple(run))
+        variants = table.get(tuple(words[start : start + n]))
         if variants:
             return n, variants
     return 0, []

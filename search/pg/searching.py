@@ -224,7 +224,7 @@ def run(
                 # query), a partial one is scored by relevance times coordination,
                 # scaled (Ranking.pg_partial_weight): the per-group bonus would
                 # put every article holding more groups first whatever its relevance.
-                alike = scorer(reader, loose_groups_, 0.0, ranking.coord_exponent, ranking, related)
+                alike = scorer(reader, loose_groups_, 0.0, exponent, ranking, related)
                 own = scorer(reader, groups, ranking=ranking)
                 ranked = _top(conn, strict_where, own, order, 0, first + limit)
                 some = _top(conn, partial, alike, order, 0, first + limit)

@@ -448,8 +448,8 @@ class Archive:
             started = time.perf_counter()
             # The thesaurus is installed, removed or changed apart from the index.
             thesaurus = thesaurus_state() if self.ranking.thesaurus_weight > 0 else None
-            state = (index_version(self.index.searcher()), id(self.synonyms), self.vectors.state(), thesaurus)
-            key = (*state, request)
+            index = index_version(self.index.searcher())
+            key = (index, id(self.synonyms), self.vectors.state(), thesaurus, request)
             cached = cache.get(key)
             if isinstance(cached, SearchResult):
                 return dataclasses.replace(cached, elapsed=time.perf_counter() - started)
