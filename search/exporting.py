@@ -87,7 +87,7 @@ def csv_lines(hits: Iterator[Hit]) -> Iterator[str]:
     yield "\ufeff" + line(list(CSV_COLUMNS))
     for hit in hits:
         data = hit.to_dict()
-        data["snippet"] = "".join(text for text, _ in hit.segments)
+        data["snippet"] = hit.snippet_text
         data["all_words"] = "sì" if hit.all_words else "no"
         yield line([_cell(data[key]) for key in CSV_COLUMNS.values()])
 

@@ -61,6 +61,11 @@ class Hit:
             article, score, snippet(source, highlight), all_words, highlight_all(article.title, highlight)
         )
 
+    @property
+    def snippet_text(self) -> str:
+        """The snippet without its marks, as plain text (feeds, spreadsheets)."""
+        return "".join(text for text, _ in self.segments)
+
     def to_dict(self) -> dict:
         a = self.article
         return {

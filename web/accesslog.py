@@ -36,6 +36,12 @@ def install(app: Flask) -> None:
     app.after_request(_line)
 
 
+def request_seconds() -> float | None:
+    """How long this request has taken so far (None: refused before it was timed)."""
+    started = g.get("archivio_started")
+    return time.perf_counter() - started if started is not None else None
+
+
 def count_results(total: int) -> None:
     """The result count of this request's search, for its access line."""
     g.archivio_results = total
@@ -47,12 +53,12 @@ def _start() -> None:
 
 def _line(response: Response) -> Response:
     if log.isEnabledFor(logging.INFO):
-        started = g.get("archivio_started")
+        seconds = request_seconds()
         entry = {
             "method": request.method,
             "path": request.path[:200],
             "status": response.status_code,
-            "ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
+            "ms": round(seconds * 1000, 1) if seconds is not None else None,
             "results": g.get("archivio_results"),
         }
         log.info(json.dumps(entry, ensure_ascii=False))

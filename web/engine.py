@@ -11,7 +11,16 @@ from contextlib import contextmanager
 
 from flask import current_app
 
-from search import FACET_SIZE, ArchiveBackend, Article, DateError, IndexMissing, QueryError, SearchResult
+from search import (
+    FACET_SIZE,
+    ArchiveBackend,
+    Article,
+    DateError,
+    IndexMissing,
+    QueryError,
+    SearchRequest,
+    SearchResult,
+)
 
 from .accesslog import count_results
 from .metrics import count_search
@@ -90,20 +99,29 @@ def _log_search(params: Params, result: SearchResult) -> None:
         log.warning("search log not written", exc_info=True)
 
 
-def engine_search(params: Params, per_page: int, facet_limit: int | None = FACET_SIZE) -> SearchResult:
-    """One engine pass: hits, totals and (disjunctive) facets for these parameters."""
-    return archive().search(
+def search_request(
+    params: Params, per_page: int = 10, facet_limit: int | None = FACET_SIZE, facets: bool = True
+) -> SearchRequest:
+    """The engine's request for the URL's parameters (checked: QueryError, DateError)."""
+    sort, recency = SORTS[params.ordina]
+    return SearchRequest.of(
         params.q,
         author=params.autore or None,
         category=list(params.categorie),
         since=params.da or None,
         until=params.a or None,
-        sort=SORTS[params.ordina][0],
+        sort=sort,
         page=params.pagina,
         per_page=per_page,
-        recency=SORTS[params.ordina][1],
+        recency=recency,
+        facets=facets,
         facet_limit=facet_limit,
     )
+
+
+def engine_search(params: Params, per_page: int, facet_limit: int | None = FACET_SIZE) -> SearchResult:
+    """One engine pass: hits, totals and (disjunctive) facets for these parameters."""
+    return archive().search(search_request(params, per_page, facet_limit))
 
 
 def unfiltered_total(q: str) -> int | None:

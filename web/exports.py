@@ -6,16 +6,14 @@ with the Italian message as text."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import Blueprint, Response, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 
 from search import DateError, QueryError, SearchRequest, SearchResult, export_lines, export_search
 
 from .accesslog import count_results
-from .engine import archive, engine_slot
-from .params import SORTS, BadParameter, Params, read_params
+from .engine import archive, engine_slot, search_request
+from .params import BadParameter, Params, read_params
 
 exports = Blueprint("exports", __name__)
 
@@ -24,8 +22,7 @@ MIMETYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
 
 def export_url(params: Params, fmt: str) -> str:
     """The file of every result of the search `params` describes."""
-    pairs = [(k, v) for k, v in params.query_pairs() if k != "pagina"]
-    return url_for("exports.export_results", fmt=fmt) + ("?" + urlencode(pairs) if pairs else "")
+    return params.link(url_for("exports.export_results", fmt=fmt), leave_out=("pagina",))
 
 
 class _Slotted:
@@ -44,18 +41,7 @@ def export_results(fmt: str) -> ResponseReturnValue:
         )
     try:
         params = read_params(request.args)
-        sort, recency = SORTS[params.ordina]
-        search_request = SearchRequest.of(
-            params.q,
-            sort=sort,
-            recency=recency,
-            facets=False,
-            author=params.autore or None,
-            category=list(params.categorie),
-            since=params.da or None,
-            until=params.a or None,
-        )
-        export = export_search(_Slotted(), search_request)  # type: ignore[arg-type]
+        export = export_search(_Slotted(), search_request(params, facets=False))  # type: ignore[arg-type]
         count_results(export.total)
     except (QueryError, DateError, BadParameter) as e:
         return Response(str(e) + "\n", status=400, mimetype="text/plain")

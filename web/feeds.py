@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from urllib.parse import urlencode
 from xml.etree import ElementTree as ET
 
 from flask import Blueprint, Response, request, url_for
@@ -32,8 +31,7 @@ FEED_SIZE = 50
 
 def feed_url(params: Params) -> str:
     """The feed of the search `params` describes (its words and filters)."""
-    pairs = [(k, v) for k, v in params.query_pairs() if k not in ("ordina", "pagina")]
-    return url_for("feeds.search_feed") + ("?" + urlencode(pairs) if pairs else "")
+    return params.link(url_for("feeds.search_feed"), leave_out=("ordina", "pagina"))
 
 
 @feeds.get("/feed.atom")
@@ -81,7 +79,7 @@ def _feed(base: str, params: Params, result: SearchResult) -> ET.Element:
         if a.category:
             ET.SubElement(entry, f"{{{ATOM}}}category", term=a.category)
         # Plain text: feed readers strip the page's <mark> (feedparser does).
-        _text(entry, "summary", "".join(text for text, _ in hit.segments))
+        _text(entry, "summary", hit.snippet_text)
     return feed
 
 

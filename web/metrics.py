@@ -11,13 +11,14 @@ its counts there and any of them answers for all.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from .accesslog import request_seconds
 
 # Seconds: a search is ~10-100 ms; a refused request under 1 ms; an export seconds.
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -50,7 +51,7 @@ class Metrics:
 def install(app: Flask) -> None:
     metrics = app.extensions["archivio_metrics"] = Metrics()
     app.add_url_rule("/metrics", "metrics", lambda: _scrape(metrics))
-    app.before_request(_start)
+    # Timed by the access log's clock (web.accesslog.install, called first).
     app.after_request(lambda response: _count(metrics, response))
 
 
@@ -63,17 +64,13 @@ def count_search(results: int) -> None:
             metrics.zero.inc()
 
 
-def _start() -> None:
-    g.archivio_metrics_started = time.perf_counter()
-
-
 def _count(metrics: Metrics, response: Response) -> Response:
     # The route's rule, not the path: ids and typos must not make new series.
     route = request.url_rule.rule if request.url_rule is not None else "other"
     metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-    started = g.get("archivio_metrics_started")
-    if started is not None:
-        metrics.latency.labels(route).observe(time.perf_counter() - started)
+    seconds = request_seconds()
+    if seconds is not None:
+        metrics.latency.labels(route).observe(seconds)
     return response
 
 

@@ -83,9 +83,13 @@ class Params:
         """This search with some parameters changed; any change but `pagina` resets to page 1."""
         if "pagina" not in changes:
             changes["pagina"] = 1
-        target = replace(self, **changes)
-        pairs = target.query_pairs()
-        return "/" + ("?" + urlencode(pairs) if pairs else "")
+        return replace(self, **changes).link("/")
+
+    def link(self, path: str, leave_out: tuple[str, ...] = ()) -> str:
+        """`path` with this search's URL parameters, but those in `leave_out`
+        (the feed and the exports have their own order or no pages)."""
+        pairs = [(k, v) for k, v in self.query_pairs() if k not in leave_out]
+        return path + ("?" + urlencode(pairs) if pairs else "")
 
     def without_filters(self) -> Params:
         return Params(q=self.q, ordina=self.ordina)
