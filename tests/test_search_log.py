@@ -84,6 +84,8 @@ def test_the_site_records_each_new_search(tmp_path, make_archive):
         assert client.get("/?q=piano&pagina=2").status_code == 200  # another page: not a new search
         assert client.get("/api/search?q=zqxwv&autore=Rossi").status_code == 200
         assert client.get("/?categoria=esteri").status_code == 200
+        assert client.get("/feed.atom?q=piano").status_code == 200  # a feed reader polling: not a search
+        assert client.get("/export.csv?q=piano").status_code == 200  # nor a download
     finally:
         archive.close()
     log = SearchLog(path)

@@ -17,7 +17,8 @@ from flask.typing import ResponseReturnValue
 
 from search import DateError, QueryError, SearchResult, author_name
 
-from .engine import run_search
+from .accesslog import count_results
+from .engine import engine_search, engine_slot
 from .errors import bad_request_page
 from .pages import site_url
 from .params import BadParameter, Params, read_params
@@ -42,7 +43,11 @@ def search_feed() -> ResponseReturnValue:
     try:
         params = read_params(request.args)
         params = replace(params, ordina="recenti", pagina=1)
-        result = run_search(params, FEED_SIZE)
+        # A feed reader polling is not a reader searching: not logged nor counted
+        # as a search (web.engine.run_search would), only timed and answered.
+        with engine_slot():
+            result = engine_search(params, FEED_SIZE)
+        count_results(result.total)
     except (QueryError, DateError, BadParameter) as e:
         return Response(str(e) + "\n", status=400, mimetype="text/plain")
     body = ET.tostring(_feed(base, params, result), encoding="unicode", xml_declaration=True)
