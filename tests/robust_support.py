@@ -175,20 +175,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data: Path, index: Path, *extra: str, threads: int = 8) -> tuple[subprocess.Popen, str]:
-    """`cli.py serve` on a free port; returns the process and its base URL once it answers."""
+def start_server(
+    data: Path, index: Path, *extra: str, threads: int = 8, **env: str
+) -> tuple[subprocess.Popen, str]:
+    """`cli.py serve` on a free port (`env` added to its environment); returns
+    the process and its base URL once it answers."""
     port = free_port()
-    proc = start_cli(data, index, "serve", "--port", str(port), "--threads", str(threads), *extra)
+    proc = start_cli(data, index, "serve", "--port", str(port), "--threads", str(threads), *extra, **env)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    wait_until_answering(proc, base)
+    return proc, base
+
+
+def wait_until_answering(proc: subprocess.Popen, base: str, seconds: float = 30) -> None:
+    """Waits until the server `proc` answers /healthz at `base` (503 without
+    an index is an answer); kills it and raises if it exits or stays silent."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read()}")
+            raise RuntimeError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=2):
-                return proc, base
+                return
         except urllib.error.HTTPError:
-            return proc, base  # it answers (503 without an index is an answer)
+            return
         except OSError:
             time.sleep(0.1)
     proc.kill()

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 
 from web import create_app
 
 from .conftest import DEMO
-from .robust_support import free_port, get, start_cli, stop
+from .robust_support import get, start_server, stop
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +52,8 @@ def test_a_line_per_request_with_the_result_count(folder, make_archive, caplog):
 
 
 def test_served_lines_go_to_stderr(folder):
-    port = free_port()
-    proc = start_cli(folder / "data", folder / "index", "serve", "--port", str(port), ARCHIVIO_ACCESS_LOG="1")
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_server(folder / "data", folder / "index", ARCHIVIO_ACCESS_LOG="1")
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                get(base + "/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.1)
         assert get(base + "/api/search?q=piano")[0] == 200
         assert get(base + "/nulla")[0] == 404
     finally:

@@ -4,15 +4,13 @@ several server processes, any of them answers for all."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from web import create_app
 
 from .conftest import DEMO
-from .robust_support import free_port, get, start_cli, stop
+from .robust_support import get, start_server, stop
 
 DEMO_COUNT = len(list(DEMO.glob("*.txt")))
 
@@ -66,17 +64,8 @@ def test_counts_after_known_requests(folder, make_archive):
 
 
 def test_several_processes_count_together(folder):
-    port = free_port()
-    proc = start_cli(folder / "data", folder / "index", "serve", "--port", str(port), "--workers", "2")
-    base = f"http://127.0.0.1:{port}"
+    proc, base = start_server(folder / "data", folder / "index", "--workers", "2")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                get(base + "/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
         for _ in range(20):
             assert get(base + "/api/search?q=piano")[0] == 200
         for _ in range(4):  # whichever process answers counts all 20

@@ -15,14 +15,13 @@ import shutil
 import site
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import feedparser
 import pytest
 
 from .conftest import ROOT
-from .robust_support import free_port, get
+from .robust_support import free_port, get, wait_until_answering
 
 # What a clone does not hold at its top (search/data/ is the package's own).
 NOT_IN_A_CLONE = {".git", ".venv", "data", "index", "build", "dist", ".pytest_cache", ".ruff_cache"}
@@ -75,9 +74,14 @@ def installed(tmp_path_factory) -> Path:
     return venv / "bin"
 
 
-def run(bin_dir: Path, folder: Path, *args: str) -> subprocess.CompletedProcess:
+def user_env(folder: Path) -> dict[str, str]:
+    """A user's environment: none of the suite's settings, no config file, no checkout on the path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVIO_") and k != "PYTHONPATH"}
-    env.update(XDG_CONFIG_HOME=str(folder / "xdg"), ARCHIVIO_ACCESS_LOG="0")
+    return {**env, "XDG_CONFIG_HOME": str(folder / "xdg"), "ARCHIVIO_ACCESS_LOG": "0"}
+
+
+def run(bin_dir: Path, folder: Path, *args: str) -> subprocess.CompletedProcess:
+    env = user_env(folder)
     return subprocess.run(
         [str(bin_dir / "archivio"), *args], capture_output=True, text=True, timeout=300, env=env, cwd=folder
     )
@@ -115,24 +119,16 @@ def test_the_installed_package_runs_from_another_folder(installed, tmp_path):
 def test_the_installed_site_serves_the_feed(installed, tmp_path):
     assert run(installed, tmp_path, "demo").returncode == 0
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVIO_") and k != "PYTHONPATH"}
-    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), ARCHIVIO_ACCESS_LOG="0")
     server = subprocess.Popen(
         [str(installed / "archivio"), "serve", "--port", str(port)],
         cwd=tmp_path,
-        env=env,
+        env=user_env(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                get(base + "/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_until_answering(server, base, seconds=60)
         status, body, _ = get(base + "/feed.atom?q=piano+di+pace&categoria=esteri")
         assert status == 200
         feed = feedparser.parse(body)
