@@ -757,21 +757,14 @@ def config_cmd(ctx, as_json):
     """Le impostazioni in uso e da dove vengono: opzione, ambiente, file di
     configurazione o valore predefinito."""
     loaded = ctx.meta["archivio_config"]
-    flags = {
-        "data_dir": "data_dir",
-        "index_dir": "index_dir",
-        "backend": "backend",
-        "dsn": "dsn",
-        "dsn_read": "dsn_read",
-    }
     parent = ctx.parent
     rows = []
     for setting in config.SETTINGS:
         source = loaded.sources[setting.key]
         value = os.environ.get(setting.env, "")
-        flag = flags.get(setting.key)
-        if flag and parent.get_parameter_source(flag) == click.core.ParameterSource.COMMANDLINE:
-            source, value = "opzione", parent.params[flag]
+        # The group's own options (--data-dir, --dsn...) are named as the settings.
+        if parent.get_parameter_source(setting.key) == click.core.ParameterSource.COMMANDLINE:
+            source, value = "opzione", parent.params[setting.key]
         if source == "file":
             source = f"file {loaded.path}"
         if source == "predefinito":
