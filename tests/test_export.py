@@ -14,8 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import search.exporting
+from search import SearchRequest, export_search
 from web import create_app
 
 from .conftest import archive_env
@@ -147,5 +150,30 @@ def test_beyond_the_depth_limit_the_export_says_so(folder, make_archive, monkeyp
             "131",
             "100",
         )
+    finally:
+        archive.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    text=st.sampled_from(["alluvione", "piena", "bollettino numero", "alluvione piena", "consiglio", ""]),
+    sort=st.sampled_from(["relevance", "newest", "oldest"]),
+    page=st.integers(1, 3),
+    per_page=st.integers(1, 100),
+)
+def test_an_export_lists_exactly_the_search_total_whatever_the_sort_or_page(
+    folder, make_archive, text, sort, page, per_page
+):
+    """The file holds the search's total, each article once, the same set in
+    every order, whatever page and page size the request came from."""
+    archive = make_archive(folder)
+    try:
+        request = SearchRequest.of(text, sort=sort, page=page, per_page=per_page)
+        export = export_search(archive, request)
+        ids = [h.article.id for h in export.hits]
+        total = archive.search(text, sort="newest", per_page=1).total
+        assert export.total == total == len(ids) == len(set(ids))
+        newest = [h.article.id for h in export_search(archive, SearchRequest.of(text, sort="newest")).hits]
+        assert set(ids) == set(newest)
     finally:
         archive.close()
