@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import index
 from whoosh import query as wq
+from whoosh.fields import ID, KEYWORD, TEXT
 
 from search.analysis import TOKEN_PATTERN, exact_analyzer
 from search.graded import BestOf, GradedOr
@@ -368,6 +369,31 @@ def test_the_lexicon_answers_as_whooshs_term_dictionary(segmented_searcher):
     for word in ("genoca", "ucrania", "ciclizmo", "ospedalle"):
         close = {w for w in vocabulary if w[:1] == word[:1] and edit_distance(word, w) <= 2}
         assert close and close <= lexicon.near_words(reader, "exact", word, 2)
+
+
+@pytest.mark.parametrize("segmented", [False, True])
+def test_the_lexicon_reads_every_fields_terms_as_whoosh_lists_them(searcher, segmented_searcher, segmented):
+    """One read of the term file (lexicon._field_terms) gives whoosh's own walk
+    of the term dictionary: the same words in the same order, per segment and
+    field (keyword fields and non-ASCII words included), and the same masks."""
+    s = segmented_searcher if segmented else searcher
+    # Text terms (numeric and date fields' binary terms end in NUL bytes,
+    # which numpy's byte strings drop; the lexicon is read for `exact`).
+    fields = [name for name in s.schema.names() if isinstance(s.schema[name], (TEXT, KEYWORD, ID))]
+    compared = 0
+    for reader, _ in s.reader().leaf_readers():
+        for name in [*fields, "nessun_campo"]:
+            words, lengths = lexicon._field_terms(reader, name)
+            expected = [w for w in reader.lexicon(name) if 0 < len(w) <= lexicon.MAX_BYTES] if (
+                name in s.schema
+            ) else []
+            assert words.tolist() == expected
+            assert lengths.tolist() == [len(w) for w in expected]
+            compared += len(expected)
+        built = lexicon.segment_lexicon(reader, "exact")
+        masks = [lexicon.letter_mask(w.decode("utf-8", "replace")) for w in built.words]
+        assert built.masks.tolist() == masks
+    assert compared > 500
 
 
 def _commit(ix, docs: list[dict]) -> list[int]:

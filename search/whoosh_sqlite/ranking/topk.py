@@ -141,16 +141,21 @@ def top_scored(
         return []
     if bits.bit_count() <= each:
         return ranked_best(searcher, q, bits, k, deadline)
-    chosen = bits & champion_bits(searcher, ds, q)
+    chosen = bits & champion_bits(searcher, ds, q, deadline)
     if chosen.bit_count() >= k or not must_fill:
         return ranked_best(searcher, q, chosen, k, deadline)
     return _collect(searcher, ds, q, bits, k, deadline)
 
 
-def champion_bits(searcher: Searcher, ds: DocSets, q: wq.Query) -> int:
-    """The documents in the champion list of any term of `q`."""
+def champion_bits(searcher: Searcher, ds: DocSets, q: wq.Query, deadline: float | None = None) -> int:
+    """The documents in the champion list of any term of `q`. Under the
+    search's deadline: a term's list is computed once (then cached) from its
+    whole postings, and four prefixes expand to ~600 terms (0.3 s cold on the
+    dev corpus)."""
     bits = 0
     for fieldname, text in set(query_terms(q)):
+        if deadline is not None and clock() > deadline:
+            raise TimeUp
         bits |= ds.shared(
             "champion-bits",
             (fieldname, text),
