@@ -20,8 +20,8 @@ from pathlib import Path
 
 import click
 
-import cli_messages
-from search import (
+from archivio import cli_messages
+from archivio.search import (
     BACKENDS,
     EXPORT_FORMATS,
     FILTER_KINDS,
@@ -832,9 +832,9 @@ def serve(ctx, host, port, threads, workers):
         # /metrics counts every worker: prometheus-client reads this when first imported.
         metrics_dir = tempfile.mkdtemp(prefix="archivio-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    from web import create_app
-    from web.server import port_taken
-    from web.server import serve as serve_site
+    from archivio.web import create_app
+    from archivio.web.server import port_taken
+    from archivio.web.server import serve as serve_site
 
     if port_taken(host, port):
         _fail(

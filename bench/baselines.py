@@ -67,8 +67,7 @@ class Fts5Baseline:
                 " category TEXT, date TEXT, author TEXT)"
             )
             self.conn.execute(
-                "CREATE VIRTUAL TABLE fts USING fts5(title, body,"
-                " tokenize='unicode61 remove_diacritics 2')"
+                "CREATE VIRTUAL TABLE fts USING fts5(title, body, tokenize='unicode61 remove_diacritics 2')"
             )
             self._insert(records)
         self.build_seconds = time.perf_counter() - start
@@ -95,15 +94,11 @@ class Fts5Baseline:
         words = [f'"{w}"' for w in _WORD.findall(query_text)]
         return (" AND " if self.mode == "all" else " OR ").join(words)
 
-    def search(
-        self, query_text: str, filters: dict | None = None, limit: int = 10
-    ) -> list[str]:
+    def search(self, query_text: str, filters: dict | None = None, limit: int = 10) -> list[str]:
         expr = self.match_expression(query_text)
         if not expr:
             return []
-        sql = [
-            "SELECT d.id FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ?"
-        ]
+        sql = ["SELECT d.id FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ?"]
         args: list = [expr]
         filters = filters or {}
         if filters.get("category"):
@@ -196,19 +191,13 @@ class WhooshBaseline:
         if filters.get("author"):
             # "Contains" semantics: expand to every indexed author with the substring.
             needle = norm(filters["author"])
-            names = [
-                t.decode()
-                for t in self.searcher.lexicon("author")
-                if needle in t.decode()
-            ]
+            names = [t.decode() for t in self.searcher.lexicon("author") if needle in t.decode()]
             if not names:
                 raise LookupError(needle)
             parts.append(Or([Term("author", n) for n in names]))
         return And(parts) if parts else None
 
-    def search(
-        self, query_text: str, filters: dict | None = None, limit: int = 10
-    ) -> list[str]:
+    def search(self, query_text: str, filters: dict | None = None, limit: int = 10) -> list[str]:
         q = self.parse(query_text)
         if q is None:
             return []
@@ -351,11 +340,15 @@ class TantivyBaseline:
         if filters.get("category"):
             parts.append(Query.term_query(self.schema, "category", norm(filters["category"])))
         if filters.get("since") or filters.get("until"):
-            parts.append(Query.range_query(
-                self.schema, "day", self._tantivy.FieldType.Integer,
-                _day(filters["since"]) if filters.get("since") else None,
-                _day(filters["until"]) if filters.get("until") else None,
-            ))
+            parts.append(
+                Query.range_query(
+                    self.schema,
+                    "day",
+                    self._tantivy.FieldType.Integer,
+                    _day(filters["since"]) if filters.get("since") else None,
+                    _day(filters["until"]) if filters.get("until") else None,
+                )
+            )
         if filters.get("author"):
             # "Contains" semantics, as the other baselines: every indexed author with the substring.
             needle = norm(filters["author"])
@@ -365,9 +358,7 @@ class TantivyBaseline:
             parts.append(Query.term_set_query(self.schema, "author", names))
         return [Query.const_score_query(p, 0.0) for p in parts]
 
-    def search(
-        self, query_text: str, filters: dict | None = None, limit: int = 10
-    ) -> list[str]:
+    def search(self, query_text: str, filters: dict | None = None, limit: int = 10) -> list[str]:
         text = self.text_query(query_text)
         if text is None:
             return []

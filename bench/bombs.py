@@ -53,7 +53,7 @@ def _plain_repeat(path: Path, unit: bytes, total: int, head: bytes = b"", tail: 
 
 def _csv_rows(path: Path, total: int) -> None:
     """A real-looking CSV: header, then long articles with quoted multi-line bodies."""
-    body = ("Il consiglio comunale ha approvato il bilancio, con il voto contrario dell'opposizione. " * 40)
+    body = "Il consiglio comunale ha approvato il bilancio, con il voto contrario dell'opposizione. " * 40
     with open(path, "w", encoding="utf-8") as f:
         f.write("id;titolo;data;testo\n")
         n = 0
@@ -126,15 +126,21 @@ BOMBS: dict[str, tuple[str, Callable[[Path, float], None], str]] = {
     "rss-items": (
         "voci.rss.gz",
         lambda p, s: _gzip_repeat(
-            p, b"<item><title>Titolo</title><description>Testo</description></item>", int(400 * MB * s),
-            head=RSS_HEAD, tail=b"</channel></rss>",
+            p,
+            b"<item><title>Titolo</title><description>Testo</description></item>",
+            int(400 * MB * s),
+            head=RSS_HEAD,
+            tail=b"</channel></rss>",
         ),
         "RSS of 400 MB of tiny items (gzip ~0.5 MB)",
     ),
     "rss-one-item": (
         "una-voce.rss.gz",
         lambda p, s: _gzip_repeat(
-            p, b"<p>a</p>", int(300 * MB * s), head=RSS_HEAD + b"<item><title>T</title><description>",
+            p,
+            b"<p>a</p>",
+            int(300 * MB * s),
+            head=RSS_HEAD + b"<item><title>T</title><description>",
             tail=b"</description></item></channel></rss>",
         ),
         "RSS with one 300 MB item",
@@ -147,8 +153,11 @@ BOMBS: dict[str, tuple[str, Callable[[Path, float], None], str]] = {
     "wxr-items": (
         "bozze.xml.gz",
         lambda p, s: _gzip_repeat(
-            p, b"<item><title>B</title><wp:status>draft</wp:status></item>", int(500 * MB * s),
-            head=WXR_HEAD, tail=b"</channel></rss>",
+            p,
+            b"<item><title>B</title><wp:status>draft</wp:status></item>",
+            int(500 * MB * s),
+            head=WXR_HEAD,
+            tail=b"</channel></rss>",
         ),
         "WordPress export of 500 MB of draft items",
     ),
@@ -170,7 +179,10 @@ BOMBS: dict[str, tuple[str, Callable[[Path, float], None], str]] = {
     "html": (
         "pagina.html",
         lambda p, s: _plain_repeat(
-            p, b"<p>parola</p>", int(15 * MB * s), head=b"<html><head><title>T</title></head><body><article>",
+            p,
+            b"<p>parola</p>",
+            int(15 * MB * s),
+            head=b"<html><head><title>T</title></head><body><article>",
             tail=b"</article></body></html>",
         ),
         "15 MB HTML page of tiny paragraphs (under the 16 MB page cap)",
@@ -185,8 +197,15 @@ def run_bomb(name: str, folder: Path, scale: float, index: bool) -> dict:
     path = work / file_name
     build(path, scale)
     command = [
-        sys.executable, str(ROOT / "cli.py"), "--data-dir", str(work / "data"),
-        "--index-dir", str(work / "index"), "import", str(path), "--json",
+        sys.executable,
+        str(ROOT / "cli.py"),
+        "--data-dir",
+        str(work / "data"),
+        "--index-dir",
+        str(work / "index"),
+        "import",
+        str(path),
+        "--json",
     ] + ([] if index else ["--no-index"])
     env = dict(os.environ, ARCHIVIO_BACKEND="whoosh")
     started = time.perf_counter()
@@ -205,8 +224,13 @@ def run_bomb(name: str, folder: Path, scale: float, index: bool) -> dict:
         outcome = (err.decode(errors="replace").strip().splitlines() or ["?"])[-1]
     size = path.stat().st_size
     return {
-        "bomb": name, "what": what, "file_mb": size / MB, "peak_mb": peak_mb, "seconds": seconds,
-        "exit": proc.returncode, "outcome": outcome[:120],
+        "bomb": name,
+        "what": what,
+        "file_mb": size / MB,
+        "peak_mb": peak_mb,
+        "seconds": seconds,
+        "exit": proc.returncode,
+        "outcome": outcome[:120],
     }
 
 

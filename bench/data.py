@@ -32,16 +32,10 @@ def hard_queries_path() -> Path:
 
 
 def _open_text(path: Path):
-    return (
-        gzip.open(path, "rt", encoding="utf-8")
-        if path.suffix == ".gz"
-        else open(path, encoding="utf-8")
-    )
+    return gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
 
 
-def load_corpus(
-    path: Path | str | None = None, limit: int | None = None
-) -> Iterator[dict]:
+def load_corpus(path: Path | str | None = None, limit: int | None = None) -> Iterator[dict]:
     """Stream article records one at a time (the corpus is ~40 MB uncompressed)."""
     with _open_text(Path(path) if path else corpus_path()) as fh:
         for n, line in enumerate(fh):
@@ -64,8 +58,6 @@ def replicate(records: Iterable[dict], factor: int) -> Iterator[dict]:
         for k in range(1, factor):
             copy = dict(rec, id=f"{rec['id']}-r{k}")
             if rec.get("date"):
-                shifted = date.fromisoformat(rec["date"]) + timedelta(
-                    days=k * SHIFT_DAYS
-                )
+                shifted = date.fromisoformat(rec["date"]) + timedelta(days=k * SHIFT_DAYS)
                 copy["date"] = shifted.isoformat()
             yield copy

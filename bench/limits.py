@@ -129,8 +129,8 @@ def main() -> int:
             except OSError:
                 time.sleep(0.1)
         sys.path.insert(0, str(ROOT))
-        from search import Archive
-        from web import create_app
+        from archivio.search import Archive
+        from archivio.web import create_app
 
         archive = Archive(data, index)
         app = create_app(archive)

@@ -15,9 +15,7 @@ def _first_hit(ranked: Sequence[str], relevant: Iterable[str], k: int) -> int | 
     return None
 
 
-def reciprocal_rank(
-    ranked: Sequence[str], relevant: Iterable[str], k: int = 10
-) -> float:
+def reciprocal_rank(ranked: Sequence[str], relevant: Iterable[str], k: int = 10) -> float:
     """1/rank of the first relevant id (any of them) within the top k, else 0."""
     rank = _first_hit(ranked, relevant, k)
     return 1.0 / rank if rank else 0.0
@@ -73,9 +71,7 @@ def summarize(rows: Iterable[dict]) -> dict:
     }
 
 
-def percentiles(
-    values: Iterable[float], ps: Sequence[float] = (50, 95, 99)
-) -> dict[float, float]:
+def percentiles(values: Iterable[float], ps: Sequence[float] = (50, 95, 99)) -> dict[float, float]:
     """Linear interpolation between closest ranks (numpy's default method)."""
     xs = sorted(values)
     if not xs:

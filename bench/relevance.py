@@ -32,13 +32,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from archivio.search import BACKENDS, Archive, QueryError, open_archive
+from archivio.search.analysis import DEFAULT_ANALYSIS, AnalysisConfig
+from archivio.search.ranking import Ranking
+from archivio.search.synonyms import Synonyms
 from bench.baselines import Fts5Baseline, TantivyBaseline, WhooshBaseline
 from bench.data import corpus_path, hard_queries_path, load_corpus, load_queries, queries_path
 from bench.metrics import percentiles, summarize
-from search import BACKENDS, Archive, QueryError, open_archive
-from search.analysis import DEFAULT_ANALYSIS, AnalysisConfig
-from search.ranking import Ranking
-from search.synonyms import Synonyms
 
 DEFAULT_RANKING = Ranking()
 
@@ -60,7 +60,9 @@ CONFIGS: dict[str, tuple[AnalysisConfig, Ranking, bool]] = {
     "no-thesaurus": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, thesaurus_weight=0.0), True),
     "no-semantic": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, semantic_weight=0.0), True),
     "no-semantic-no-thesaurus": (
-        DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, semantic_weight=0.0, thesaurus_weight=0.0), True,
+        DEFAULT_ANALYSIS,
+        replace(DEFAULT_RANKING, semantic_weight=0.0, thesaurus_weight=0.0),
+        True,
     ),
     "thesaurus-0.15": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, thesaurus_weight=0.15), True),
     "thesaurus-0.5": (DEFAULT_ANALYSIS, replace(DEFAULT_RANKING, thesaurus_weight=0.5), True),
@@ -122,8 +124,13 @@ def engine_search(archive: Archive, recency: bool = False) -> Search:
         f = q.get("filters") or {}
         try:
             result = archive.search(
-                q["query"], author=f.get("author"), category=f.get("category"),
-                since=f.get("since"), until=f.get("until"), per_page=10, facets=False,
+                q["query"],
+                author=f.get("author"),
+                category=f.get("category"),
+                since=f.get("since"),
+                until=f.get("until"),
+                per_page=10,
+                facets=False,
                 recency=recency,
             )
         except QueryError:
@@ -239,9 +246,10 @@ def print_table(results: dict[str, dict], reference: str | None) -> None:
         print(line + "".join(f"{mrr(s, k):>10.3f}" for k in kinds))
     if reference and reference in results:
         ref = results[reference]["overall"]["mrr@10"]
-        print(f"MRR@10 ratio to {reference}: " + ", ".join(
-            f"{n} {s['overall']['mrr@10'] / ref:.3f}" for n, s in results.items() if ref
-        ))
+        print(
+            f"MRR@10 ratio to {reference}: "
+            + ", ".join(f"{n} {s['overall']['mrr@10'] / ref:.3f}" for n, s in results.items() if ref)
+        )
 
 
 def print_best_by_kind(results: dict[str, dict], engine: str | None, baselines: list[str]) -> None:
@@ -289,16 +297,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--config", action="append", help="engine configuration(s) to compare")
     ap.add_argument("--list-configs", action="store_true")
     ap.add_argument("--no-baselines", action="store_true")
-    ap.add_argument("--run-file", default="bench/results/relevance-run.jsonl",
-                    help="JSON Lines {qid, ids} of the first config; with both query sets, one "
-                    "file per set, suffixed -dev and -hard before the extension "
-                    "(relevance-run-dev.jsonl, relevance-run-hard.jsonl)")
+    ap.add_argument(
+        "--run-file",
+        default="bench/results/relevance-run.jsonl",
+        help="JSON Lines {qid, ids} of the first config; with both query sets, one "
+        "file per set, suffixed -dev and -hard before the extension "
+        "(relevance-run-dev.jsonl, relevance-run-hard.jsonl)",
+    )
     ap.add_argument("--procs", type=int, default=2)
-    ap.add_argument("--backend", choices=BACKENDS, default="whoosh",
-                    help="engine to measure (postgres: the archive in --dsn, imported when empty)")
+    ap.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="whoosh",
+        help="engine to measure (postgres: the archive in --dsn, imported when empty)",
+    )
     ap.add_argument("--dsn", help="PostgreSQL connection string (or $ARCHIVIO_DSN)")
-    ap.add_argument("--queries", help="one query set only: 'dev' (../shared/eval/queries_dev.jsonl), "
-                    "'hard' (queries_dev_hard.jsonl) or a JSON Lines file in their format; default: both")
+    ap.add_argument(
+        "--queries",
+        help="one query set only: 'dev' (../shared/eval/queries_dev.jsonl), "
+        "'hard' (queries_dev_hard.jsonl) or a JSON Lines file in their format; default: both",
+    )
     args = ap.parse_args(argv)
     unknown = [c for c in args.config or [] if c not in CONFIGS]
     if unknown:
@@ -306,8 +324,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def measure_engine(args, configs: list[str], sets: list[QuerySet], data_dir: Path, index_dir: Path,
-                   tmp: Path) -> tuple[dict[str, dict[str, dict]], dict[str, list[dict]], str | None]:
+def measure_engine(
+    args, configs: list[str], sets: list[QuerySet], data_dir: Path, index_dir: Path, tmp: Path
+) -> tuple[dict[str, dict[str, dict]], dict[str, list[dict]], str | None]:
     """Each config on each set: summaries by set and system, the rows of the first
     config that ran (by set, for the run files) and that config's row name."""
     results: dict[str, dict[str, dict]] = {s.name: {} for s in sets}
@@ -327,8 +346,9 @@ def measure_engine(args, configs: list[str], sets: list[QuerySet], data_dir: Pat
     return results, runs, engine
 
 
-def print_report(sets: list[QuerySet], results: dict[str, dict[str, dict]], engine: str | None,
-                 baselines: list[str]) -> None:
+def print_report(
+    sets: list[QuerySet], results: dict[str, dict[str, dict]], engine: str | None, baselines: list[str]
+) -> None:
     """A table per set, then its best system per kind (when there is more than one system)."""
     reference = "fts5-any-bm25" if "fts5-any-bm25" in baselines else None
     for qset in sets:

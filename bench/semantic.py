@@ -47,10 +47,10 @@ def embedding_rate(articles: int, threads: int) -> dict:
             source = ROOT / "demo" / "articoli"
         script = (
             "import json, sys, time\n"
-            "from search import Archive\n"
+            "from archivio.search import Archive\n"
             f"a = Archive({str(Path(tmp, 'data'))!r}, {str(Path(tmp, 'index'))!r})\n"
             f"a.import_paths([{str(source)!r}])\n"
-            "from search.semantic import load_embedder\n"
+            "from archivio.search.semantic import load_embedder\n"
             "load_embedder()\n"
             "t = time.perf_counter(); n = a.embed(); s = time.perf_counter() - t\n"
             "print(json.dumps({'articles': n, 'seconds': s}))\n"
@@ -64,7 +64,7 @@ def embedding_rate(articles: int, threads: int) -> dict:
 
 
 def query_vector_times(texts: list[str]) -> list[float]:
-    from search.semantic import load_embedder
+    from archivio.search.semantic import load_embedder
 
     embedder = load_embedder()
     embedder.query("riscaldamento")  # first call: the model's pages in memory
@@ -78,9 +78,9 @@ def query_vector_times(texts: list[str]) -> list[float]:
 
 
 def search_latency(data_dir: str, index_dir: str, queries: list[dict]) -> dict[str, list[float]]:
-    from search import Archive
-    from search.ranking import Ranking
-    from search.semantic import load_embedder
+    from archivio.search import Archive
+    from archivio.search.ranking import Ranking
+    from archivio.search.semantic import load_embedder
 
     embedder = load_embedder()
     off = Archive(data_dir, index_dir, ranking=Ranking(semantic_weight=0.0))

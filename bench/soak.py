@@ -115,12 +115,17 @@ def run(args: argparse.Namespace) -> dict:
         elif corpus.exists() and not args.generated:
             # Real articles: an archive whose size and vocabulary look like a
             # newsroom's (the generated one is tiny and uses 90 words).
-            subprocess.run(cli(data, index, "import", str(corpus)), check=True, env=env,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                cli(data, index, "import", str(corpus)), check=True, env=env, stdout=subprocess.DEVNULL
+            )
         else:
             write_articles(work / "base.jsonl", 0, args.base_count, seed=1)
-            subprocess.run(cli(data, index, "import", str(work / "base.jsonl")), check=True, env=env,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                cli(data, index, "import", str(work / "base.jsonl")),
+                check=True,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
         write_articles(work / "new.jsonl", 1_000_000, args.import_count, seed=2)
 
         port = free_port()
@@ -138,8 +143,13 @@ def run(args: argparse.Namespace) -> dict:
             stats = drive(base, args.clients, args.warmup, seed=3)  # warm-up, not counted
             rss_start = rss_kb(server.pid)
 
-            importer = subprocess.Popen(cli(data, index, "import", str(work / "new.jsonl")), env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            importer = subprocess.Popen(
+                cli(data, index, "import", str(work / "new.jsonl")),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             import_started = time.monotonic()
             finished: dict[str, float] = {}
 
@@ -198,8 +208,11 @@ def run(args: argparse.Namespace) -> dict:
             "growth_second_half_percent": _second_half_growth(timeline),
             "timeline": timeline,
         },
-        "import": {"articles": args.import_count, "exit_code": import_code,
-                   "seconds": round(import_seconds, 1)},
+        "import": {
+            "articles": args.import_count,
+            "exit_code": import_code,
+            "seconds": round(import_seconds, 1),
+        },
         "work_dir": str(work) if args.keep else None,
     }
 
@@ -262,11 +275,19 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of measured load")
     parser.add_argument("--warmup", type=float, default=30.0, help="seconds of load before measuring")
     parser.add_argument("--import-count", type=int, default=5000)
-    parser.add_argument("--generated", action="store_true",
-                        help="start from generated articles even when ../shared/corpus is there")
+    parser.add_argument(
+        "--generated",
+        action="store_true",
+        help="start from generated articles even when ../shared/corpus is there",
+    )
     parser.add_argument("--base-count", type=int, default=5000, help="articles in the generated archive")
-    parser.add_argument("--from", dest="source", nargs=2, metavar=("DATA", "INDEX"),
-                        help="copy this archive instead of generating one (it is never modified)")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        nargs=2,
+        metavar=("DATA", "INDEX"),
+        help="copy this archive instead of generating one (it is never modified)",
+    )
     parser.add_argument("--threads", type=int, default=8, help="server threads")
     parser.add_argument("--max-growth", type=float, default=10.0, help="allowed RSS growth, percent")
     parser.add_argument("--keep", action="store_true", help="keep the scratch archive")
@@ -277,16 +298,21 @@ def main() -> int:
         print(json.dumps(report, indent=2))
     else:
         lat, rss = report["latency_ms"], report["server_rss_mb"]
-        print(f"{report['clients']} clients for {report['duration_s']:g} s, importing "
-              f"{report['import']['articles']} articles (exit {report['import']['exit_code']}, "
-              f"{report['import']['seconds']} s)")
+        print(
+            f"{report['clients']} clients for {report['duration_s']:g} s, importing "
+            f"{report['import']['articles']} articles (exit {report['import']['exit_code']}, "
+            f"{report['import']['seconds']} s)"
+        )
         print(f"requests: {report['requests']} ({report['requests_per_s']}/s) · errors: {report['errors']}")
-        print(f"latency: p50 {lat['p50']} ms · p95 {lat['p95']} ms · p99 {lat['p99']} ms "
-              f"· max {lat['max']} ms")
+        print(
+            f"latency: p50 {lat['p50']} ms · p95 {lat['p95']} ms · p99 {lat['p99']} ms · max {lat['max']} ms"
+        )
         half = rss["growth_second_half_percent"]
-        print(f"server RSS: {rss['after_boot']} MB after boot · {rss['start']} MB at start · "
-              f"{rss['end']} MB at end ({rss['growth_percent']:+.1f}%; second half "
-              f"{'n/a' if half is None else f'{half:+.1f}%'})")
+        print(
+            f"server RSS: {rss['after_boot']} MB after boot · {rss['start']} MB at start · "
+            f"{rss['end']} MB at end ({rss['growth_percent']:+.1f}%; second half "
+            f"{'n/a' if half is None else f'{half:+.1f}%'})"
+        )
         for sample in report["error_samples"]:
             print("  error:", sample)
     ok = report["errors"] == 0 and report["import"]["exit_code"] == 0

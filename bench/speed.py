@@ -294,8 +294,11 @@ def query_filters(queries: list[dict], data_dir: Path) -> dict[str, dict]:
 
     db = sqlite3.connect(data_dir / "archive.sqlite")
     try:
-        return filters_from(queries, db.execute(COMMON_CATEGORY_SQL).fetchone()[0],
-                            lambda i: db.execute(ARTICLE_SQL.format("?"), (i,)).fetchone())
+        return filters_from(
+            queries,
+            db.execute(COMMON_CATEGORY_SQL).fetchone()[0],
+            lambda i: db.execute(ARTICLE_SQL.format("?"), (i,)).fetchone(),
+        )
     finally:
         db.close()
 
@@ -305,13 +308,14 @@ def pg_query_filters(queries: list[dict], dsn: str) -> dict[str, dict]:
     import psycopg
 
     with psycopg.connect(dsn) as db:
-        return filters_from(queries, db.execute(COMMON_CATEGORY_SQL).fetchone()[0],
-                            lambda i: db.execute(ARTICLE_SQL.format("%s"), (i,)).fetchone())
+        return filters_from(
+            queries,
+            db.execute(COMMON_CATEGORY_SQL).fetchone()[0],
+            lambda i: db.execute(ARTICLE_SQL.format("%s"), (i,)).fetchone(),
+        )
 
 
-def filters_from(
-    queries: list[dict], common: str, article: Callable[[str], tuple | None]
-) -> dict[str, dict]:
+def filters_from(queries: list[dict], common: str, article: Callable[[str], tuple | None]) -> dict[str, dict]:
     """The category of the article sought (else the query's, else the most common
     one) and the year around its date; `article(id)` gives (category, date)."""
     out = {}
@@ -343,9 +347,10 @@ def measure_latency(fn: Callable[[dict, str], object], queries: list[dict], runs
     return out
 
 
-def archivio_query_fn(data_dir: Path | None, index_dir: Path | None, filters: dict[str, dict],
-                      dsn: str | None = None):
-    from search import Archive, QueryError, open_archive
+def archivio_query_fn(
+    data_dir: Path | None, index_dir: Path | None, filters: dict[str, dict], dsn: str | None = None
+):
+    from archivio.search import Archive, QueryError, open_archive
 
     archive = open_archive("postgres", dsn=dsn) if dsn else Archive(data_dir, index_dir)
     if hasattr(archive, "result_cache"):
@@ -824,7 +829,9 @@ def print_table(label: str, res: dict) -> None:
             ("import peak memory, PSS (client, MiB)", "int", ("import_rss",)),
         ]
         rows[rows.index(("index size (MB)", "s", ("size_mb",)))] = (
-            "database size, store included (MB)", "s", ("size_mb",)
+            "database size, store included (MB)",
+            "s",
+            ("size_mb",),
         )
         rows.insert(-1, ("database size after a rebuild (MB)", "s", ("rebuilt_size_mb",)))
         rows.insert(-1, ("of which text indexes (GIN, MB)", "s", ("gin_mb",)))
@@ -872,27 +879,52 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
             out.append((name, text, met))
 
     page, plain = fig("100k", "archivio", "latency", "page", 95), fig("100k", "fts5", "latency", "plain", 95)
-    add("search page p95 at 100k <= FTS5 any-term plain p95", page, plain,
-        f"{page:.1f} vs {plain:.1f} ms: {page / plain:.2f}", page <= plain)
+    add(
+        "search page p95 at 100k <= FTS5 any-term plain p95",
+        page,
+        plain,
+        f"{page:.1f} vs {plain:.1f} ms: {page / plain:.2f}",
+        page <= plain,
+    )
     big = fig("1m", "archivio", "latency", "page", 95)
-    add("search page p95 at 1M <= 5x p95 at 100k", big, page,
-        f"{big:.1f} vs {page:.1f} ms: {big / page:.1f}x", big <= 5 * page)
+    add(
+        "search page p95 at 1M <= 5x p95 at 100k",
+        big,
+        page,
+        f"{big:.1f} vs {page:.1f} ms: {big / page:.1f}x",
+        big <= 5 * page,
+    )
     for label in results:
         ours, theirs = fig(label, "archivio", "rate"), fig(label, "whoosh", "rate")
-        add(f"rebuild >= 3x plain whoosh's articles/s ({label})", ours, theirs,
-            f"{ours:,.0f} vs {theirs:,.0f}/s: {ours / theirs:.1f}x", ours >= 3 * theirs)
+        add(
+            f"rebuild >= 3x plain whoosh's articles/s ({label})",
+            ours,
+            theirs,
+            f"{ours:,.0f} vs {theirs:,.0f}/s: {ours / theirs:.1f}x",
+            ours >= 3 * theirs,
+        )
     rss = fig("1m", "archivio", "build_rss_sum")
     add("rebuild peak RSS at 1M < 2 GiB", rss, rss, f"{rss:,.0f} MiB", rss < 2048)
     for label in ("100k", "1m"):
         build, inc = fig(label, "archivio", "build_s"), fig(label, "archivio", "inc_s")
-        add(f"incremental +1,000 >= 10x faster than a rebuild ({label})", inc, build,
-            f"{inc:.2f} vs {build:.1f} s: {build / inc:.0f}x", build >= 10 * inc)
+        add(
+            f"incremental +1,000 >= 10x faster than a rebuild ({label})",
+            inc,
+            build,
+            f"{inc:.2f} vs {build:.1f} s: {build / inc:.0f}x",
+            build >= 10 * inc,
+        )
     for label in results:
         ratio = fig(label, "archivio", "size_ratio")
         add(f"index size <= 1.5x raw text ({label})", ratio, ratio, f"{ratio:.2f}", ratio <= 1.5)
     rps, errors = fig("100k", "archivio", "web", "rps"), fig("100k", "archivio", "web", "errors")
-    add("search page at 100k >= 200 req/s, 8 clients, no errors (result cache off)", rps, errors,
-        f"{rps:,.0f} req/s, {errors:.0f} errors", rps >= 200 and errors == 0)
+    add(
+        "search page at 100k >= 200 req/s, 8 clients, no errors (result cache off)",
+        rps,
+        errors,
+        f"{rps:,.0f} req/s, {errors:.0f} errors",
+        rps >= 200 and errors == 0,
+    )
     return out
 
 
@@ -932,10 +964,17 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated: 20k (the dev corpus), 100k, 1m, or counts",
     )
     ap.add_argument("--scale", type=parse_size, help="one more size after the dev corpus, e.g. 100000")
-    ap.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh",
-                    help="engine to measure (default whoosh)")
-    ap.add_argument("--dsn", help="--backend postgres: a PostgreSQL server where the user may create "
-                    "databases (each size gets archivio_bench_<size>)")
+    ap.add_argument(
+        "--backend",
+        choices=("whoosh", "postgres"),
+        default="whoosh",
+        help="engine to measure (default whoosh)",
+    )
+    ap.add_argument(
+        "--dsn",
+        help="--backend postgres: a PostgreSQL server where the user may create "
+        "databases (each size gets archivio_bench_<size>)",
+    )
     ap.add_argument("--procs", type=int, default=2, help="rebuild processes")
     ap.add_argument("--runs", type=int, default=3, help="runs per latency / incremental figure")
     ap.add_argument("--build-runs", type=int, default=3, help="runs per full-build figure")
@@ -946,9 +985,13 @@ def main(argv: list[str] | None = None) -> None:
         "filtered queries take ~1 s each at 100,000 articles)",
     )
     ap.add_argument("--web-runs", type=int, default=1)
-    ap.add_argument("--web-workers", type=int, default=os.cpu_count() or 1,
-                    help="serve --workers for the web figures (default: one per core, as a site "
-                         "would run it; at 100k on 2 cores, 1 worker ~130 req/s, 2 workers ~210-225)")
+    ap.add_argument(
+        "--web-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="serve --workers for the web figures (default: one per core, as a site "
+        "would run it; at 100k on 2 cores, 1 worker ~130 req/s, 2 workers ~210-225)",
+    )
     ap.add_argument("--web-seconds", type=int, default=20)
     ap.add_argument("--skip-web", action="store_true")
     ap.add_argument("--skip-baselines", action="store_true")
@@ -960,9 +1003,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--work-dir", help="keep corpora, stores and indexes here (default: a temp dir)")
     ap.add_argument("--json", dest="json_out", help="also write the raw figures to this file")
-    ap.add_argument("--report", nargs="+", metavar="JSON",
-                    help="measure nothing: print the tables and targets of runs saved with --json "
-                         "(e.g. a 20k+100k run and a 1m run)")
+    ap.add_argument(
+        "--report",
+        nargs="+",
+        metavar="JSON",
+        help="measure nothing: print the tables and targets of runs saved with --json "
+        "(e.g. a 20k+100k run and a 1m run)",
+    )
     args = ap.parse_args(argv)
     if args.report:
         results = load_results(args.report)

@@ -10,6 +10,12 @@ whoosh engine (and importing `search` loads neither backend).
 
 from __future__ import annotations
 
+if __name__ != "archivio.search":
+    # A checkout's root on sys.path also reaches this folder as `search`: a
+    # second copy of the engine (its own caches, its own QueryError) would
+    # answer under that name. One name, in a checkout as in a wheel.
+    raise ImportError(f"import Archivio's engine as `archivio.search`, not `{__name__}`")
+
 from typing import TYPE_CHECKING, Any
 
 from . import config
@@ -50,7 +56,7 @@ def __getattr__(name: str) -> Any:
         from .whoosh_sqlite import Archive
 
         return Archive
-    raise AttributeError(f"module 'search' has no attribute {name!r}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from search import Archive, open_archive
-from search.article import Article
-from search.pg import store as pg_store
+from archivio.search import Archive, open_archive
+from archivio.search.article import Article
+from archivio.search.pg import store as pg_store
 
 from . import pg_support
 

@@ -24,12 +24,17 @@ from pathlib import Path
 import psycopg
 
 SERVER_OPTIONS = [
-    "-c", "listen_addresses=127.0.0.1",
+    "-c",
+    "listen_addresses=127.0.0.1",
     # A test server: durability off, speed on.
-    "-c", "fsync=off",
-    "-c", "synchronous_commit=off",
-    "-c", "full_page_writes=off",
-    "-c", "max_connections=200",
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+    "-c",
+    "max_connections=200",
 ]
 
 
@@ -88,14 +93,34 @@ class PgServer:
         _own(self.base)
         if primary is None:
             self._run(
-                "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                "-E", "UTF8", "--locale=C.UTF-8", "--no-sync",
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
             )
         else:
             # A streaming replica: a base backup with standby.signal and primary_conninfo (-R).
             self._run(
-                "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
-                "-D", str(self.data), "-R", "-X", "stream", "--no-sync",
+                "pg_basebackup",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(primary.port),
+                "-U",
+                "postgres",
+                "-D",
+                str(self.data),
+                "-R",
+                "-X",
+                "stream",
+                "--no-sync",
             )
         self.start()
 
@@ -171,6 +196,7 @@ def wait_for_replay(primary: PgServer, replica: PgServer, timeout: float) -> flo
     with psycopg.connect(primary.dsn(), autocommit=True) as conn:
         target = conn.execute("SELECT pg_current_wal_insert_lsn()").fetchone()[0]
     with psycopg.connect(replica.dsn(), autocommit=True) as conn:
+
         def replayed() -> bool:
             row = conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)).fetchone()
             return bool(row[0])

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from web import create_app
+from archivio.web import create_app
 
 from .conftest import DEMO
 from .robust_support import get, start_server, stop

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.analysis import (
+from archivio.search.analysis import (
     ANALYSIS_VERSION,
     APOSTROPHES,
     ELIDED_FORMS,
@@ -140,10 +140,22 @@ def test_elided_forms_are_stop_words_or_stop_words_less_a_vowel():
     "text, expected",
     [
         # Parts at their own positions, joined runs at their first part's.
-        ("il centro-destra vince",
-         [("il", 0), ("centro", 1), ("centrodestra", 1), ("destra", 2), ("vince", 3)]),
-        ("anti-Covid-19 oggi", [("anti", 0), ("anticovid", 0), ("anticovid19", 0), ("covid", 1),
-                                ("covid19", 1), ("19", 2), ("oggi", 3)]),
+        (
+            "il centro-destra vince",
+            [("il", 0), ("centro", 1), ("centrodestra", 1), ("destra", 2), ("vince", 3)],
+        ),
+        (
+            "anti-Covid-19 oggi",
+            [
+                ("anti", 0),
+                ("anticovid", 0),
+                ("anticovid19", 0),
+                ("covid", 1),
+                ("covid19", 1),
+                ("19", 2),
+                ("oggi", 3),
+            ],
+        ),
         ("no‐vax e-mail", [("no", 0), ("novax", 0), ("vax", 1), ("e", 2), ("email", 2), ("mail", 3)]),
         # No joined form without letters, nor past four parts.
         ("2019-2020 fine", [("2019", 0), ("2020", 1), ("fine", 2)]),
@@ -162,7 +174,7 @@ def test_a_query_asks_for_a_compound_by_its_joined_form():
     found = exact_analyzer()("il centro-destra vince", positions=True, mode="query")
     tokens = [(t.text, t.pos) for t in found]
     assert tokens == [("il", 0), ("centrodestra", 1), ("vince", 2)]
-    assert typed_words("Sanità centro-destra Sant'Anna città e")  == {
+    assert typed_words("Sanità centro-destra Sant'Anna città e") == {
         "sanita": TypedWord("sanità"),
         "centrodestra": TypedWord("centrodestra", ("centro", "destra")),
         "santanna": TypedWord("santanna", ("sant", "anna")),

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import threading
 
-from search import Archive
-from search.whoosh_sqlite.resultcache import ResultCache
-from search.whoosh_sqlite.segcache import _segments_of, cache
+from archivio.search import Archive
+from archivio.search.whoosh_sqlite.resultcache import ResultCache
+from archivio.search.whoosh_sqlite.segcache import _segments_of, cache
 
 
 def write_articles(path, start: int, count: int) -> None:
@@ -131,14 +131,26 @@ def test_the_result_cache_tells_every_filter_apart(tmp_path):
     alone, gives its own answer, the same as with the cache off."""
     import dataclasses
 
-    from search.results import Filters
+    from archivio.search.results import Filters
 
     source = tmp_path / "f.jsonl"
     rows = [
-        {"id": "f-1", "title": "Porto", "body": "Il porto di Genova.", "author": "Anna Neri",
-         "category": "cronaca", "date": "2024-03-01"},
-        {"id": "f-2", "title": "Porto", "body": "Il porto di Napoli.", "author": "Luca Bassi",
-         "category": "economia", "date": "2025-06-01"},
+        {
+            "id": "f-1",
+            "title": "Porto",
+            "body": "Il porto di Genova.",
+            "author": "Anna Neri",
+            "category": "cronaca",
+            "date": "2024-03-01",
+        },
+        {
+            "id": "f-2",
+            "title": "Porto",
+            "body": "Il porto di Napoli.",
+            "author": "Luca Bassi",
+            "category": "economia",
+            "date": "2025-06-01",
+        },
     ]
     source.write_text("".join(json.dumps(r) + "\n" for r in rows))
     archive = Archive(tmp_path / "data", tmp_path / "index")

@@ -11,7 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-import cli
+from archivio import cli
 
 from .conftest import DEMO, DEMO_COUNT, PLAN_TITLE, ROOT, SEED, archive_env
 

@@ -25,8 +25,14 @@ def test_known_item_queries_find_their_article(corpus_archive):
     top1 = top10 = 0
     for q in queries:
         f = q.get("filters") or {}
-        result = corpus_archive.search(q["query"], author=f.get("author"), category=f.get("category"),
-                                       since=f.get("since"), until=f.get("until"), facets=False)
+        result = corpus_archive.search(
+            q["query"],
+            author=f.get("author"),
+            category=f.get("category"),
+            since=f.get("since"),
+            until=f.get("until"),
+            facets=False,
+        )
         ids = [h.article.id for h in result.hits]
         top1 += bool(ids) and ids[0] in q["relevant"]
         top10 += any(i in q["relevant"] for i in ids)
@@ -36,8 +42,7 @@ def test_known_item_queries_find_their_article(corpus_archive):
 
 
 def test_facets_and_filters_on_the_corpus(corpus_archive):
-    result = corpus_archive.search("coronavirus", category="cronaca", since="2020-03-01",
-                                   until="2020-03-31")
+    result = corpus_archive.search("coronavirus", category="cronaca", since="2020-03-01", until="2020-03-31")
     assert result.total > 100
     categories = {c["value"]: c["count"] for c in result.facets["category"]}
     # Disjunctive: the chosen category counts all its matches, the others stay offered.

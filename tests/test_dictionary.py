@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.dictionary import Dictionary, italian
+from archivio.search.dictionary import Dictionary, italian
 
 needs_dictionary = pytest.mark.skipif(
     not italian().available, reason=f"dizionario italiano assente: {italian().reason}"
@@ -18,9 +18,17 @@ needs_dictionary = pytest.mark.skipif(
 @pytest.mark.parametrize(
     "word",
     [
-        "valle", "accompagnati", "precipizio", "ventunenne", "regioni",  # words and inflections
-        "citta", "perche", "piu",  # accents folded away on the last vowel
-        "milano", "isernia", "camilla",  # names, capitalized in the dictionary
+        "valle",
+        "accompagnati",
+        "precipizio",
+        "ventunenne",
+        "regioni",  # words and inflections
+        "citta",
+        "perche",
+        "piu",  # accents folded away on the last vowel
+        "milano",
+        "isernia",
+        "camilla",  # names, capitalized in the dictionary
         "onu",  # acronyms, upper case in it
     ],
 )

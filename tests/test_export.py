@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import search.exporting
-from search import SearchRequest, export_search
-from web import create_app
+import archivio.search.exporting as exporting
+from archivio.search import SearchRequest, export_search
+from archivio.web import create_app
 
 from .conftest import archive_env
 
@@ -141,7 +141,7 @@ def test_the_page_exports_the_same_rows(folder, make_archive):
 
 
 def test_beyond_the_depth_limit_the_export_says_so(folder, make_archive, monkeypatch):
-    monkeypatch.setattr(search.exporting, "MAX_DEPTH", 100)
+    monkeypatch.setattr(exporting, "MAX_DEPTH", 100)
     archive = make_archive(folder)
     try:
         response = create_app(archive).test_client().get("/export.jsonl?q=alluvione")

@@ -16,19 +16,19 @@ from whoosh import index
 from whoosh import query as wq
 from whoosh.fields import ID, KEYWORD, TEXT
 
-from search.analysis import TOKEN_PATTERN, exact_analyzer
-from search.graded import BestOf, GradedOr
-from search.ranking import Ranking
-from search.spelling import edit_distance
-from search.whoosh_sqlite import lexicon
-from search.whoosh_sqlite.documents import index_schema
-from search.whoosh_sqlite.formats import ArchivioCodec
-from search.whoosh_sqlite.indexing import builder
-from search.whoosh_sqlite.ranking import topk
-from search.whoosh_sqlite.ranking.docsets import DocSets, from_ids, member_array, members
-from search.whoosh_sqlite.ranking.scorer import QueryScorer
-from search.whoosh_sqlite.ranking.topk import best, score_docs, top_partial
-from search.whoosh_sqlite.searching import weighting
+from archivio.search.analysis import TOKEN_PATTERN, exact_analyzer
+from archivio.search.graded import BestOf, GradedOr
+from archivio.search.ranking import Ranking
+from archivio.search.spelling import edit_distance
+from archivio.search.whoosh_sqlite import lexicon
+from archivio.search.whoosh_sqlite.documents import index_schema
+from archivio.search.whoosh_sqlite.formats import ArchivioCodec
+from archivio.search.whoosh_sqlite.indexing import builder
+from archivio.search.whoosh_sqlite.ranking import topk
+from archivio.search.whoosh_sqlite.ranking.docsets import DocSets, from_ids, member_array, members
+from archivio.search.whoosh_sqlite.ranking.scorer import QueryScorer
+from archivio.search.whoosh_sqlite.ranking.topk import best, score_docs, top_partial
+from archivio.search.whoosh_sqlite.searching import weighting
 
 WORDS = [
     "il",
@@ -184,6 +184,7 @@ def test_builder_on_awkward_articles(tmp_path, monkeypatch):
     assert last > 0xFFFF
     assert ours.postings("exact", b"coda").value_as("positions") == [last]
     assert {b"neill", b"alema", b"ucraina", b"1000", b"perez"} <= set(ours.lexicon("exact"))
+
     # A compound's parts at their own positions, its joined runs at their first part's.
     def positions(word: str, docnum: int = 5) -> list[int]:
         m = ours.postings("exact", word.encode())
@@ -216,21 +217,29 @@ QUERIES = [
     # The fallback as the whoosh engine's searching ranks it: without the
     # excluded words, with the proximity bonus.
     wq.AndMaybe(
-        wq.AndNot(GradedOr([_term("text", "sindac"), _term("text", "port"), _term("text", "genov")]),
-                  _term("text", "tren")),
+        wq.AndNot(
+            GradedOr([_term("text", "sindac"), _term("text", "port"), _term("text", "genov")]),
+            _term("text", "tren"),
+        ),
         wq.Phrase("exact", ["porto", "genova"], slop=4),
     ),
     wq.AndMaybe(_term("text", "sindac"), wq.Phrase("exact", ["porto", "genova"], slop=4)),
     wq.And([_term("text", "muse"), wq.Not(_term("text", "firenz"))]),
     wq.AndNot(_term("text", "tren"), _term("title", "tren")),
     # One word and its alternatives, max-combined (Ranking.max_alternatives).
-    wq.And([
-        BestOf([
-            wq.Or([_term("text", "port"), _term("title", "port"), wq.Term("exact", "porto", boost=0.6)]),
-            _term("text", "genov"),
-        ]),
-        _term("text", "sindac"),
-    ]),
+    wq.And(
+        [
+            BestOf(
+                [
+                    wq.Or(
+                        [_term("text", "port"), _term("title", "port"), wq.Term("exact", "porto", boost=0.6)]
+                    ),
+                    _term("text", "genov"),
+                ]
+            ),
+            _term("text", "sindac"),
+        ]
+    ),
 ]
 
 
@@ -384,9 +393,11 @@ def test_the_lexicon_reads_every_fields_terms_as_whoosh_lists_them(searcher, seg
     for reader, _ in s.reader().leaf_readers():
         for name in [*fields, "nessun_campo"]:
             words, lengths = lexicon._field_terms(reader, name)
-            expected = [w for w in reader.lexicon(name) if 0 < len(w) <= lexicon.MAX_BYTES] if (
-                name in s.schema
-            ) else []
+            expected = (
+                [w for w in reader.lexicon(name) if 0 < len(w) <= lexicon.MAX_BYTES]
+                if (name in s.schema)
+                else []
+            )
             assert words.tolist() == expected
             assert lengths.tolist() == [len(w) for w in expected]
             compared += len(expected)
@@ -451,9 +462,9 @@ def test_phrases_match_whooshs_span_matcher(searcher, segmented_searcher, words,
 def test_a_phrase_past_its_budget_is_refused_with_the_reason(tmp_path, monkeypatch):
     """A phrase's count is never a guess: past PHRASE_LIMIT the search is
     refused, in Italian; within it the same search answers."""
-    from search import Archive, QueryError
-    from search.whoosh_sqlite import segcache
-    from search.whoosh_sqlite.ranking import docsets
+    from archivio.search import Archive, QueryError
+    from archivio.search.whoosh_sqlite import segcache
+    from archivio.search.whoosh_sqlite.ranking import docsets
 
     records = tmp_path / "note.jsonl"
     body = "il sindaco di Genova e il porto di Genova"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import feedparser
 import pytest
 
-from web import create_app
+from archivio.web import create_app
 
 pytestmark = pytest.mark.both_backends
 

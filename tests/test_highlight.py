@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search.analysis import exact_analyzer, stem
-from search.queryparse import Highlight
-from search.snippets import SEPARATOR, highlight_all, snippet, to_html, to_plain
-from web import create_app
+from archivio.search.analysis import exact_analyzer, stem
+from archivio.search.queryparse import Highlight
+from archivio.search.snippets import SEPARATOR, highlight_all, snippet, to_html, to_plain
+from archivio.web import create_app
 
 pytestmark = pytest.mark.both_backends
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-import search.importers as importers
-from cli import main as cli_main
-from search.importers import registry
-from search.importers.registry import FORMATS, IMPORT_FORMATS, KNOWN_SUFFIXES, LABELS, UNKNOWN
+import archivio.search.importers as importers
+from archivio.cli import main as cli_main
+from archivio.search.importers import registry
+from archivio.search.importers.registry import FORMATS, IMPORT_FORMATS, KNOWN_SUFFIXES, LABELS, UNKNOWN
 
 PARSERS = ("textfile", "jsonfile", "html", "feed", "wxr", "csv")
 SHARED = {"base", "streams", "htmltext"}

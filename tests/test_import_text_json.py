@@ -6,10 +6,10 @@ import gzip
 import json
 from datetime import date
 
-from search.dates import format_italian, parse_date
-from search.importers import read_paths
-from search.importers.base import Rejection
-from search.importers.textfile import join_split_paragraphs, parse_article_text
+from archivio.search.dates import format_italian, parse_date
+from archivio.search.importers import read_paths
+from archivio.search.importers.base import Rejection
+from archivio.search.importers.textfile import join_split_paragraphs, parse_article_text
 
 from .conftest import DEMO, DEMO_COUNT
 
@@ -145,6 +145,6 @@ def test_ids_derive_from_url_then_content():
 
 
 def read_paths_from_records(records):
-    from search.importers.base import article_from_record
+    from archivio.search.importers.base import article_from_record
 
     return [article_from_record(r) for r in records]

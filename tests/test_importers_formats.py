@@ -20,13 +20,20 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main as cli_main
-from search import Archive
-from search.article import FIELDS
-from search.importers import CsvMapError, Skipped, detect_format, parse_csv_map, read_paths, scan_paths
-from search.importers.base import RecordError, Rejection, decode_bytes, repair_mojibake, scoped_id
-from search.importers.html import clean_paragraphs, html_to_text
-from search.importing import FormatCounts
+from archivio.cli import main as cli_main
+from archivio.search import Archive
+from archivio.search.article import FIELDS
+from archivio.search.importers import (
+    CsvMapError,
+    Skipped,
+    detect_format,
+    parse_csv_map,
+    read_paths,
+    scan_paths,
+)
+from archivio.search.importers.base import RecordError, Rejection, decode_bytes, repair_mojibake, scoped_id
+from archivio.search.importers.html import clean_paragraphs, html_to_text
+from archivio.search.importing import FormatCounts
 
 from .conftest import archive_at, archive_env, stored_articles
 

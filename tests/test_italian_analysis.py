@@ -11,9 +11,9 @@ import sys
 import psycopg
 import pytest
 
-from search import Archive
-from search.analysis import ANALYSIS_VERSION, AnalysisConfig
-from search.snippets import highlight_all
+from archivio.search import Archive
+from archivio.search.analysis import ANALYSIS_VERSION, AnalysisConfig
+from archivio.search.snippets import highlight_all
 
 from .conftest import ROOT, archive_env
 
@@ -98,7 +98,7 @@ def test_stop_words_are_decided_before_folding(archive, query, expected):
 
 
 def test_a_query_of_stop_words_and_exclusions_is_still_refused(archive):
-    from search import QueryError
+    from archivio.search import QueryError
 
     with pytest.raises(QueryError, match="parole comuni"):
         archive.search("-sanità")

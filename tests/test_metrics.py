@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from web import create_app
+from archivio.web import create_app
 
 from .conftest import DEMO
 from .robust_support import get, start_server, stop

@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
 
-from web.params import API_SEARCH_PARAMETERS
+from archivio.web.params import API_SEARCH_PARAMETERS
 
 from .robust_support import get, start_server, stop
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.ranking import Ranking
+from archivio.search.ranking import Ranking
 
 pytestmark = pytest.mark.both_backends
 

@@ -9,9 +9,9 @@ import json
 import psycopg
 import pytest
 
-from search import IndexMissing, WriterBusy, open_archive
-from search.analysis import ANALYSIS_VERSION, stemming_analyzer
-from search.pg.migrations import LATEST, current_version, migrate
+from archivio.search import IndexMissing, WriterBusy, open_archive
+from archivio.search.analysis import ANALYSIS_VERSION, stemming_analyzer
+from archivio.search.pg.migrations import LATEST, current_version, migrate
 
 from . import pg_support
 from .conftest import DEMO, DEMO_COUNT
@@ -95,13 +95,28 @@ def test_vocabulary_follows_imports_updates_and_removals(archive, dsn, tmp_path)
     src = tmp_path / "a.jsonl"
     src.write_text(json.dumps({"id": "a", "title": "Tram a Bologna", "body": "Il tram nuovo."}) + "\n")
     archive.import_paths([src])
-    assert vocabulary(dsn) == {("n", ""): 1, ("w", "tram"): 1, ("w", "a"): 1, ("w", "bologna"): 1,
-                               ("w", "il"): 1, ("w", "nuovo"): 1, ("s", "tram"): 1, ("s", "bologn"): 1,
-                               ("s", "nuov"): 1}
+    assert vocabulary(dsn) == {
+        ("n", ""): 1,
+        ("w", "tram"): 1,
+        ("w", "a"): 1,
+        ("w", "bologna"): 1,
+        ("w", "il"): 1,
+        ("w", "nuovo"): 1,
+        ("s", "tram"): 1,
+        ("s", "bologn"): 1,
+        ("s", "nuov"): 1,
+    }
     src.write_text(json.dumps({"id": "a", "title": "Metro a Bologna", "body": "La metro."}) + "\n")
     assert archive.import_paths([src]).updated == 1
-    assert vocabulary(dsn) == {("n", ""): 1, ("w", "metro"): 1, ("w", "a"): 1, ("w", "bologna"): 1,
-                               ("w", "la"): 1, ("s", "metr"): 1, ("s", "bologn"): 1}
+    assert vocabulary(dsn) == {
+        ("n", ""): 1,
+        ("w", "metro"): 1,
+        ("w", "a"): 1,
+        ("w", "bologna"): 1,
+        ("w", "la"): 1,
+        ("s", "metr"): 1,
+        ("s", "bologn"): 1,
+    }
     assert archive.search("metro").total == 1
     assert archive.remove(["a"]) == ["a"]
     assert vocabulary(dsn) == {}
@@ -113,8 +128,10 @@ def test_failed_batch_leaves_no_half_article(archive, dsn, tmp_path):
         conn.execute("ALTER TABLE articles ADD CONSTRAINT short_titles CHECK (id <> 'long')")
     src = tmp_path / "b.jsonl"
     src.write_text(
-        json.dumps({"id": "ok", "title": "Breve", "body": "Testo."}) + "\n"
-        + json.dumps({"id": "long", "title": "x" * 80, "body": "Testo."}) + "\n"
+        json.dumps({"id": "ok", "title": "Breve", "body": "Testo."})
+        + "\n"
+        + json.dumps({"id": "long", "title": "x" * 80, "body": "Testo."})
+        + "\n"
     )
     with pytest.raises(psycopg.errors.CheckViolation):
         archive.import_paths([src])

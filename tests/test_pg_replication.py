@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from search import open_archive
+from archivio.search import open_archive
 
 from . import pg_support
 from .conftest import DEMO, DEMO_COUNT, ROOT
@@ -66,11 +66,13 @@ def test_search_on_the_replica_sees_the_primary_import(servers, tmp_path):
     assert reader.search("tram bologna").total == 1
 
     # The CLI reads through ARCHIVIO_DSN_READ as well (and writes are refused there).
-    env = dict(os.environ, ARCHIVIO_BACKEND="postgres", ARCHIVIO_DSN=primary.dsn(),
-               ARCHIVIO_DSN_READ=replica.dsn())
+    env = dict(
+        os.environ, ARCHIVIO_BACKEND="postgres", ARCHIVIO_DSN=primary.dsn(), ARCHIVIO_DSN_READ=replica.dsn()
+    )
     cli = [sys.executable, str(ROOT / "cli.py")]
-    out = subprocess.run([*cli, "query", "tram bologna", "--json"], env=env, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run(
+        [*cli, "query", "tram bologna", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["total"] == 1
     with pytest.raises(Exception, match="read-only"):

@@ -20,8 +20,10 @@ ARTICLES = [
 
 @pytest.fixture(scope="module")
 def archive(archive_of):
-    rows = [{"id": i, "title": t, "body": b, "date": "2024-05-0" + str(n + 1)}
-            for n, (i, t, b) in enumerate(ARTICLES)]
+    rows = [
+        {"id": i, "title": t, "body": b, "date": "2024-05-0" + str(n + 1)}
+        for n, (i, t, b) in enumerate(ARTICLES)
+    ]
     return archive_of("phrases", rows)
 
 

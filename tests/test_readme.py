@@ -47,10 +47,10 @@ from pathlib import Path
 
 import pytest
 
-import cli
-from search import Archive, config
-from search.dates import parse_date
-from search.results import SearchResult
+from archivio import cli
+from archivio.search import Archive, config
+from archivio.search.dates import parse_date
+from archivio.search.results import SearchResult
 
 from . import pg_support
 from .conftest import DEMO, ROOT
@@ -584,14 +584,14 @@ curl http://example.org/
 ```
 
 ```python
-from search import Archive, config
+from archivio.search import Archive, config
 
 archive = Archive("data", "index")
 result = archive.search("zzyzx introvabile")
 ```
 
 ```python
-from search import Archive, config
+from archivio.search import Archive, config
 
 Archive("data", "index").search("piano", sort="a caso")
 ```

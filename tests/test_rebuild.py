@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from search import Archive, WriterBusy
-from search.whoosh_sqlite.locking import WriterLock
+from archivio.search import Archive, WriterBusy
+from archivio.search.whoosh_sqlite.locking import WriterLock
 
 from .conftest import DEMO, ROOT, archive_at, archive_env, copy_archive
 
@@ -24,10 +24,18 @@ pytestmark = pytest.mark.both_backends
 
 def cli(*args: str, folder: Path, **env: str) -> subprocess.Popen:
     """The CLI on the archive kept in `folder`, with `env` added to its environment."""
-    cmd = [sys.executable, str(ROOT / "cli.py"), "--data-dir", str(folder / "data"),
-           "--index-dir", str(folder / "index"), *args]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**archive_env(folder), **env})
+    cmd = [
+        sys.executable,
+        str(ROOT / "cli.py"),
+        "--data-dir",
+        str(folder / "data"),
+        "--index-dir",
+        str(folder / "index"),
+        *args,
+    ]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**archive_env(folder), **env}
+    )
 
 
 @contextlib.contextmanager
@@ -48,8 +56,10 @@ def make_jsonl(path: Path, n: int, word: str = "ricostruzione") -> Path:
     with path.open("w") as f:
         for i in range(n):
             body = f"Articolo numero {i} sulla {word} del ponte. " + "Testo di riempimento. " * 40
-            f.write(json.dumps({"id": f"r-{i}", "title": f"Notizia {i}", "body": body,
-                                "date": "2024-01-01"}) + "\n")
+            f.write(
+                json.dumps({"id": f"r-{i}", "title": f"Notizia {i}", "body": body, "date": "2024-01-01"})
+                + "\n"
+            )
     return path
 
 
@@ -93,7 +103,7 @@ def test_streaming_reads_cut_batches_by_text_size_and_lose_nothing(filled, chars
     if isinstance(filled, Archive):
         ids = [a.id for a in filled.store.iter_all(batch=500, chars=chars)]
     else:
-        from search.pg import store as pg_store
+        from archivio.search.pg import store as pg_store
 
         with filled.db.reading() as conn:
             ids = [a.id for a in pg_store.iter_all(conn, 500, chars=chars)]
@@ -107,8 +117,12 @@ def test_an_incremental_import_replaces_articles_and_keeps_the_last_version(fill
     import json
 
     records = [
-        {"id": "r-7", "title": "Notizia 7 corretta: il viadotto", "body": "Il viadotto riapre.",
-         "date": "2024-01-02"},
+        {
+            "id": "r-7",
+            "title": "Notizia 7 corretta: il viadotto",
+            "body": "Il viadotto riapre.",
+            "date": "2024-01-02",
+        },
         {"id": "nuovo", "title": "Prima stesura", "body": "La passerella chiude.", "date": "2024-02-01"},
         {"id": "nuovo", "title": "Seconda stesura", "body": "La passerella riapre.", "date": "2024-02-01"},
     ]
@@ -197,11 +211,14 @@ def test_second_writer_waits_then_fails_clearly(filled, tmp_path):
 def test_lock_dies_with_its_process(filled):
     code = (
         "import sys, time; sys.path.insert(0, sys.argv[1]);"
-        "from search.whoosh_sqlite.locking import WriterLock;"
+        "from archivio.search.whoosh_sqlite.locking import WriterLock;"
         "l = WriterLock(sys.argv[2]); l.__enter__(); print('held', flush=True); time.sleep(60)"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(ROOT), str(filled.data_dir / "archivio.lock")],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(ROOT), str(filled.data_dir / "archivio.lock")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "held"
     proc.kill()
     proc.wait()

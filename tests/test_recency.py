@@ -12,11 +12,11 @@ from datetime import date, timedelta
 import pytest
 from click.testing import CliRunner
 
-import cli
-from search import Archive
-from search.ranking import Ranking
-from search.recency import WINDOW, boost_windows
-from web import create_app
+from archivio import cli
+from archivio.search import Archive
+from archivio.search.ranking import Ranking
+from archivio.search.recency import WINDOW, boost_windows
+from archivio.web import create_app
 
 pytestmark = pytest.mark.both_backends
 

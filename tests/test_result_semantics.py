@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.article import author_key, author_name
-from search.results import FILL_BELOW
+from archivio.search.article import author_key, author_name
+from archivio.search.results import FILL_BELOW
 
 pytestmark = pytest.mark.both_backends
 

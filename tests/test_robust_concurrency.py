@@ -21,10 +21,10 @@ import psycopg
 import pytest
 from whoosh.index import LockError
 
-from search import IndexMissing, QueryError
-from search.pg.connection import WRITER_LOCK
-from search.whoosh_sqlite.indexer import IndexManager
-from search.whoosh_sqlite.locking import lock_holder
+from archivio.search import IndexMissing, QueryError
+from archivio.search.pg.connection import WRITER_LOCK
+from archivio.search.whoosh_sqlite.indexer import IndexManager
+from archivio.search.whoosh_sqlite.locking import lock_holder
 
 from .conftest import archive_at, copy_archive, folder_dsn
 from .robust_support import (
@@ -225,7 +225,7 @@ def test_second_import_waits_then_fails_and_changes_nothing(busy_base, tmp_path,
 
 HOLD_ARCHIVE_LOCK = """
 import sys, time
-from search import open_archive
+from archivio.search import open_archive
 archive = open_archive(data_dir=sys.argv[1], index_dir=sys.argv[2])
 # whoosh: the lock file's flock; PostgreSQL: the advisory lock of a session.
 lock = archive.db.writing(1.0) if hasattr(archive, "db") else archive._writer_lock()
@@ -236,7 +236,7 @@ with lock:
 
 HOLD_WHOOSH_LOCK = """
 import sys, time
-from search import Archive
+from archivio.search import Archive
 archive = Archive(sys.argv[1], sys.argv[2])
 writer = archive.index.writer()
 print("held", flush=True)

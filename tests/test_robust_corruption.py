@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from search import Archive, IndexMissing
+from archivio.search import Archive, IndexMissing
 
 from .robust_support import get, run_cli, start_server, stop, write_jsonl
 

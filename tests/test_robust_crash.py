@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from search import Archive, WriteFailed
-from search.importing import STORE_BATCH
-from search.whoosh_sqlite.archive import INDEX_BATCH, STALE_MARK
+from archivio.search import Archive, WriteFailed
+from archivio.search.importing import STORE_BATCH
+from archivio.search.whoosh_sqlite.archive import INDEX_BATCH, STALE_MARK
 
 from .robust_support import (
     integrity,

@@ -13,9 +13,9 @@ import subprocess
 
 import pytest
 
-from search.importing import STORE_BATCH
-from search.whoosh_sqlite.archive import STALE_MARK
-from search.whoosh_sqlite.locking import lock_holder
+from archivio.search.importing import STORE_BATCH
+from archivio.search.whoosh_sqlite.archive import STALE_MARK
+from archivio.search.whoosh_sqlite.locking import lock_holder
 
 from .robust_support import integrity, run_cli, store_count, write_jsonl
 

@@ -19,16 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search import Archive
-from search.importers import scan_paths
-from search.importers.base import Rejection
+from archivio.search import Archive
+from archivio.search.importers import scan_paths
+from archivio.search.importers.base import Rejection
 
 from .conftest import stored_articles
 from .robust_support import ROOT, cli_command, cli_env, integrity, run_cli, store_rows
 
-FUZZ = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def good(n: int) -> dict:
@@ -62,9 +60,7 @@ def rejections(report) -> dict[tuple[str, str], str]:
 
 BOMB_DTD = (
     b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa">'
-    + b"".join(
-        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(8)
-    )
+    + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(8))
     + b"]>"
 )
 XXE_DTD = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
@@ -76,7 +72,11 @@ WXR_OPEN = (
 
 def wxr_item(title: bytes, body: bytes) -> bytes:
     return (
-        WXR_OPEN + b"<item><title>" + title + b"</title><content:encoded>" + body
+        WXR_OPEN
+        + b"<item><title>"
+        + title
+        + b"</title><content:encoded>"
+        + body
         + b"</content:encoded><wp:post_type>post</wp:post_type><wp:status>publish</wp:status>"
         + b"</item></channel></rss>"
     )
@@ -84,8 +84,11 @@ def wxr_item(title: bytes, body: bytes) -> bytes:
 
 def rss_item(title: bytes, body: bytes) -> bytes:
     return (
-        b'<rss version="2.0"><channel><title>Feed</title><item><title>' + title
-        + b"</title><description>" + body + b"</description></item></channel></rss>"
+        b'<rss version="2.0"><channel><title>Feed</title><item><title>'
+        + title
+        + b"</title><description>"
+        + body
+        + b"</description></item></channel></rss>"
     )
 
 
@@ -170,7 +173,7 @@ def test_hand_made_bad_files_are_rejected_and_the_rest_imported(tmp_path, make_a
     assert "profondità" in rejected[("annidato.json", "")]
     assert "XML bomb" in rejected[("bomba.rss", "")] and "XML bomb" in rejected[("bomba.xml", "")]
     for name in ("xxe.rss", "xxe.xml", "xxe_parametro.rss"):
-        assert ("entità" in rejected[(name, "")]), name
+        assert "entità" in rejected[(name, "")], name
     # No trace of the troncato.json records, nor of any entity; the lines of
     # the truncated gzip before the damage are whole articles.
     rows = stored(archive)
@@ -307,8 +310,13 @@ dates = st.one_of(
     odd_text,
 )
 any_value = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), odd_text,
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    odd_text,
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
 records = st.fixed_dictionaries(
     {},
@@ -324,9 +332,7 @@ records = st.fixed_dictionaries(
         "source": st.one_of(odd_text, any_value),
     },
 )
-json_lines = st.lists(
-    st.one_of(records, any_value, st.binary(max_size=60)), min_size=1, max_size=12
-)
+json_lines = st.lists(st.one_of(records, any_value, st.binary(max_size=60)), min_size=1, max_size=12)
 
 
 # Each example imports into a fresh archive: on PostgreSQL, a new database.
@@ -576,15 +582,13 @@ def test_control_characters_stay_off_the_terminal(tmp_path):
     assert store_rows(data)["ctl-1"] == ("Titolo ]0;preso ok", "Testo [2J pulito\nseconda riga\tcon tab")
     shown = run_cli(data, index, "show", "ctl-1")
     assert shown.returncode == 0
-    assert shown.stdout == (
-        "Titolo ]0;preso ok\n\n\nTesto [2J pulito\nseconda riga\tcon tab\n"
-    )
+    assert shown.stdout == ("Titolo ]0;preso ok\n\n\nTesto [2J pulito\nseconda riga\tcon tab\n")
     found = run_cli(data, index, "query", "pulito")
     assert found.returncode == 0 and "\x1b" not in found.stdout and "Titolo ]0;preso ok" in found.stdout
 
 
 def test_terminal_text_escapes_what_the_store_may_still_hold():
-    from search.textclean import for_terminal, json_for_terminal
+    from archivio.search.textclean import for_terminal, json_for_terminal
 
     assert for_terminal("a\nb\x1b[2J\u202e\x9bc\td") == "a\\nb\\x1b[2J\\u202e\\x9bc\\td"
     assert for_terminal("riga\x07\n\x1b]8;;x\x07link", multiline=True) == "riga\n]8;;xlink"
@@ -616,8 +620,13 @@ def test_export_writes_through_links_and_devices(tmp_path, make_archive):
     assert (p.returncode, p.stderr) == (1, "Impossibile scrivere /dev/full: spazio su disco esaurito\n")
     with open("/dev/full", "w") as full:
         p = subprocess.run(
-            cli_command(data, index, "export"), stdout=full, stderr=subprocess.PIPE, text=True,
-            env=cli_env(data), cwd=ROOT, timeout=120,
+            cli_command(data, index, "export"),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(data),
+            cwd=ROOT,
+            timeout=120,
         )
     assert (p.returncode, p.stderr) == (1, "Impossibile scrivere l'esportazione: spazio su disco esaurito\n")
 
@@ -643,9 +652,9 @@ def test_bad_settings_are_named_in_italian(tmp_path, setting, value, expected):
 def test_batches_are_bounded_by_characters_too(monkeypatch):
     """500 articles at the 1,000,000-character cap made one store batch of
     ~500 MB of text: a batch also ends at BATCH_CHARS characters."""
-    from search import importing
-    from search.article import Article
-    from search.importing import ImportReport, article_batches
+    from archivio.search import importing
+    from archivio.search.article import Article
+    from archivio.search.importing import ImportReport, article_batches
 
     monkeypatch.setattr(importing, "BATCH_CHARS", 10_000)
     items = [("jsonl", Article(title=f"T{i}", body="x" * 4_000)) for i in range(7)]  # 4,002 characters each

@@ -23,12 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from search import DateError, QueryError
-from search.dates import parse_date
-from search.schema import build_schema
-from web import create_app
-from web.limits import MAX_PARAMS
-from web.server import REQUEST_ARRIVAL_TIMEOUT, SERVER_LIMITS
+from archivio.search import DateError, QueryError
+from archivio.search.dates import parse_date
+from archivio.search.schema import build_schema
+from archivio.web import create_app
+from archivio.web.limits import MAX_PARAMS
+from archivio.web.server import REQUEST_ARRIVAL_TIMEOUT, SERVER_LIMITS
 
 from .robust_support import ROOT, cli_env, free_port, get, run_cli, start_server, stop
 
@@ -292,8 +292,8 @@ def test_a_full_connection_limit_frees_up_within_the_arrival_timeout(server):
     root, _ = server
     port = free_port()
     script = (
-        "import sys, web.server as s\n"
-        "from web import create_app\n"
+        "import sys\nimport archivio.web.server as s\n"
+        "from archivio.web import create_app\n"
         "s.SERVER_LIMITS['connection_limit'] = 40\n"
         "s.serve(create_app, '127.0.0.1', int(sys.argv[1]), threads=4)\n"
     )
@@ -481,7 +481,7 @@ def test_impossible_times_are_not_dates(client, tmp_path, make_archive):
 
 
 def test_healthz_shows_no_paths_nor_exception_names(tmp_path, small):
-    from search import Archive
+    from archivio.search import Archive
 
     broken = Archive(tmp_path / "data", tmp_path / "nessun-indice")
     try:

@@ -12,24 +12,97 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search import QueryError
-from search.queryparse import MAX_PATTERNS, MAX_PHRASE_WORDS, MAX_QUERY_CHARS, MAX_SLOP, MAX_WORDS
-from search.results import MAX_DEPTH, MAX_PER_PAGE
-from web import create_app
-from web.limits import MAX_QUERY_BYTES
+from archivio.search import QueryError
+from archivio.search.queryparse import MAX_PATTERNS, MAX_PHRASE_WORDS, MAX_QUERY_CHARS, MAX_SLOP, MAX_WORDS
+from archivio.search.results import MAX_DEPTH, MAX_PER_PAGE
+from archivio.web import create_app
+from archivio.web.limits import MAX_QUERY_BYTES
 
 pytestmark = pytest.mark.both_backends
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 SYNTAX = [
-    '"', "'", "(", ")", "[", "]", "{", "}", "AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE", "-", "+",
-    "*", "?", "~", "~2", "~100", "^", "^2", "^-1", "^99999999999", ":", "TO", "\\", "/", "<", ">", "&",
-    "%", "#", "!", ",", ";", "alluvione", "Genova", "museo", "co*", "al?uvione", "*one", "?useo",
-    "a", "il", "di", "2025", "19/11/2025", "10:30", "Covid-19", "l'acqua", "titolo:", "autore:",
-    "categoria:", "id:", "date:", "year:", "text:", "exact:", "author:", "category:", "title:",
-    "author_key:", "category_key:", "foo:", "data:", "\x00", "\u200b", "é", "È", "🙂", "\ud800", "\t",
-    "\n", "ø", "ß", "İ", "ﬁ", "x" * 60,
+    '"',
+    "'",
+    "(",
+    ")",
+    "[",
+    "]",
+    "{",
+    "}",
+    "AND",
+    "OR",
+    "NOT",
+    "ANDNOT",
+    "ANDMAYBE",
+    "REQUIRE",
+    "-",
+    "+",
+    "*",
+    "?",
+    "~",
+    "~2",
+    "~100",
+    "^",
+    "^2",
+    "^-1",
+    "^99999999999",
+    ":",
+    "TO",
+    "\\",
+    "/",
+    "<",
+    ">",
+    "&",
+    "%",
+    "#",
+    "!",
+    ",",
+    ";",
+    "alluvione",
+    "Genova",
+    "museo",
+    "co*",
+    "al?uvione",
+    "*one",
+    "?useo",
+    "a",
+    "il",
+    "di",
+    "2025",
+    "19/11/2025",
+    "10:30",
+    "Covid-19",
+    "l'acqua",
+    "titolo:",
+    "autore:",
+    "categoria:",
+    "id:",
+    "date:",
+    "year:",
+    "text:",
+    "exact:",
+    "author:",
+    "category:",
+    "title:",
+    "author_key:",
+    "category_key:",
+    "foo:",
+    "data:",
+    "\x00",
+    "\u200b",
+    "é",
+    "È",
+    "🙂",
+    "\ud800",
+    "\t",
+    "\n",
+    "ø",
+    "ß",
+    "İ",
+    "ﬁ",
+    "x" * 60,
 ]
 query_texts = st.one_of(
     st.lists(st.sampled_from(SYNTAX), max_size=10).map(lambda parts: " ".join(parts)),
@@ -71,7 +144,13 @@ def test_fuzzed_search_gives_a_result_or_a_query_error(
     started = time.monotonic()
     try:
         result = demo_archive.search(
-            text, author=author, category=category, since=since, until=until, sort=sort, page=page,
+            text,
+            author=author,
+            category=category,
+            since=since,
+            until=until,
+            sort=sort,
+            page=page,
             per_page=per_page,
         )
     except QueryError as e:
@@ -119,11 +198,31 @@ def test_no_words_is_browsing_newest_first(demo_archive, text):
 @pytest.mark.parametrize(
     "text",
     [
-        '"alluvione', "(alluvione", "alluvione)", "((((((((((alluvione", "alluvione AND", "OR alluvione",
-        "AND OR NOT", "+alluvione liguria", "alluvione ANDMAYBE liguria", "alluvione REQUIRE liguria",
-        "alluvione ANDNOT x", "foo:alluvione", "author:nessuno alluvione", "category:cronaca",
-        "alluvione~100", "alluvione^99999999", "alluvione^0", "date:2020 alluvione", "year:abc alluvione",
-        "year:20* alluvione", "id:a-* alluvione", "al*", "allu?ione", "alluvione \x00", "[a TO z] alluvione",
+        '"alluvione',
+        "(alluvione",
+        "alluvione)",
+        "((((((((((alluvione",
+        "alluvione AND",
+        "OR alluvione",
+        "AND OR NOT",
+        "+alluvione liguria",
+        "alluvione ANDMAYBE liguria",
+        "alluvione REQUIRE liguria",
+        "alluvione ANDNOT x",
+        "foo:alluvione",
+        "author:nessuno alluvione",
+        "category:cronaca",
+        "alluvione~100",
+        "alluvione^99999999",
+        "alluvione^0",
+        "date:2020 alluvione",
+        "year:abc alluvione",
+        "year:20* alluvione",
+        "id:a-* alluvione",
+        "al*",
+        "allu?ione",
+        "alluvione \x00",
+        "[a TO z] alluvione",
         "<script>alert(1)</script> alluvione",
     ],
 )
@@ -249,7 +348,7 @@ def _forget_caches(archive) -> None:
     if results is not None:
         results.clear()
     try:
-        from search.whoosh_sqlite import segcache
+        from archivio.search.whoosh_sqlite import segcache
     except ImportError:  # pragma: no cover - an engine without bitmap caches
         pass
     else:

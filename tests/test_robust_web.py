@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 
-from web import create_app
+from archivio.web import create_app
 
 from .robust_support import get, run_cli, start_server, stop, store_count, write_jsonl
 
@@ -28,7 +28,7 @@ HOSTILE = [
         "author": "<img src=x onerror=alert(2)>",
         "category": '"><svg onload=alert(3)>',
         "date": "2024-05-01",
-        "body": "Corpo zafferano <script>alert(4)</script> con <a href=\"javascript:alert(5)\">link</a> "
+        "body": 'Corpo zafferano <script>alert(4)</script> con <a href="javascript:alert(5)">link</a> '
         "e '\"><iframe src=javascript:alert(6)>.\n\nSecondo paragrafo zafferano </textarea><b>x</b>.",
         "url": "javascript:alert(7)",
         "source": "<b onclick=alert(8)>Fonte</b>",
@@ -47,7 +47,7 @@ HOSTILE = [
         "url": " data:text/html;base64,PHNjcmlwdD5hbGVydCgxMCk8L3NjcmlwdD4=",
     },
 ]
-HOSTILE_QUERY = "zafferano <script>alert(11)</script> \"onmouseover=alert(12) javascript:alert(13)"
+HOSTILE_QUERY = 'zafferano <script>alert(11)</script> "onmouseover=alert(12) javascript:alert(13)'
 
 
 class Tags(HTMLParser):
@@ -163,8 +163,17 @@ def test_paths_cannot_reach_files(server, path):
     assert b"root:" not in body and b"import click" not in body and b"SQLite format" not in body
 
 
-ROUTES = ["/", "/?q=zafferano", "/articolo/ostile-2", "/api/search?q=zafferano", "/api/article/ostile-2",
-          "/api/suggest?q=zaf", "/opensearch.xml", "/healthz", "/static/archivio.css"]
+ROUTES = [
+    "/",
+    "/?q=zafferano",
+    "/articolo/ostile-2",
+    "/api/search?q=zafferano",
+    "/api/article/ostile-2",
+    "/api/suggest?q=zaf",
+    "/opensearch.xml",
+    "/healthz",
+    "/static/archivio.css",
+]
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
@@ -182,7 +191,7 @@ def test_nothing_can_be_written_over_http(server, method):
 
 def test_the_app_has_read_only_routes_and_no_debugger(server):
     root, _, _ = server
-    from search import Archive
+    from archivio.search import Archive
 
     archive = Archive(root / "data", root / "index")
     app = create_app(archive)
@@ -209,7 +218,7 @@ def test_error_answers_carry_security_headers_and_no_internals(server):
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert headers["X-Frame-Options"] == "DENY"
         text = body.decode(errors="replace")
-        for leak in ("Traceback", "Werkzeug", "werkzeug", "/work/", "site-packages", "File \""):
+        for leak in ("Traceback", "Werkzeug", "werkzeug", "/work/", "site-packages", 'File "'):
             assert leak not in text, (path, leak)
         # The server says who it is, not which versions it runs.
         assert headers.get("Server", "archivio") == "archivio"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from search.whoosh_sqlite.archive import STALE_MARK
-from search.whoosh_sqlite.locking import WriterLock, lock_holder
+from archivio.search.whoosh_sqlite.archive import STALE_MARK
+from archivio.search.whoosh_sqlite.locking import WriterLock, lock_holder
 
 from .robust_support import run_cli, start_cli, store_count, wait_for, write_jsonl
 

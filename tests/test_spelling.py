@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search import Archive
-from search.spelling import close_words, edit_distance, slips
+from archivio.search import Archive
+from archivio.search.spelling import close_words, edit_distance, slips
 
 pytestmark = pytest.mark.both_backends
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from web import create_app
+from archivio.web import create_app
 
 pytestmark = pytest.mark.both_backends
 

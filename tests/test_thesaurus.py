@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-import search.thesaurus as thesaurus_module
-from search.ranking import Ranking
+import archivio.search.thesaurus as thesaurus_module
+from archivio.search.ranking import Ranking
 
 pytestmark = pytest.mark.both_backends
 

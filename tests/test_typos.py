@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from search.dictionary import italian
-from search.spelling import RESPELL_RATIO, TYPO_RATIO
+from archivio.search.dictionary import italian
+from archivio.search.spelling import RESPELL_RATIO, TYPO_RATIO
 
 from .conftest import ROOT, archive_env
 
@@ -188,8 +188,16 @@ def test_without_the_dictionary_search_still_works_and_says_so(tmp_path, make_ar
     archive.close()
     env = archive_env(tmp_path)
     env["ARCHIVIO_DICTIONARY"] = str(tmp_path / "assente" / "it_IT")
-    cmd = [sys.executable, str(ROOT / "cli.py"), "--data-dir", str(tmp_path / "data"),
-           "--index-dir", str(tmp_path / "index"), "query", "precipizio"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "cli.py"),
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--index-dir",
+        str(tmp_path / "index"),
+        "query",
+        "precipizio",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     assert "Forse cercavi: precipito" in result.stdout

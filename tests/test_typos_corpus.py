@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.dictionary import italian
+from archivio.search.dictionary import italian
 
 pytestmark = [pytest.mark.corpus, pytest.mark.both_backends]
 
@@ -35,9 +35,16 @@ def test_misspellings_found_in_a_few_articles_get_the_frequent_spelling(corpus_a
     [
         # Respelled by a slip into a rarer word that met the other word once
         # ("vale insulti", "precipizio parte", "ventunenne salato", "camila tennis").
-        "valle insulti", "valle rocciosa", "precipizio parete", "ventunenne salvato", "camilla tennis",
+        "valle insulti",
+        "valle rocciosa",
+        "precipizio parete",
+        "ventunenne salvato",
+        "camilla tennis",
         # Italian words next to commoner close words ("vale", "precipito", "ventenne").
-        "valle", "precipizio", "ventunenne", "accompagnati",
+        "valle",
+        "precipizio",
+        "ventunenne",
+        "accompagnati",
     ],
 )
 def test_italian_words_are_never_corrected_nor_respelled(corpus_archive, typed):

@@ -23,8 +23,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from search import Archive, open_archive
-from web import create_app
+from archivio.search import Archive, open_archive
+from archivio.web import create_app
 
 from .conftest import DEMO_COUNT
 

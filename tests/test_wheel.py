@@ -15,6 +15,7 @@ import shutil
 import site
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import feedparser
@@ -90,12 +91,9 @@ def run(bin_dir: Path, folder: Path, *args: str) -> subprocess.CompletedProcess:
 def test_the_installed_package_runs_from_another_folder(installed, tmp_path):
     where = run(installed, tmp_path, "--help")
     assert where.returncode == 0 and "Archivio" in where.stdout
+    code = "import archivio.search, archivio.cli; print(archivio.search.__file__, archivio.cli.__file__)"
     origin = subprocess.run(
-        [str(installed / "python"), "-c", "import search, web, cli; print(search.__file__, cli.__file__)"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
+        [str(installed / "python"), "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60
     ).stdout
     assert str(ROOT) not in origin and "site-packages" in origin
 
@@ -114,6 +112,40 @@ def test_the_installed_package_runs_from_another_folder(installed, tmp_path):
     ).stdout
     rows = list(csv.DictReader(io.StringIO(exported.removeprefix("\ufeff"))))
     assert [r["id"] for r in rows] == [r["id"] for r in found["results"]]
+
+
+def test_the_wheel_installs_one_package_and_runs_as_a_module(installed, tmp_path):
+    """Only `archivio` at the top of site-packages (no `search`, `web` or `cli`
+    to overwrite another distribution's), and `python -m archivio` is the CLI."""
+    (packages,) = (installed.parent / "lib").glob("python3*/site-packages")
+    ours = {p.name for p in packages.iterdir() if p.name != "dipendenze.pth"}
+    assert {n for n in ours if not n.endswith((".dist-info", "__pycache__"))} == {"archivio"}
+    assert {"search", "web", "cli.py", "cli_messages.py", "__main__.py"} <= {
+        p.name for p in (packages / "archivio").iterdir()
+    }
+    assert not (packages / "archivio" / "tests").exists()
+    module = subprocess.run(
+        [str(installed / "python"), "-m", "archivio", "query", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env=user_env(tmp_path),
+    )
+    assert module.returncode == 0 and module.stdout.startswith("Uso: python -m archivio query"), module.stdout
+
+
+def test_the_package_list_holds_every_package_of_the_tree():
+    """pyproject.toml lists the packages by hand (the root is the `archivio`
+    package's folder): a new subpackage missing from it would be missing
+    from every installation."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    tree = {
+        "archivio." + ".".join(init.parent.relative_to(ROOT).parts)
+        for part in ("search", "web")
+        for init in (ROOT / part).rglob("__init__.py")
+    }
+    assert listed == tree | {"archivio"}
 
 
 def test_the_installed_site_serves_the_feed(installed, tmp_path):

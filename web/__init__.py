@@ -1,6 +1,6 @@
 """Archivio's search site: a Flask app over a `search.ArchiveBackend`.
 
-    flask --app web run          development server
+    flask --app archivio.web run   development server
     python cli.py serve          production (waitress)
 
 The app holds no search logic: every answer comes from the one shared
@@ -8,6 +8,10 @@ The app holds no search logic: every answer comes from the one shared
 """
 
 from __future__ import annotations
+
+if __name__ != "archivio.web":
+    # One name, in a checkout as in a wheel (see search/__init__.py).
+    raise ImportError(f"import Archivio's site as `archivio.web`, not `{__name__}`")
 
 import os
 import re
@@ -17,7 +21,15 @@ from typing import Any
 
 from flask import Flask, request
 
-from search import ArchiveBackend, SearchLog, default_synonyms, env_float, env_int, log_path, open_archive
+from archivio.search import (
+    ArchiveBackend,
+    SearchLog,
+    default_synonyms,
+    env_float,
+    env_int,
+    log_path,
+    open_archive,
+)
 
 from . import accesslog, metrics, presentation
 from .api import api

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from search import DateError, QueryError, format_italian
+from archivio.search import DateError, QueryError, format_italian
 
 from .engine import archive, engine_slot, find_article, run_search
 from .errors import json_error

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from flask import current_app
 
-from search import (
+from archivio.search import (
     FACET_SIZE,
     ArchiveBackend,
     Article,

@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from search import IndexMissing
+from archivio.search import IndexMissing
 
 from .engine import Busy
 from .limits import RequestRefused

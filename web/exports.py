@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 
-from search import DateError, QueryError, SearchRequest, SearchResult, export_lines, export_search
+from archivio.search import DateError, QueryError, SearchRequest, SearchResult, export_lines, export_search
 
 from .accesslog import count_results
 from .engine import archive, engine_slot, search_request

@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 from flask import Blueprint, Response, request, url_for
 from flask.typing import ResponseReturnValue
 
-from search import DateError, QueryError, SearchResult, author_name
+from archivio.search import DateError, QueryError, SearchResult, author_name
 
 from .accesslog import count_results
 from .engine import engine_search, engine_slot

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from search import MAX_DEPTH, MAX_PER_PAGE
+from archivio.search import MAX_DEPTH, MAX_PER_PAGE
 
 from .params import API_SEARCH_PARAMETERS, MAX_CATEGORIES, MAX_PARAM_CHARS, SORTS
 

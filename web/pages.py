@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
-from search import (
+from archivio.search import (
     MAX_FACET_LIMIT,
     Article,
     DateError,

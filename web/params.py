@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from search import normalize_key
+from archivio.search import normalize_key
 
 from .limits import MAX_VALUE_CHARS
 

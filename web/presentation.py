@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from flask import Flask, url_for
 from markupsafe import Markup
 
-from search import DateError, format_italian, parse_query_date, to_html
+from archivio.search import DateError, format_italian, parse_query_date, to_html
 
 STATIC_DIR = Path(__file__).parent / "static"
 

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from search import DateError, SearchResult, author_name, normalize_key, parse_query_date
+from archivio.search import DateError, SearchResult, author_name, normalize_key, parse_query_date
 
 from .params import Params
 from .presentation import date_label, number_filter

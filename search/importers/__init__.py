@@ -168,11 +168,14 @@ def _located(fmt: str, name: str, records: Iterable[tuple[str, object]]) -> Iter
             if rejected >= MAX_REJECTIONS_PER_FILE:
                 # Each rejection is kept for the report: a file of garbage
                 # records must not fill memory with them.
-                yield fmt, Rejection(
-                    name,
-                    location,
-                    f"troppi record scartati ({MAX_REJECTIONS_PER_FILE}): "
-                    "il resto del file non è stato letto",
+                yield (
+                    fmt,
+                    Rejection(
+                        name,
+                        location,
+                        f"troppi record scartati ({MAX_REJECTIONS_PER_FILE}): "
+                        "il resto del file non è stato letto",
+                    ),
                 )
                 return
 

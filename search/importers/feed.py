@@ -108,8 +108,12 @@ def _items(stream: Stream) -> Iterator[tuple[str, Any]]:
         number += 1
         location = f"voce {number}"
         if number > MAX_FEED_ITEMS:
-            yield location, RecordError(
-                f"feed troppo lungo: oltre {MAX_FEED_ITEMS // 1000}.000 voci, le altre non sono state lette"
+            yield (
+                location,
+                RecordError(
+                    f"feed troppo lungo: oltre {MAX_FEED_ITEMS // 1000}.000 voci, "
+                    "le altre non sono state lette"
+                ),
             )
             return
         if too_long:

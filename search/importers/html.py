@@ -101,8 +101,9 @@ def parse_html_page(text: str) -> Article:
     if tags > MAX_PAGE_ELEMENTS:
         # lxml holds ~300 bytes an element: 1.1 million tiny paragraphs (15 MB) took 460 MB and 28 s.
         raise RecordError(
-            f"pagina con troppi elementi HTML ({tags:_} tag, al massimo {MAX_PAGE_ELEMENTS:_})"
-            .replace("_", ".")
+            f"pagina con troppi elementi HTML ({tags:_} tag, al massimo {MAX_PAGE_ELEMENTS:_})".replace(
+                "_", "."
+            )
         )
     try:
         tree = lxml.html.document_fromstring(text)

@@ -178,15 +178,19 @@ def _elements(stream: Stream) -> Iterator[tuple[str, object]]:
             yield location, value
         elif error is not None:
             if error in ("long", "values"):
-                yield location, RecordError(
-                    f"record troppo lungo (oltre {MAX_LINE_BYTES // 2**20} MB)"
-                    if error == "long"
-                    else f"record con troppi valori JSON (oltre {_it(MAX_RECORD_VALUES)} tra virgole e "
-                    "parentesi): non è un articolo"
+                yield (
+                    location,
+                    RecordError(
+                        f"record troppo lungo (oltre {MAX_LINE_BYTES // 2**20} MB)"
+                        if error == "long"
+                        else f"record con troppi valori JSON (oltre {_it(MAX_RECORD_VALUES)} tra virgole e "
+                        "parentesi): non è un articolo"
+                    ),
                 )
                 if not _skip_value(buf):
-                    yield location, RecordError(
-                        "il resto del file non è stato letto (record non chiuso o troppo denso)"
+                    yield (
+                        location,
+                        RecordError("il resto del file non è stato letto (record non chiuso o troppo denso)"),
                     )
                     return
             else:

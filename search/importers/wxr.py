@@ -102,9 +102,12 @@ def _parse(payload: Prefixed) -> Iterator[tuple[str, Any]]:
             if tag == "item":
                 number += 1
                 if number > MAX_WXR_ITEMS:
-                    yield f"voce {number}", RecordError(
-                        "export troppo lungo: oltre 1.000.000 voci, le altre non sono state lette "
-                        "(esporta da WordPress un periodo alla volta)"
+                    yield (
+                        f"voce {number}",
+                        RecordError(
+                            "export troppo lungo: oltre 1.000.000 voci, le altre non sono state lette "
+                            "(esporta da WordPress un periodo alla volta)"
+                        ),
                     )
                     return
                 post_id = _text(elem, "post_id")

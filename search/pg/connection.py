@@ -33,7 +33,7 @@ TRIGRAM_THRESHOLD = 0.2
 # Why a connection failed, from libpq's English words (a failed connection
 # has no SQLSTATE): the user reads Italian.
 _CONNECT_REASONS = (
-    (r'password authentication failed', "password errata"),
+    (r"password authentication failed", "password errata"),
     (r'role "[^"]*" does not exist', "l'utente non esiste"),
     (r'database "[^"]*" does not exist', "il database non esiste"),
     (r"no pg_hba\.conf entry|permission denied", "accesso non consentito"),
@@ -81,7 +81,7 @@ class Database:
             # psycopg's reason is English and may quote a password: not shown.
             raise DatabaseUnavailable(
                 "Indirizzo del database PostgreSQL non valido "
-                "(es. postgresql://utente@server/database o \"host=server dbname=database\")."
+                '(es. postgresql://utente@server/database o "host=server dbname=database").'
             ) from e
         pool = ConnectionPool(
             dsn,

@@ -223,7 +223,7 @@ def stats(conn: psycopg.Connection, top: int = 10) -> dict:
 
     sources = conn.execute(
         "SELECT source, count(*) n FROM articles WHERE source IS NOT NULL "
-        "GROUP BY source ORDER BY n DESC, source COLLATE \"C\" LIMIT %s",
+        'GROUP BY source ORDER BY n DESC, source COLLATE "C" LIMIT %s',
         (top,),
     )
     return {
@@ -238,4 +238,3 @@ def stats(conn: psycopg.Connection, top: int = 10) -> dict:
 
 def ids(conn: psycopg.Connection, where: str = "TRUE") -> set[str]:
     return {row[0] for row in conn.execute(f"SELECT id FROM articles WHERE {where}")}
-

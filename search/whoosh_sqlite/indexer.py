@@ -313,6 +313,13 @@ _GENERATION = re.compile(r"gen-\d{6,}")
 
 
 def damaged(where: Path, error: BaseException) -> IndexMissing:
+    if isinstance(error, ImportError):
+        # whoosh pickles the schema's classes by module path: an index written
+        # before the engine became `archivio.search` names `search.…` ones.
+        return IndexMissing(
+            f"Indice scritto da una versione precedente di Archivio in {where}. "
+            "Esegui `archivio rebuild` per ricostruirlo dall'archivio (nessun articolo va perso)."
+        )
     return IndexMissing(
         f"Indice danneggiato in {where} ({error.__class__.__name__}). "
         "Esegui `archivio rebuild` per ricostruirlo dall'archivio."

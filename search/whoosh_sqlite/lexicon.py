@@ -153,8 +153,6 @@ def near_words(reader: IndexReader, fieldname: str, word: str, maxdist: int) -> 
         lexicon = segment_lexicon(segment, fieldname)
         lo, hi = np.searchsorted(lexicon.words, [first, after])
         lengths, masks = lexicon.lengths[lo:hi].astype(np.int64), lexicon.masks[lo:hi]
-        close = (np.abs(lengths - len(encoded)) <= maxdist) & (
-            np.bitwise_count(masks ^ mask) <= 2 * maxdist
-        )
+        close = (np.abs(lengths - len(encoded)) <= maxdist) & (np.bitwise_count(masks ^ mask) <= 2 * maxdist)
         out.update(w.decode("utf-8", "replace") for w in lexicon.words[lo:hi][close].tolist())
     return out

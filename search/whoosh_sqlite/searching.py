@@ -318,5 +318,3 @@ def _named(
     names = _display_names(store, column, [k for k, _ in top])
     facet = "author" if column == "author_key" else "category"
     return [{"value": display_name(facet, names.get(k, k)), "count": n} for k, n in top], total
-
-
