@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -19,13 +20,21 @@ def test_whole_corpus_is_imported_and_indexed(corpus_archive):
     assert CORPUS.exists()
 
 
+def _concurrently(function, items: list) -> list:
+    """`function` over `items`, three at a time: a PostgreSQL search spends
+    most of its time waiting for the server, which has a core of its own
+    (the archive answers from several threads, as behind the web server)."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return list(pool.map(function, items))
+
+
 def test_known_item_queries_find_their_article(corpus_archive):
     needs(QUERIES)
     queries = [json.loads(line) for line in QUERIES.read_text().splitlines() if line.strip()]
-    top1 = top10 = 0
-    for q in queries:
+
+    def search(q: dict):
         f = q.get("filters") or {}
-        result = corpus_archive.search(
+        return corpus_archive.search(
             q["query"],
             author=f.get("author"),
             category=f.get("category"),
@@ -33,6 +42,9 @@ def test_known_item_queries_find_their_article(corpus_archive):
             until=f.get("until"),
             facets=False,
         )
+
+    top1 = top10 = 0
+    for q, result in zip(queries, _concurrently(search, queries), strict=True):
         ids = [h.article.id for h in result.hits]
         top1 += bool(ids) and ids[0] in q["relevant"]
         top10 += any(i in q["relevant"] for i in ids)
@@ -64,14 +76,14 @@ LONG_QUERY = (
 def test_counts_and_facets_on_the_corpus_never_depend_on_page_or_sort(corpus_archive, query):
     reference = corpus_archive.search(query)
     assert reference.total > reference.exact_total or reference.exact_total >= 10
-    for sort in ("relevance", "newest", "oldest"):
-        for per_page in (1, 5, 7, 10, 50):
-            r = corpus_archive.search(query, sort=sort, per_page=per_page)
-            assert (r.total, r.exact_total) == (reference.total, reference.exact_total), (sort, per_page)
-            assert r.facets == reference.facets
-            assert len(r.hits) == min(per_page, r.total)
-            if sort != "relevance":  # by date, the articles with every word first
-                assert [h.all_words for h in r.hits] == sorted((h.all_words for h in r.hits), reverse=True)
+    asked = [(sort, per_page) for sort in ("relevance", "newest", "oldest") for per_page in (1, 5, 7, 10, 50)]
+    answers = _concurrently(lambda a: corpus_archive.search(query, sort=a[0], per_page=a[1]), asked)
+    for (sort, per_page), r in zip(asked, answers, strict=True):
+        assert (r.total, r.exact_total) == (reference.total, reference.exact_total), (sort, per_page)
+        assert r.facets == reference.facets
+        assert len(r.hits) == min(per_page, r.total)
+        if sort != "relevance":  # by date, the articles with every word first
+            assert [h.all_words for h in r.hits] == sorted((h.all_words for h in r.hits), reverse=True)
 
 
 def test_chosen_category_keeps_the_others_on_the_corpus(corpus_archive):
