@@ -27,6 +27,7 @@ from .errors import DatabaseUnavailable, IndexMissing, SemanticUnavailable, Writ
 from .exporting import FORMATS as EXPORT_FORMATS
 from .exporting import Export, export_lines, export_search
 from .filters import FILTER_KINDS
+from .freshness import Freshness
 from .importers import FORMATS, LABELS, UNKNOWN, CsvMapError, parse_csv_map
 from .importing import ImportReport
 from .queryparse import QueryError
@@ -70,6 +71,7 @@ __all__ = [
     "FACET_SIZE",
     "FILTER_KINDS",
     "Filters",
+    "Freshness",
     "Hit",
     "MAX_DEPTH",
     "MAX_FACET_LIMIT",

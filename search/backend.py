@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol, TextIO
 
 from .article import Article
+from .freshness import Freshness
 from .importing import ImportReport
 from .queryparse import Highlight
 from .results import SearchRequest, SearchResult
@@ -61,6 +62,11 @@ class ArchiveBackend(Protocol):
     def has_index(self) -> bool: ...
 
     def stats(self) -> dict: ...
+
+    def freshness(self) -> Freshness:
+        """How many times the searchable index changed, when the last import
+        finished (search.freshness; /metrics reads it)."""
+        ...
 
     def check(self) -> dict: ...
 

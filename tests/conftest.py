@@ -63,6 +63,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
+        # With pytest-xdist (`./run test -n 2`, `--dist loadgroup`): a module's
+        # tests stay on one worker (their module-scoped archives are built
+        # once), and every test on the dev corpus on the same one (its
+        # archives take ~2 minutes to build per backend).
+        group = "corpus" if item.get_closest_marker("corpus") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
         params = getattr(item, "callspec", None) and item.callspec.params
         marker = item.get_closest_marker("whoosh_only")
         if marker and params and params.get("backend") == "postgres":

@@ -1,12 +1,16 @@
 """/metrics in Prometheus' format (web.metrics): requests and latency per
-route, new searches and those without results, the archive's sizes; with
+route, new searches and those without results, the archive's sizes, its
+index generation and last import; with
 several server processes, any of them answers for all."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from archivio.search import Freshness
 from archivio.web import create_app
 
 from .conftest import DEMO
@@ -78,3 +82,37 @@ def test_several_processes_count_together(folder):
             assert got[("archivio_searches_total", ())] == 20
     finally:
         stop(proc)
+
+
+@pytest.mark.both_backends
+def test_index_generation_and_last_import(tmp_path, make_archive):
+    """The index generation counts the changes of the searchable index (an
+    import that adds or updates, a removal, a rebuild; not an import that
+    changes nothing); the last import time moves with every import."""
+    archive = make_archive(tmp_path)
+    try:
+        client = create_app(archive).test_client()
+
+        def scraped() -> tuple[float, float | None]:
+            got = samples(client.get("/metrics").get_data(as_text=True))
+            return got[("archivio_index_generation", ())], got.get(
+                ("archivio_last_import_timestamp_seconds", ())
+            )
+
+        assert scraped() == (0, None)
+        before = time.time()
+        assert archive.import_paths([DEMO]).added == DEMO_COUNT
+        generation, imported = scraped()
+        assert generation == 1 and before <= imported <= time.time()
+        assert archive.import_paths([DEMO]).unchanged == DEMO_COUNT
+        generation, again = scraped()
+        assert generation == 1 and again >= imported
+        first = archive.search("").hits[0].article.id
+        assert archive.remove([first]) == [first]
+        assert archive.remove(["nessuno"]) == []
+        assert scraped()[0] == 2
+        archive.rebuild()
+        assert scraped() == (3, again)
+        assert archive.freshness() == Freshness(index_generation=3, last_import=again)
+    finally:
+        archive.close()

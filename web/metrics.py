@@ -1,6 +1,7 @@
 """Prometheus metrics at /metrics (prometheus-client): requests and their
 latency per route, searches and those without results, the archive's
-articles and indexed articles (read when scraped).
+articles and indexed articles, its index generation and the time of the
+last import (search.freshness; read when scraped).
 
 With several server processes (`archivio serve --workers N`) the command
 sets PROMETHEUS_MULTIPROC_DIR to a folder of its own before prometheus-client
@@ -11,7 +12,8 @@ its counts there and any of them answers for all.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from flask import Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
@@ -19,6 +21,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from .accesslog import request_seconds
+
+T = TypeVar("T")
 
 # Seconds: a search is ~10-100 ms; a refused request under 1 ms; an export seconds.
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -79,12 +83,35 @@ class _ArchiveCollector:
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         archive = current_app.extensions["archivio"]
-        try:
-            articles, indexed = archive.article_count(), archive.indexed_count()
-        except Exception:  # noqa: BLE001 - an archive that cannot be read has no sizes to give
+        # Each read on its own: an archive without an index yet still has
+        # articles and a last import to give.
+        articles = _read(archive.article_count)
+        if articles is not None:
+            yield GaugeMetricFamily("archivio_articles", "Articoli nell'archivio", value=articles)
+        indexed = _read(archive.indexed_count)
+        if indexed is not None:
+            yield GaugeMetricFamily("archivio_indexed_articles", "Articoli nell'indice", value=indexed)
+        fresh = _read(archive.freshness)
+        if fresh is None:
             return
-        yield GaugeMetricFamily("archivio_articles", "Articoli nell'archivio", value=articles)
-        yield GaugeMetricFamily("archivio_indexed_articles", "Articoli nell'indice", value=indexed)
+        yield GaugeMetricFamily(
+            "archivio_index_generation",
+            "Modifiche dell'indice di ricerca finora (importazioni, ricostruzioni, rimozioni)",
+            value=fresh.index_generation,
+        )
+        if fresh.last_import is not None:
+            yield GaugeMetricFamily(
+                "archivio_last_import_timestamp_seconds",
+                "Fine dell'ultima importazione (secondi Unix)",
+                value=fresh.last_import,
+            )
+
+
+def _read(read: Callable[[], T]) -> T | None:
+    try:
+        return read()
+    except Exception:  # noqa: BLE001 - what cannot be read now is left out of this scrape
+        return None
 
 
 def _scrape(metrics: Metrics) -> Response:

@@ -19,6 +19,7 @@ import psycopg
 from ..analysis import ANALYSIS_VERSION
 from ..article import Article
 from ..errors import IndexMissing
+from ..freshness import IMPORTED, INDEX_CHANGED, Freshness
 from ..importers import scan_paths
 from ..importing import STORE_BATCH, ImportReport, article_batches, count_dry_run
 from ..queryparse import Highlight, QueryError
@@ -112,6 +113,10 @@ class PostgresArchive:
                 derived = self._derive(conn, "tsv IS NULL", progress)
             if index and (report.added or report.updated or derived):
                 vectors.embed_new(self.db, conn)
+            with conn.transaction():
+                if index and (report.added or report.updated or derived):
+                    store.note_event(conn, INDEX_CHANGED)
+                store.note_event(conn, IMPORTED)
         report.elapsed = time.perf_counter() - started
         return report
 
@@ -127,6 +132,8 @@ class PostgresArchive:
         with self.db.writing(self.lock_timeout) as conn:
             count = self._derive(conn, "TRUE", progress)
             vectors.embed_new(self.db, conn)
+            with conn.transaction():
+                store.note_event(conn, INDEX_CHANGED)
             return count
 
     def _derive(self, conn: psycopg.Connection, where: str, progress: Callable[[int], None] | None) -> int:
@@ -173,7 +180,14 @@ class PostgresArchive:
         CASCADE, article vectors in one transaction); returns those found."""
         ids = list(ids)
         with self.db.writing(self.lock_timeout) as conn, conn.transaction():
-            return store.delete(conn, list(dict.fromkeys(ids)))
+            removed = store.delete(conn, list(dict.fromkeys(ids)))
+            if removed:
+                store.note_event(conn, INDEX_CHANGED)
+            return removed
+
+    def freshness(self) -> Freshness:
+        with self.db.reading() as conn:
+            return Freshness.of(store.events(conn))
 
     # -- the semantic extra (search.semantic) ------------------------------------------------
 

@@ -117,6 +117,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        5,
+        "archive events for monitoring",
+        """
+        -- search.freshness: the last import, the changes of the searchable
+        -- index (kind -> last time in Unix seconds, how many times), as the
+        -- whoosh backend's store keeps them.
+        CREATE TABLE archive_events (
+            kind text PRIMARY KEY,
+            at double precision NOT NULL,
+            times bigint NOT NULL
+        );
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

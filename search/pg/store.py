@@ -238,3 +238,18 @@ def stats(conn: psycopg.Connection, top: int = 10) -> dict:
 
 def ids(conn: psycopg.Connection, where: str = "TRUE") -> set[str]:
     return {row[0] for row in conn.execute(f"SELECT id FROM articles WHERE {where}")}
+
+
+def note_event(conn: psycopg.Connection, kind: str) -> None:
+    """One more `kind` event (search.freshness), now."""
+    conn.execute(
+        """INSERT INTO archive_events (kind, at, times) VALUES (%s, extract(epoch FROM clock_timestamp()), 1)
+           ON CONFLICT (kind) DO UPDATE SET at = EXCLUDED.at, times = archive_events.times + 1""",
+        (kind,),
+    )
+
+
+def events(conn: psycopg.Connection) -> dict[str, tuple[float, int]]:
+    """kind -> (last time, how many times)."""
+    rows = conn.execute("SELECT kind, at, times FROM archive_events")
+    return {kind: (float(at), int(times)) for kind, at, times in rows}

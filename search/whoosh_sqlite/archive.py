@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from ..analysis import ANALYSIS_VERSION, DEFAULT_ANALYSIS, AnalysisConfig
 from ..article import Article
 from ..errors import IndexMissing, WriteFailed, megabytes, out_of_space
+from ..freshness import IMPORTED, INDEX_CHANGED, Freshness
 from ..importers import scan_paths
 from ..importing import BATCH_CHARS, STORE_BATCH, ImportReport, article_batches, article_chars, count_dry_run
 from ..queryparse import Highlight, QueryError
@@ -205,12 +206,16 @@ class Archive:
             if pending:
                 self.index.update(pending)
             if index and not incremental and (stale or self.store.count()):
-                self._rebuild_locked(progress=progress)
+                self._rebuild_locked(progress=progress)  # notes INDEX_CHANGED itself
                 report.repaired = report.repaired or stale
-            elif incremental or not (stale or report.added or report.updated):
-                self._clear_stale()
+            else:
+                if incremental or not (stale or report.added or report.updated):
+                    self._clear_stale()
+                if incremental and (report.added or report.updated or report.repaired):
+                    self.store.note_event(INDEX_CHANGED)
             if incremental and (report.added or report.updated):
                 self._embed_new()
+            self.store.note_event(IMPORTED)
         report.elapsed = time.perf_counter() - started
         return report
 
@@ -222,7 +227,10 @@ class Archive:
         with self._writer_lock(), self._out_of_space():
             if not self.index_stale() or not self.index.exists():
                 return None
-            return self._repair_locked()
+            reindexed = self._repair_locked()
+            if reindexed is not None:
+                self.store.note_event(INDEX_CHANGED)
+            return reindexed
 
     def _repair_locked(self) -> int | None:
         ids = self._stale_ids()
@@ -288,6 +296,7 @@ class Archive:
             ) from None
         self._clear_stale()
         self._embed_new()
+        self.store.note_event(INDEX_CHANGED)
         return count
 
     # -- the semantic extra (search.semantic) ------------------------------------------
@@ -341,7 +350,12 @@ class Archive:
                 vectors.remove(removed)
             if has_index and not was_stale:
                 self._clear_stale()
+            if removed:
+                self.store.note_event(INDEX_CHANGED)
             return removed
+
+    def freshness(self) -> Freshness:
+        return Freshness.of(self.store.events())
 
     # -- the index-lags-store mark ------------------------------------------------
 

@@ -7,6 +7,7 @@ can always be rebuilt from it.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
@@ -44,6 +45,11 @@ CREATE INDEX IF NOT EXISTS articles_url_key ON articles(url_key);
 CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE INDEX IF NOT EXISTS articles_author_key ON articles(author_key);
 CREATE INDEX IF NOT EXISTS articles_category_key ON articles(category_key);
+CREATE TABLE IF NOT EXISTS archive_events (
+    kind TEXT PRIMARY KEY,
+    at REAL NOT NULL,
+    times INTEGER NOT NULL
+);
 """
 
 
@@ -188,6 +194,18 @@ class Store:
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    def note_event(self, kind: str) -> None:
+        """One more `kind` event (search.freshness), now."""
+        self.db.execute(
+            """INSERT INTO archive_events (kind, at, times) VALUES (?, ?, 1)
+               ON CONFLICT(kind) DO UPDATE SET at = excluded.at, times = times + 1""",
+            (kind, time.time()),
+        )
+
+    def events(self) -> dict[str, tuple[float, int]]:
+        """kind -> (last time, how many times)."""
+        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT kind, at, times FROM archive_events")}
 
     def stats(self, top: int = 10) -> dict:
         db = self.db
