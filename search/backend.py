@@ -63,6 +63,15 @@ class ArchiveBackend(Protocol):
 
     def stats(self) -> dict: ...
 
+    def copies(self, article_id: str) -> list[Article]:
+        """The other articles of the article's story (search.stories: the same
+        news item from other outlets, wire copies), oldest first."""
+        ...
+
+    def copy_counts(self, article_ids: list[str]) -> dict[str, int]:
+        """For each of `article_ids` that has copies, how many (one query for a page)."""
+        ...
+
     def freshness(self) -> Freshness:
         """How many times the searchable index changed, when the last import
         finished (search.freshness; /metrics reads it)."""

@@ -47,6 +47,9 @@ class Hit:
     all_words: bool = True
     # The title with its matches marked (empty: the title as it is).
     title_segments: list[Segment] = field(default_factory=list)
+    # How many other articles tell the same story (search.stories: other
+    # outlets, wire copies), in the whole archive.
+    copies: int = 0
 
     @classmethod
     def of(
@@ -81,6 +84,7 @@ class Hit:
             "snippet": to_html(self.segments),
             "all_words": self.all_words,
             "title_html": to_html(self.title_segments or [(a.title, False)]),
+            "copies": self.copies,
         }
 
 
@@ -271,3 +275,11 @@ class SearchRequest:
         check_paging(page, per_page, sort)
         check_facet_limit(facet_limit)
         return cls(normalize_query_text(text), checked, sort, page, per_page, facets, recency, facet_limit)
+
+
+def with_copies(result: SearchResult, counts: dict[str, int]) -> SearchResult:
+    """`result` with each hit's count of copies (search.stories), from
+    `counts` (article id -> copies; absent: none)."""
+    for hit in result.hits:
+        hit.copies = counts.get(hit.article.id, 0)
+    return result

@@ -37,7 +37,7 @@ def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
 def test_migrations_are_versioned_and_idempotent(archive, dsn):
     archive.stats()  # opening the archive applies them
     with psycopg.connect(dsn) as conn:
-        assert current_version(conn) == LATEST == 4
+        assert current_version(conn) == LATEST == 6
         assert migrate(conn) == []
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY 1").fetchall()
         assert rows == [
@@ -45,6 +45,8 @@ def test_migrations_are_versioned_and_idempotent(archive, dsn):
             (2, "unstemmed vector for exact phrases"),
             (3, "analysis version of the search vectors"),
             (4, "article vectors of the semantic extra"),
+            (5, "archive events for monitoring"),
+            (6, "stories: signatures and band keys of near-duplicate detection"),
         ]
 
 

@@ -181,6 +181,7 @@ def test_json_schema(demo_archive):
         "all_words",
         "snippet",
         "title_html",
+        "copies",
     }
     assert set(data["facets"]) == {"author", "category", "year", "month"}
     json.dumps(data)

@@ -58,7 +58,7 @@ assert tuple(SEARCH_PARAMETERS) == API_SEARCH_PARAMETERS
 NULLABLE_TEXT = {"type": ["string", "null"]}
 HIT = {
     "type": "object",
-    "required": ["id", "title", "date", "snippet", "all_words", "title_html"],
+    "required": ["id", "title", "date", "snippet", "all_words", "title_html", "copies"],
     "properties": {
         "id": {"type": "string"},
         "title": {"type": "string"},
@@ -72,6 +72,11 @@ HIT = {
         "snippet": {"type": "string", "description": "HTML: le parole trovate in <mark>."},
         "all_words": {"type": "boolean"},
         "title_html": {"type": "string"},
+        "copies": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Altri articoli con la stessa notizia (altre fonti, copie d'agenzia).",
+        },
     },
 }
 FACET_VALUE = {

@@ -133,13 +133,18 @@ def article_page(article_id: str) -> ResponseReturnValue:
     q = highlight_query(request.args)
     highlight = None
     related: list[Article] = []
+    copies: list[Article] = []
     try:
         with engine_slot():
+            copies = archive().copies(found.id)
             if q:
                 highlight = archive().highlight_terms(q)
             related = archive().related(found.id, RELATED)
     except (IndexMissing, Busy):
         pass  # the article comes from the store; only extras need the index
+    # A copy is listed once, as the same story, not again as a related article.
+    shown = {a.id for a in copies}
+    related = [a for a in related if a.id not in shown]
 
     def marked(text: str | None) -> Markup | None:
         if text is None:
@@ -158,6 +163,7 @@ def article_page(article_id: str) -> ResponseReturnValue:
         source_url=safe_link(found.url),
         plain_url=shown_url(found.url),
         related=related,
+        copies=copies,
         search_q=q,
         back_url=Params(q=q).url() if q else None,
     )

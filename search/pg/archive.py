@@ -27,6 +27,7 @@ from ..ranking import Ranking
 from ..results import (
     SearchRequest,
     SearchResult,
+    with_copies,
 )
 from ..settings import env_float
 from ..suggest import Suggestion
@@ -130,6 +131,7 @@ class PostgresArchive:
         embedded, when the extra is on.
         """
         with self.db.writing(self.lock_timeout) as conn:
+            store.assign_missing_stories(conn)  # articles stored before stories existed
             count = self._derive(conn, "TRUE", progress)
             vectors.embed_new(self.db, conn)
             with conn.transaction():
@@ -189,6 +191,17 @@ class PostgresArchive:
         with self.db.reading() as conn:
             return Freshness.of(store.events(conn))
 
+    def copies(self, article_id: str) -> list[Article]:
+        with self.db.reading() as conn:
+            ids = store.story_members(conn, [article_id]).get(article_id, [])
+            found = store.get_many(conn, ids)
+        return [found[i] for i in ids if i in found]
+
+    def copy_counts(self, article_ids: list[str]) -> dict[str, int]:
+        with self.db.reading() as conn:
+            members = store.story_members(conn, article_ids)
+        return {i: len(others) for i, others in members.items()}
+
     # -- the semantic extra (search.semantic) ------------------------------------------------
 
     def embed(
@@ -246,7 +259,9 @@ class PostgresArchive:
             text = request.text
             parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text) if text else None
             by_meaning = vectors.reranker(conn, self.ranking.semantic_weight) if parsed else None
-            return run(conn, reader, parsed, request, self.ranking, by_meaning)
+            found = run(conn, reader, parsed, request, self.ranking, by_meaning)
+            members = store.story_members(conn, [h.article.id for h in found.hits])
+        return with_copies(found, {i: len(others) for i, others in members.items()})
 
     def article_count(self) -> int:
         """Articles in the `articles` table."""

@@ -131,6 +131,27 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        6,
+        "stories: signatures and band keys of near-duplicate detection",
+        """
+        -- search.stories: each article's story (the id of the story's first
+        -- article), its MinHash signature and its LSH band keys. A removed
+        -- article takes its rows with it; its copies keep the story's name.
+        CREATE TABLE stories (
+            id text PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+            story text NOT NULL,
+            signature bytea NOT NULL
+        );
+        CREATE INDEX stories_story ON stories (story);
+        CREATE TABLE story_bands (
+            key bigint NOT NULL,
+            id text NOT NULL REFERENCES articles (id) ON DELETE CASCADE
+        );
+        CREATE INDEX story_bands_key ON story_bands (key);
+        CREATE INDEX story_bands_id ON story_bands (id);
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

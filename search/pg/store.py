@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 
 from ..analysis import ANALYSIS_VERSION
 from ..article import FIELDS, Article
+from ..stories import Candidate, assign_stories
 from ..upserts import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
 from .textprep import EXACT_TSV_SQL, TSV_SQL, terms, vector_params
 
@@ -106,8 +107,72 @@ def upsert_many(conn: psycopg.Connection, articles: list[Article], index: bool) 
     if rows:
         with conn.cursor() as cur:
             cur.executemany(_UPSERT, rows)
+        assign_stories(StoryRows(conn), [a for status, a in results if status in (ADDED, UPDATED)])
     apply_vocabulary(conn, added_terms)
     return results
+
+
+class StoryRows:
+    """search.stories.StoryStore on one connection (inside the import's transaction)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def story_candidates(self, keys: list[int], exclude: str) -> list[Candidate]:
+        rows = self.conn.execute(
+            """SELECT s.id, s.story, s.signature, a.date, a.source
+               FROM stories s JOIN articles a ON a.id = s.id
+               WHERE s.id IN (SELECT id FROM story_bands WHERE key = ANY(%s)) AND s.id != %s""",
+            (keys, exclude),
+        )
+        return [Candidate(r[0], r[1], bytes(r[2]), r[3], r[4] or "") for r in rows]
+
+    def save_story(self, article_id: str, story: str, signature: bytes, keys: list[int]) -> None:
+        self.conn.execute("DELETE FROM story_bands WHERE id = %s", (article_id,))
+        self.conn.execute(
+            """INSERT INTO stories (id, story, signature) VALUES (%s, %s, %s)
+               ON CONFLICT (id) DO UPDATE SET story = EXCLUDED.story, signature = EXCLUDED.signature""",
+            (article_id, story, signature),
+        )
+        self.conn.execute(
+            "INSERT INTO story_bands (key, id) SELECT unnest(%s::bigint[]), %s", (keys, article_id)
+        )
+
+
+def assign_missing_stories(conn: psycopg.Connection) -> int:
+    """Stories for the articles stored before story detection existed,
+    oldest first, a transaction per 500; returns how many."""
+    done = 0
+    while True:
+        ids = [
+            r[0]
+            for r in conn.execute(
+                """SELECT id FROM articles a WHERE NOT EXISTS (SELECT 1 FROM stories s WHERE s.id = a.id)
+                   ORDER BY date NULLS FIRST, id LIMIT 500"""
+            )
+        ]
+        if not ids:
+            return done
+        found = get_many(conn, ids)
+        with conn.transaction():
+            assign_stories(StoryRows(conn), [found[i] for i in ids if i in found])
+        done += len(ids)
+
+
+def story_members(conn: psycopg.Connection, article_ids: list[str]) -> dict[str, list[str]]:
+    """As search.whoosh_sqlite.store.Store.story_members."""
+    members: dict[str, list[str]] = {}
+    rows = conn.execute(
+        """SELECT mine.id, other.id FROM stories mine
+           JOIN stories other ON other.story = mine.story AND other.id != mine.id
+           JOIN articles a ON a.id = other.id
+           WHERE mine.id = ANY(%s) ORDER BY a.date NULLS FIRST, other.id COLLATE "C"
+        """,
+        (article_ids,),
+    )
+    for mine, other in rows:
+        members.setdefault(mine, []).append(other)
+    return members
 
 
 def _row(article: Article, digest: str, fp: str, ukey: str | None, index: bool) -> tuple:

@@ -29,6 +29,7 @@ from ..ranking import Ranking
 from ..results import (
     SearchRequest,
     SearchResult,
+    with_copies,
 )
 from ..semantic.model import installed as vectors_installed
 from ..settings import env_float
@@ -276,6 +277,7 @@ class Archive:
             return self._rebuild_locked(procs, progress)
 
     def _rebuild_locked(self, procs: int = 1, progress: Callable[[int], None] | None = None) -> int:
+        self.store.assign_missing_stories()  # articles stored before stories existed
         try:
             count = self.index.rebuild(
                 self.store.iter_all(),
@@ -356,6 +358,14 @@ class Archive:
 
     def freshness(self) -> Freshness:
         return Freshness.of(self.store.events())
+
+    def copies(self, article_id: str) -> list[Article]:
+        ids = self.store.story_members([article_id]).get(article_id, [])
+        found = self.store.get_many(ids)
+        return [found[i] for i in ids if i in found]
+
+    def copy_counts(self, article_ids: list[str]) -> dict[str, int]:
+        return {i: len(others) for i, others in self.store.story_members(article_ids).items()}
 
     # -- the index-lags-store mark ------------------------------------------------
 
@@ -474,7 +484,8 @@ class Archive:
             parsed = builder.build(text) if text else None
             by_meaning = reranker(self.vectors, self.store, self.ranking.semantic_weight) if parsed else None
             try:
-                return run(searcher, self.store, parsed, request, self.ranking, by_meaning)
+                found = run(searcher, self.store, parsed, request, self.ranking, by_meaning)
+                return with_copies(found, self.copy_counts([h.article.id for h in found.hits]))
             except _DAMAGE as e:  # a segment damaged where opening did not look
                 raise damaged(self.index.current_generation() or self.index_dir, e) from e
 

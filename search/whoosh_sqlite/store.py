@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from ..article import FIELDS, Article, author_key, author_name
+from ..stories import Candidate, assign_stories
 from ..upserts import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
 
 # 2: author_key is the byline's name alone (article.author_key), not the
@@ -45,6 +46,18 @@ CREATE INDEX IF NOT EXISTS articles_url_key ON articles(url_key);
 CREATE INDEX IF NOT EXISTS articles_date ON articles(date);
 CREATE INDEX IF NOT EXISTS articles_author_key ON articles(author_key);
 CREATE INDEX IF NOT EXISTS articles_category_key ON articles(category_key);
+CREATE TABLE IF NOT EXISTS stories (
+    id TEXT PRIMARY KEY,
+    story TEXT NOT NULL,
+    signature BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS stories_story ON stories(story);
+CREATE TABLE IF NOT EXISTS story_bands (
+    key INTEGER NOT NULL,
+    id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS story_bands_key ON story_bands(key);
+CREATE INDEX IF NOT EXISTS story_bands_id ON story_bands(id);
 CREATE TABLE IF NOT EXISTS archive_events (
     kind TEXT PRIMARY KEY,
     at REAL NOT NULL,
@@ -83,12 +96,74 @@ class Store:
     # -- writing -----------------------------------------------------------
 
     def upsert_many(self, articles: Iterable[Article]) -> list[tuple[str, Article]]:
-        """Adds or updates articles in one transaction; returns each status."""
+        """Adds or updates articles in one transaction, with their stories
+        (search.stories); returns each status."""
         results = []
         with self.transaction():
             for article in articles:
                 results.append((self._upsert(article), article))
+            assign_stories(self, [a for status, a in results if status in (ADDED, UPDATED)])
         return results
+
+    # -- stories (search.stories.StoryStore) ----------------------------------
+
+    def story_candidates(self, keys: list[int], exclude: str) -> list[Candidate]:
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(
+            f"""SELECT s.id, s.story, s.signature, a.date, a.source
+                FROM stories s JOIN articles a ON a.id = s.id
+                WHERE s.id IN (SELECT id FROM story_bands WHERE key IN ({marks})) AND s.id != ?""",
+            [*keys, exclude],
+        )
+        return [
+            Candidate(r[0], r[1], r[2], date.fromisoformat(r[3]) if r[3] else None, r[4] or "") for r in rows
+        ]
+
+    def save_story(self, article_id: str, story: str, signature: bytes, keys: list[int]) -> None:
+        self.db.execute("DELETE FROM story_bands WHERE id = ?", (article_id,))
+        self.db.execute(
+            "INSERT OR REPLACE INTO stories (id, story, signature) VALUES (?, ?, ?)",
+            (article_id, story, signature),
+        )
+        bands = [(key, article_id) for key in keys]
+        self.db.executemany("INSERT INTO story_bands (key, id) VALUES (?, ?)", bands)
+
+    def assign_missing_stories(self) -> int:
+        """Stories for the articles stored before story detection existed,
+        oldest first (a rebuild calls it); returns how many."""
+        done = 0
+        while True:
+            ids = [
+                r[0]
+                for r in self.db.execute(
+                    """SELECT id FROM articles WHERE id NOT IN (SELECT id FROM stories)
+                       ORDER BY date, id LIMIT 500"""
+                )
+            ]
+            if not ids:
+                return done
+            found = self.get_many(ids)
+            with self.transaction():
+                assign_stories(self, [found[i] for i in ids])
+            done += len(ids)
+
+    def story_members(self, article_ids: list[str]) -> dict[str, list[str]]:
+        """For each of `article_ids` with copies, the ids of the other
+        articles of its story, oldest first."""
+        if not article_ids:
+            return {}
+        marks = ",".join("?" * len(article_ids))
+        rows = self.db.execute(
+            f"""SELECT mine.id, other.id FROM stories mine
+                JOIN stories other ON other.story = mine.story AND other.id != mine.id
+                JOIN articles a ON a.id = other.id
+                WHERE mine.id IN ({marks}) ORDER BY a.date, other.id""",
+            article_ids,
+        )
+        members: dict[str, list[str]] = {}
+        for mine, other in rows:
+            members.setdefault(mine, []).append(other)
+        return members
 
     def _upsert(self, article: Article) -> str:
         digest = article.content_hash()
@@ -138,6 +213,9 @@ class Store:
                 cur = self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))
                 if cur.rowcount:
                     removed.append(article_id)
+                    # Its copies keep their story's name (the id of its first article).
+                    self.db.execute("DELETE FROM stories WHERE id = ?", (article_id,))
+                    self.db.execute("DELETE FROM story_bands WHERE id = ?", (article_id,))
         return removed
 
     def transaction(self):
