@@ -118,25 +118,28 @@ class StoryRows:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
 
-    def story_candidates(self, keys: list[int], exclude: str) -> list[Candidate]:
+    def story_candidates(self, keys: list[int], exclude: list[str]) -> list[tuple[int, Candidate]]:
         rows = self.conn.execute(
-            """SELECT s.id, s.story, s.signature, a.date, a.source
-               FROM stories s JOIN articles a ON a.id = s.id
-               WHERE s.id IN (SELECT id FROM story_bands WHERE key = ANY(%s)) AND s.id != %s""",
+            """SELECT b.key, s.id, s.story, s.signature, a.date, a.source
+               FROM story_bands b JOIN stories s ON s.id = b.id JOIN articles a ON a.id = b.id
+               WHERE b.key = ANY(%s) AND NOT (b.id = ANY(%s))""",
             (keys, exclude),
         )
-        return [Candidate(r[0], r[1], bytes(r[2]), r[3], r[4] or "") for r in rows]
+        return [(r[0], Candidate(r[1], r[2], bytes(r[3]), r[4], r[5] or "")) for r in rows]
 
-    def save_story(self, article_id: str, story: str, signature: bytes, keys: list[int]) -> None:
-        self.conn.execute("DELETE FROM story_bands WHERE id = %s", (article_id,))
-        self.conn.execute(
-            """INSERT INTO stories (id, story, signature) VALUES (%s, %s, %s)
-               ON CONFLICT (id) DO UPDATE SET story = EXCLUDED.story, signature = EXCLUDED.signature""",
-            (article_id, story, signature),
-        )
-        self.conn.execute(
-            "INSERT INTO story_bands (key, id) SELECT unnest(%s::bigint[]), %s", (keys, article_id)
-        )
+    def save_stories(self, rows: list[tuple[str, str, bytes, list[int]]]) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute("DELETE FROM story_bands WHERE id = ANY(%s)", ([r[0] for r in rows],))
+            cur.executemany(
+                """INSERT INTO stories (id, story, signature) VALUES (%s, %s, %s)
+                   ON CONFLICT (id) DO UPDATE SET story = EXCLUDED.story, signature = EXCLUDED.signature""",
+                [r[:3] for r in rows],
+            )
+            bands = [(k, r[0]) for r in rows for k in r[3]]
+            cur.execute(
+                "INSERT INTO story_bands (key, id) SELECT * FROM unnest(%s::bigint[], %s::text[])",
+                ([k for k, _ in bands], [i for _, i in bands]),
+            )
 
 
 def assign_missing_stories(conn: psycopg.Connection) -> int:
