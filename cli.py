@@ -379,10 +379,7 @@ def export(ctx, output):
 
 @main.command()
 @click.option(
-    "--procs",
-    default=None,
-    type=click.IntRange(1, 16),
-    help="Processi per l'indicizzazione (predefinito: uno per core, non più delle parti da 4.000 articoli).",
+    "--procs", default=1, show_default=True, type=click.IntRange(1, 16), help="Processi per l'indicizzazione."
 )
 @click.pass_context
 def rebuild(ctx, procs):

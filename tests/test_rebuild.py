@@ -5,7 +5,6 @@ generations and lock file on whoosh."""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import sys
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from archivio.search import Archive, WriterBusy
-from archivio.search.whoosh_sqlite.indexing.builder import PART, default_procs
 from archivio.search.whoosh_sqlite.locking import WriterLock
 
 from .conftest import DEMO, ROOT, archive_at, archive_env, copy_archive
@@ -226,13 +224,3 @@ def test_lock_dies_with_its_process(filled):
     proc.wait()
     with WriterLock(filled.data_dir / "archivio.lock", timeout=1):
         pass
-
-
-def test_a_rebuild_uses_a_process_per_core_and_per_part_by_default():
-    """`archivio rebuild` without --procs, and the first import's rebuild:
-    one process per usable core, no more than the parts of PART articles."""
-    cores = len(os.sched_getaffinity(0))
-    assert [default_procs(n) for n in (0, 50, PART)] == [1, 1, 1]
-    assert default_procs(PART + 1) == min(cores, 2)
-    assert default_procs(20 * PART) == min(cores, 16, 20)
-    assert default_procs(10**9) == min(cores, 16)

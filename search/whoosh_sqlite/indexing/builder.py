@@ -61,8 +61,6 @@ CHUNK = 100_000
 # processes: 29 s, 216 MB in the parent and 349 MB per worker.
 PART = 4_000
 PART_CHARS = 8_000_000
-# Processes a rebuild may use (the CLI's --procs range).
-MAX_PROCS = 16
 # Term ranges per process and segment (phase 2): enough to keep every
 # process busy to the end, each range a few MB of postings.
 RANGES_PER_PROC = 6
@@ -77,18 +75,6 @@ _SCHEMA: Schema | None = None  # a worker process's schema (set by the pool's in
 
 # prctl option: the signal a process gets when its parent dies (linux/prctl.h).
 _PR_SET_PDEATHSIG = 1
-
-
-def default_procs(articles: int) -> int:
-    """Processes for a rebuild of `articles` when none are asked for: one per
-    usable core, but no more than there are parts to analyse (a pool for a
-    part or two costs more than it saves: the demo's 50 articles rebuild in
-    one process)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, -(-articles // PART), MAX_PROCS))
 
 
 def _start_worker(schema: Schema, parent: int) -> None:
