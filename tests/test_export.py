@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ import archivio.search.exporting as exporting
 from archivio.search import SearchRequest, export_search
 from archivio.web import create_app
 
-from .conftest import archive_env
+from .robust_support import run_cli
 
 pytestmark = pytest.mark.both_backends
 
@@ -62,16 +61,7 @@ def folder(folder_of):
 
 
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [
-        sys.executable,
-        str(ROOT / "cli.py"),
-        "--data-dir",
-        str(folder / "data"),
-        "--index-dir",
-        str(folder / "index"),
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=archive_env(folder))
+    return run_cli(folder / "data", folder / "index", *args, timeout=120)
 
 
 def rows(text: str) -> list[dict]:

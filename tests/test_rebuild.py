@@ -17,25 +17,10 @@ import pytest
 from archivio.search import Archive, WriterBusy
 from archivio.search.whoosh_sqlite.locking import WriterLock
 
-from .conftest import DEMO, ROOT, archive_at, archive_env, copy_archive
+from .conftest import DEMO, ROOT, archive_at, copy_archive
+from .robust_support import start_cli
 
 pytestmark = pytest.mark.both_backends
-
-
-def cli(*args: str, folder: Path, **env: str) -> subprocess.Popen:
-    """The CLI on the archive kept in `folder`, with `env` added to its environment."""
-    cmd = [
-        sys.executable,
-        str(ROOT / "cli.py"),
-        "--data-dir",
-        str(folder / "data"),
-        "--index-dir",
-        str(folder / "index"),
-        *args,
-    ]
-    return subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**archive_env(folder), **env}
-    )
 
 
 @contextlib.contextmanager
@@ -170,7 +155,7 @@ def test_reader_during_rebuild_sees_a_whole_index(filled, tmp_path):
 @pytest.mark.whoosh_only(reason="waits for whoosh's half-built generation folder, then checks it is cleared")
 def test_killed_rebuild_leaves_the_old_index_serving(filled, tmp_path):
     generation = filled.index.current_generation()
-    proc = cli("rebuild", folder=tmp_path)
+    proc = start_cli(tmp_path / "data", tmp_path / "index", "rebuild")
     # Kill it in the middle: the new generation's postings are being made
     # (its run files' folder exists only then; the whole rebuild takes ~1 s).
     deadline = time.monotonic() + 30
@@ -196,7 +181,9 @@ def test_second_writer_waits_then_fails_clearly(filled, tmp_path):
             blocked.rebuild()
         assert 0.4 < time.monotonic() - started < 5
         blocked.close()
-        proc = cli("import", str(DEMO), folder=tmp_path, ARCHIVIO_LOCK_TIMEOUT="0.5")
+        proc = start_cli(
+            tmp_path / "data", tmp_path / "index", "import", str(DEMO), ARCHIVIO_LOCK_TIMEOUT="0.5"
+        )
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 3
         assert "occupato" in err and "Traceback" not in err

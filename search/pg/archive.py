@@ -199,8 +199,7 @@ class PostgresArchive:
 
     def copy_counts(self, article_ids: list[str]) -> dict[str, int]:
         with self.db.reading() as conn:
-            members = store.story_members(conn, article_ids)
-        return {i: len(others) for i, others in members.items()}
+            return store.copy_counts(conn, article_ids)
 
     # -- the semantic extra (search.semantic) ------------------------------------------------
 
@@ -260,8 +259,7 @@ class PostgresArchive:
             parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text) if text else None
             by_meaning = vectors.reranker(conn, self.ranking.semantic_weight) if parsed else None
             found = run(conn, reader, parsed, request, self.ranking, by_meaning)
-            members = store.story_members(conn, [h.article.id for h in found.hits])
-        return with_copies(found, {i: len(others) for i, others in members.items()})
+            return with_copies(found, store.copy_counts(conn, [h.article.id for h in found.hits]))
 
     def article_count(self) -> int:
         """Articles in the `articles` table."""

@@ -162,6 +162,11 @@ def assign_missing_stories(conn: psycopg.Connection) -> int:
         done += len(ids)
 
 
+def copy_counts(conn: psycopg.Connection, article_ids: list[str]) -> dict[str, int]:
+    """For each of `article_ids` with copies, how many."""
+    return {i: len(others) for i, others in story_members(conn, article_ids).items()}
+
+
 def story_members(conn: psycopg.Connection, article_ids: list[str]) -> dict[str, list[str]]:
     """As search.whoosh_sqlite.store.Store.story_members."""
     members: dict[str, list[str]] = {}

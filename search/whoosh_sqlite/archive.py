@@ -365,7 +365,7 @@ class Archive:
         return [found[i] for i in ids if i in found]
 
     def copy_counts(self, article_ids: list[str]) -> dict[str, int]:
-        return {i: len(others) for i, others in self.store.story_members(article_ids).items()}
+        return self.store.copy_counts(article_ids)
 
     # -- the index-lags-store mark ------------------------------------------------
 
@@ -485,7 +485,7 @@ class Archive:
             by_meaning = reranker(self.vectors, self.store, self.ranking.semantic_weight) if parsed else None
             try:
                 found = run(searcher, self.store, parsed, request, self.ranking, by_meaning)
-                return with_copies(found, self.copy_counts([h.article.id for h in found.hits]))
+                return with_copies(found, self.store.copy_counts([h.article.id for h in found.hits]))
             except _DAMAGE as e:  # a segment damaged where opening did not look
                 raise damaged(self.index.current_generation() or self.index_dir, e) from e
 

@@ -67,6 +67,13 @@ CREATE TABLE IF NOT EXISTS archive_events (
 """
 
 
+def _in_chunks(ids: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
+    """`ids` in chunks that fit SQLite's variable limit, each with its `?` marks."""
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
+        yield chunk, ",".join("?" * len(chunk))
+
+
 class Store:
     """Articles by id, in SQLite. Not thread-safe: one Store per thread."""
 
@@ -140,9 +147,7 @@ class Store:
 
     def _forget_bands(self, ids: list[str]) -> None:
         """Removes the band keys of these articles' stored signatures."""
-        for start in range(0, len(ids), 500):  # SQLite's variable limit
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(ids):
             stored = self.db.execute(f"SELECT id, signature FROM stories WHERE id IN ({marks})", chunk)
             self.db.executemany(
                 "DELETE FROM story_bands WHERE key = ? AND id = ?",
@@ -167,6 +172,10 @@ class Store:
             with self.transaction():
                 assign_stories(self, [found[i] for i in ids])
             done += len(ids)
+
+    def copy_counts(self, article_ids: list[str]) -> dict[str, int]:
+        """For each of `article_ids` with copies, how many."""
+        return {i: len(others) for i, others in self.story_members(article_ids).items()}
 
     def story_members(self, article_ids: list[str]) -> dict[str, list[str]]:
         """For each of `article_ids` with copies, the ids of the other
@@ -282,9 +291,7 @@ class Store:
         if ids is None:
             return dict(self.db.execute("SELECT id, content_hash FROM articles ORDER BY id"))
         out: dict[str, str] = {}
-        for start in range(0, len(ids), 500):  # SQLite's variable limit
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for chunk, marks in _in_chunks(ids):
             out.update(self.db.execute(f"SELECT id, content_hash FROM articles WHERE id IN ({marks})", chunk))
         return out
 
