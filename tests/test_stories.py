@@ -10,6 +10,8 @@ import json
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from archivio.search.article import Article
 from archivio.search.stories import (
@@ -215,3 +217,18 @@ def test_results_and_the_article_page_show_the_other_sources(stories_archive):
     assert "/articolo/frana-agenzia" not in related and "/articolo/frana-quotidiano" not in related
     alone = client.get("/articolo/mostra").get_data(as_text=True)
     assert 'id="altre-fonti"' not in alone
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sort=st.sampled_from(["relevance", "newest", "oldest"]),
+    per_page=st.integers(1, 10),
+    page=st.integers(1, 4),
+    text=st.sampled_from(["frana provinciale", "frana", "bollettino influenza", ""]),
+)
+def test_a_hits_copies_never_depend_on_the_page_or_the_sort(stories_archive, sort, per_page, page, text):
+    """`copies` is a property of the article (its story in the whole archive),
+    whatever the query, sort, page or page size that shows it."""
+    result = stories_archive.search(text, sort=sort, per_page=per_page, page=page)
+    for hit in result.hits:
+        assert hit.copies == len(stories_archive.copies(hit.article.id)), hit.article.id
