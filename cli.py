@@ -460,6 +460,12 @@ def filter_options(command: Callable) -> Callable:
     is_flag=True,
     help="Con l'ordine per rilevanza: a parità di pertinenza, prima gli articoli più recenti.",
 )
+@click.option(
+    "--all-copies",
+    "--tutte-le-copie",
+    is_flag=True,
+    help="Ogni copia della stessa notizia (altre fonti, agenzie) al suo posto, non raggruppate.",
+)
 @click.option("--page", default=1, show_default=True, type=int, help="Pagina dei risultati.")
 @click.option("--limit", "per_page", default=10, show_default=True, type=int, help="Risultati per pagina.")
 @click.option("--json", "as_json", is_flag=True, help="Un oggetto JSON, per i programmi.")
@@ -470,14 +476,16 @@ def filter_options(command: Callable) -> Callable:
     help="Tutti i risultati (non una pagina) in CSV (per i fogli di calcolo) o JSON Lines.",
 )
 @click.pass_context
-def query(ctx, text, sort, recency, page, per_page, as_json, export_format, **filters):
+def query(ctx, text, sort, recency, all_copies, page, per_page, as_json, export_format, **filters):
     """Cerca negli articoli: tutte le parole, "frasi esatte", OR, -parola, prefisso*.
 
     Senza parole elenca gli articoli dei filtri scelti, dal più recente
     (ad esempio: archivio query --categoria cronaca)."""
     filters = {name: list(value) if isinstance(value, tuple) else value for name, value in filters.items()}
     if export_format:
-        request = SearchRequest.of(text, sort=sort, recency=recency, facets=False, **filters)
+        request = SearchRequest.of(
+            text, sort=sort, recency=recency, facets=False, fold=not all_copies, **filters
+        )
         export = export_search(_archive(ctx), request)
         for line in export_lines(export_format, export.hits):
             click.echo(line, nl=False)
@@ -489,7 +497,9 @@ def query(ctx, text, sort, recency, page, per_page, as_json, export_format, **fi
                 err=True,
             )
         return
-    result = _archive(ctx).search(text, **filters, sort=sort, page=page, per_page=per_page, recency=recency)
+    result = _archive(ctx).search(
+        text, **filters, sort=sort, page=page, per_page=per_page, recency=recency, fold=not all_copies
+    )
     if as_json:
         click.echo(json_for_terminal(json.dumps(result.to_dict(), ensure_ascii=False)))
         return
@@ -499,8 +509,12 @@ def query(ctx, text, sort, recency, page, per_page, as_json, export_format, **fi
     for line in _result_notes(result):
         click.echo(line)
     found = "articolo trovato" if result.total == 1 else "articoli trovati"
+    stories = result.stories
+    told = "notizia diversa" if stories == 1 else "notizie diverse"
     click.echo(
-        f"{result.total} {found} ({result.elapsed * 1000:.0f} ms)"
+        f"{result.total} {found}"
+        + (f", {stories} {told}" if stories is not None and stories < result.total else "")
+        + f" ({result.elapsed * 1000:.0f} ms)"
         + (f" · pagina {result.page} di {result.pages}" if result.total else "")
     )
     for n, hit in enumerate(result.hits, start=(page - 1) * per_page + 1):
@@ -512,6 +526,10 @@ def query(ctx, text, sort, recency, page, per_page, as_json, export_format, **fi
             meta.append(PARTIAL_MARK)
         click.echo("   " + " · ".join(for_terminal(m) for m in meta if m) + f"   [{for_terminal(a.id)}]")
         click.echo("   " + _render_segments(hit.segments, color))
+        if hit.other_sources:
+            others = ", ".join(for_terminal(o.source or o.id) for o in hit.other_sources)
+            label = "e un'altra fonte" if hit.copies == 1 else f"e altre {hit.copies} fonti"
+            click.echo(f"   {label}: {others}")
 
 
 # Beside a hit that holds only some of the words, when others hold them all.

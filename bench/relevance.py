@@ -119,7 +119,12 @@ def load_sets(choice: str | None) -> list[QuerySet]:
 Search = Callable[[dict], list[str]]  # a query record -> the top 10 ids
 
 
-def engine_search(archive: Archive, recency: bool = False) -> Search:
+def engine_search(archive: Archive, recency: bool = False, copies: str = "fold") -> Search:
+    """The engine's top 10 ids. `copies`: "fold" (the default: each story once)
+    counts a story as found when the article sought is any of its copies, as
+    the reader finds it behind "e altre N fonti"; "fold-strict" only when the
+    listed copy is the one sought; "all" lists every copy in its place."""
+
     def search(q: dict) -> list[str]:
         f = q.get("filters") or {}
         try:
@@ -132,10 +137,19 @@ def engine_search(archive: Archive, recency: bool = False) -> Search:
                 per_page=10,
                 facets=False,
                 recency=recency,
+                fold=copies != "all",
             )
         except QueryError:
             return []
-        return [h.article.id for h in result.hits]
+        if copies != "fold":
+            return [h.article.id for h in result.hits]
+        relevant = set(q["relevant"])
+        return [
+            next((o.id for o in h.other_sources if o.id in relevant), h.article.id)
+            if h.article.id not in relevant
+            else h.article.id
+            for h in result.hits
+        ]
 
     return search
 
@@ -306,6 +320,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--procs", type=int, default=2)
     ap.add_argument(
+        "--copies",
+        choices=("fold", "fold-strict", "all"),
+        default="fold",
+        help="fold (the engine's default: each story once, found when the article sought is any "
+        "of its copies), fold-strict (found only when it is the copy listed) or all (every copy listed)",
+    )
+    ap.add_argument(
         "--backend",
         choices=BACKENDS,
         default="whoosh",
@@ -338,7 +359,7 @@ def measure_engine(
             continue
         system = f"archivio{'-pg' if args.backend == 'postgres' else ''}:{name}"
         engine = engine or system
-        search = engine_search(archive, recency=name.startswith("recency"))
+        search = engine_search(archive, recency=name.startswith("recency"), copies=args.copies)
         for qset in sets:
             results[qset.name][system], rows = measure(search, qset.queries)
             runs.setdefault(qset.name, rows)

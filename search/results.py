@@ -50,6 +50,8 @@ class Hit:
     # How many other articles tell the same story (search.stories: other
     # outlets, wire copies), in the whole archive.
     copies: int = 0
+    # Those articles, oldest first (the page's "e altre N fonti" opens them).
+    other_sources: list[Article] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -85,6 +87,16 @@ class Hit:
             "all_words": self.all_words,
             "title_html": to_html(self.title_segments or [(a.title, False)]),
             "copies": self.copies,
+            "other_sources": [
+                {
+                    "id": o.id,
+                    "title": o.title,
+                    "source": o.source,
+                    "date": o.date.isoformat() if o.date else None,
+                    "url": o.url,
+                }
+                for o in self.other_sources
+            ],
         }
 
 
@@ -114,6 +126,9 @@ class SearchResult:
     cut: bool = False
     # How many values each facet has in all (the lists hold the first FACET_SIZE).
     facet_sizes: dict[str, int] = field(default_factory=dict)
+    # Copies folded (SearchRequest.fold): how many stories the `total`
+    # articles tell, each listed once (search.folding); None: every copy listed.
+    stories: int | None = None
 
     @classmethod
     def answer(
@@ -129,8 +144,10 @@ class SearchResult:
         sort: str,
         stale: bool = False,
         cut: bool = False,
+        stories: int | None = None,
     ) -> SearchResult:
-        """A backend's answer to `request` (`parsed` None: browsing), timed from `started`."""
+        """A backend's answer to `request` (`parsed` None: browsing), timed
+        from `started`; `stories`: the stories among the matches, when folded."""
         return cls(
             query=parsed.text if parsed is not None else "",
             total=total,
@@ -147,6 +164,7 @@ class SearchResult:
             stale=stale,
             sort=sort,
             cut=cut,
+            stories=stories,
         )
 
     @property
@@ -155,8 +173,14 @@ class SearchResult:
         return self.total - self.exact_total
 
     @property
+    def listed(self) -> int:
+        """How many entries the pages list: the stories when copies are
+        folded, else the articles."""
+        return self.total if self.stories is None else self.stories
+
+    @property
     def pages(self) -> int:
-        return max(1, -(-min(self.total, MAX_DEPTH) // self.per_page))
+        return max(1, -(-min(self.listed, MAX_DEPTH) // self.per_page))
 
     def to_dict(self) -> dict:
         """The JSON schema shared by `cli.py query --json` and /api/search."""
@@ -174,6 +198,8 @@ class SearchResult:
             "sort": self.sort,
             "cut": self.cut,
             "facet_sizes": self.facet_sizes,
+            "folded": self.stories is not None,
+            "stories": self.stories,
         }
 
 
@@ -253,6 +279,9 @@ class SearchRequest:
     recency: bool = False
     # Values listed per facet (None: all).
     facet_limit: int | None = FACET_SIZE
+    # Each story once, at its best article's place, the other sources with it
+    # (search.folding); False: every copy in its own place.
+    fold: bool = True
 
     @classmethod
     def of(
@@ -264,6 +293,7 @@ class SearchRequest:
         facets: bool = True,
         recency: bool = False,
         facet_limit: int | None = FACET_SIZE,
+        fold: bool = True,
         **filters: object,
     ) -> SearchRequest:
         """The request for these arguments (the API's), checked before any
@@ -274,12 +304,23 @@ class SearchRequest:
         checked = make_filters(**filters)
         check_paging(page, per_page, sort)
         check_facet_limit(facet_limit)
-        return cls(normalize_query_text(text), checked, sort, page, per_page, facets, recency, facet_limit)
+        return cls(
+            normalize_query_text(text),
+            checked,
+            sort,
+            page,
+            per_page,
+            facets,
+            recency,
+            facet_limit,
+            bool(fold),
+        )
 
 
-def with_copies(result: SearchResult, counts: dict[str, int]) -> SearchResult:
-    """`result` with each hit's count of copies (search.stories), from
-    `counts` (article id -> copies; absent: none)."""
+def with_copies(result: SearchResult, others: dict[str, list[Article]]) -> SearchResult:
+    """`result` with each hit's other sources (search.stories), from
+    `others` (article id -> the other articles of its story; absent: none)."""
     for hit in result.hits:
-        hit.copies = counts.get(hit.article.id, 0)
+        hit.other_sources = others.get(hit.article.id, [])
+        hit.copies = len(hit.other_sources)
     return result

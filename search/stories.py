@@ -10,7 +10,7 @@ over 16 bands of 4 values finds the earlier articles that may be copies
 (pairs with a Jaccard similarity of ~0.5 share a band with probability
 ~0.65, of 0.8 with ~1.0), and `same_story` decides: an estimated
 similarity of at least SIMILARITY, dates at most MAX_DAYS apart, and, from
-the same outlet, at least SAME_SOURCE_SIMILARITY (an outlet's daily
+the same outlet (or from none named), at least SAME_SOURCE_SIMILARITY (an outlet's daily
 bulletins share their template, its roundups their boilerplate, not their
 news; hiding a different event under another is worse than showing one
 outlet's two versions of a story). An article joins the
@@ -127,7 +127,8 @@ def same_story(article: Article, sig: bytes, other: Candidate) -> float | None:
     if days > MAX_DAYS:
         return None
     score = similarity(sig, other.signature)
-    same_source = bool(article.source) and article.source == other.source
+    # No outlet named (an archive of one newspaper) counts as one outlet.
+    same_source = (article.source or "") == other.source
     needed = SAME_SOURCE_SIMILARITY if same_source else SIMILARITY
     return score if score >= needed else None
 

@@ -42,7 +42,7 @@ CORPUS = SHARED / "corpus" / "italian_news_dev.jsonl.gz"
 QUERIES = SHARED / "eval" / "queries_dev.jsonl"
 DEMO = ROOT / "demo" / "articoli"
 # Articles of the demo archive (one per file; test_import_text_json reads them all).
-DEMO_COUNT = 50
+DEMO_COUNT = 51
 # The demo's article that the card's query `piano 28 punti` finds first.
 PLAN_TITLE = "Ucraina, un piano di pace in 28 punti: la bozza americana arriva a Kiev e a Mosca"
 

@@ -216,6 +216,7 @@ def test_api_results_add_title_html_and_keep_their_keys(client, archive):
         "all_words",
         "title_html",
         "copies",
+        "other_sources",
     ]
 
 

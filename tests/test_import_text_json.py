@@ -74,7 +74,7 @@ def test_demo_archive_parses_completely():
     assert len(articles) == DEMO_COUNT == len(list(DEMO.glob("*.txt")))
     assert not [a for a in articles if isinstance(a, Rejection)]
     assert all(a.author and a.category and a.date and a.source for a in articles)
-    assert len({a.author for a in articles}) == 11
+    assert len({a.author for a in articles}) == 12
     assert len({a.category for a in articles}) == 10
     assert {a.date.year for a in articles} == {2022, 2023, 2024, 2025}
 

@@ -17,7 +17,7 @@ import pytest
 from archivio.search import Archive, WriterBusy
 from archivio.search.whoosh_sqlite.locking import WriterLock
 
-from .conftest import DEMO, ROOT, archive_at, copy_archive
+from .conftest import DEMO, DEMO_COUNT, ROOT, archive_at, copy_archive
 from .robust_support import start_cli
 
 pytestmark = pytest.mark.both_backends
@@ -92,7 +92,7 @@ def test_streaming_reads_cut_batches_by_text_size_and_lose_nothing(filled, chars
 
         with filled.db.reading() as conn:
             ids = [a.id for a in pg_store.iter_all(conn, 500, chars=chars)]
-    assert len(ids) == 2050
+    assert len(ids) == 2000 + DEMO_COUNT
     assert ids == sorted(set(ids))
 
 

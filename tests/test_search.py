@@ -167,7 +167,7 @@ def test_facets_count_all_matches_and_follow_filters(demo_archive):
 
 def test_json_schema(demo_archive):
     data = demo_archive.search("euro").to_dict()
-    assert set(data) >= {"query", "total", "page", "per_page", "fallback", "results", "facets"}
+    assert set(data) >= {"query", "total", "page", "per_page", "fallback", "results", "facets", "stories"}
     assert set(data["results"][0]) == {
         "id",
         "title",
@@ -182,6 +182,7 @@ def test_json_schema(demo_archive):
         "snippet",
         "title_html",
         "copies",
+        "other_sources",
     }
     assert set(data["facets"]) == {"author", "category", "year", "month"}
     json.dumps(data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,7 @@ from archivio.search.stories import (
     similarity,
 )
 from archivio.web import create_app
+from tests.robust_support import run_cli
 
 pytestmark = pytest.mark.both_backends
 
@@ -57,6 +59,7 @@ def articles() -> list[dict]:
             "body": FLOOD,
             "date": "2024-11-04",
             "source": "Agenzia Uno",
+            "category": "Cronaca",
         },
         {
             "id": "frana-quotidiano",
@@ -71,6 +74,7 @@ def articles() -> list[dict]:
             "body": flood_rewrite,
             "date": "2024-11-05",
             "source": "Valle Notizie",
+            "category": "Cronaca",
         },
         # The same subject two weeks later, in other words: another story.
         {
@@ -82,6 +86,7 @@ def articles() -> list[dict]:
             "famiglie delle frazioni alte hanno festeggiato con una cena in piazza.",
             "date": "2024-11-19",
             "source": "Valle Notizie",
+            "category": "Cronaca",
         },
         # The same copy ten days later: past MAX_DAYS, not the same story.
         {
@@ -117,8 +122,14 @@ def articles() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def stories_archive(tmp_path_factory, make_archive):
-    folder = tmp_path_factory.mktemp("storie")
+def stories_folder(tmp_path_factory) -> Path:
+    """Where the stories archive is kept (a CLI process opens it there)."""
+    return tmp_path_factory.mktemp("storie")
+
+
+@pytest.fixture(scope="module")
+def stories_archive(stories_folder, make_archive):
+    folder = stories_folder
     source = folder / "storie.jsonl"
     source.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles()) + "\n")
     archive = make_archive(folder)
@@ -199,14 +210,101 @@ def test_the_rules_of_same_story():
     assert same_story(today, sig, Candidate("x", "x", sig, date(2024, 11, 3), "A")) == 1.0
 
 
+def test_each_story_is_listed_once_at_its_best_place(stories_archive):
+    """Folded (the default): the story's best-ranked article in its place,
+    the other two with it; the counts say both articles and stories."""
+    found = stories_archive.search("frana", sort="newest")
+    assert (found.total, found.stories, found.pages) == (5, 3, 1)
+    assert [h.article.id for h in found.hits] == ["frana-riapertura", "frana-ripresa", "frana-sito"]
+    assert [o.id for o in found.hits[2].other_sources] == ["frana-agenzia", "frana-quotidiano"]
+    every = stories_archive.search("frana", sort="newest", fold=False)
+    assert (every.total, every.stories) == (5, None)
+    assert [h.article.id for h in every.hits] == [
+        "frana-riapertura",
+        "frana-ripresa",
+        "frana-sito",
+        "frana-agenzia",
+        "frana-quotidiano",
+    ]
+    # By relevance, the story's best-ranked copy stands for it, where it ranks.
+    ranked = [h.article.id for h in stories_archive.search("frana", fold=False).hits]
+    copies = {"frana-agenzia", "frana-quotidiano", "frana-sito"}
+    best = next(i for i in ranked if i in copies)
+    assert [h.article.id for h in stories_archive.search("frana").hits] == [
+        i for i in ranked if i not in copies or i == best
+    ]
+    in_category = stories_archive.search("frana", category="cronaca", sort="oldest")
+    assert (in_category.total, in_category.stories) == (3, 2)
+    assert [h.article.id for h in in_category.hits] == ["frana-agenzia", "frana-riapertura"]
+    browsing = stories_archive.search("", per_page=4)
+    assert (browsing.total, browsing.stories, browsing.pages) == (8, 6, 2)
+    alone = stories_archive.search("bollettino influenza")
+    assert (alone.total, alone.stories) == (2, 2)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sort=st.sampled_from(["relevance", "newest", "oldest"]),
+    per_page=st.integers(1, 7),
+    text=st.sampled_from(["frana provinciale borgo fiorito", "frana", "famiglie isolate", "influenza", ""]),
+    category=st.sampled_from([None, "cronaca"]),
+)
+def test_pages_of_stories_are_the_folded_list_of_every_copy(stories_archive, sort, per_page, text, category):
+    """Page after page, the folded results are the list of every copy with
+    each story's later articles left out: none twice, none missing, as many
+    as the stories counted, whatever the page size."""
+    every = stories_archive.search(text, sort=sort, per_page=100, fold=False, category=category)
+    expected, seen = [], set()
+    for hit in every.hits:
+        story = min([hit.article.id, *(o.id for o in hit.other_sources)])
+        if story not in seen:
+            seen.add(story)
+            expected.append(hit.article.id)
+    first = stories_archive.search(text, sort=sort, per_page=per_page, category=category)
+    assert (first.total, first.stories) == (every.total, len(expected))
+    assert first.pages == max(1, -(-len(expected) // per_page))
+    listed = [h.article.id for h in first.hits]
+    for page in range(2, first.pages + 1):
+        listed += [
+            h.article.id
+            for h in stories_archive.search(
+                text, sort=sort, per_page=per_page, page=page, category=category
+            ).hits
+        ]
+    assert listed == expected
+
+
 def test_results_and_the_article_page_show_the_other_sources(stories_archive):
     client = create_app(stories_archive).test_client()
     found = client.get("/api/search?q=frana+provinciale+borgo+fiorito&per_pagina=50").get_json()
-    copies = {r["id"]: r["copies"] for r in found["results"]}
+    assert (found["total"], found["stories"], found["folded"]) == (7, 5, True)
+    by_id = {r["id"]: r for r in found["results"]}
+    story = next(by_id[i] for i in ("frana-agenzia", "frana-quotidiano", "frana-sito") if i in by_id)
+    assert story["copies"] == 2 and len(story["other_sources"]) == 2
+    assert {o["source"] for o in story["other_sources"]} | {story["source"]} == {
+        "Agenzia Uno",
+        "Il Quotidiano",
+        "Valle Notizie",
+    }
+    assert by_id["frana-riapertura"]["copies"] == by_id["frana-ripresa"]["copies"] == 0
+    every = client.get("/api/search?q=frana+provinciale+borgo+fiorito&per_pagina=50&copie=tutte").get_json()
+    assert (every["total"], every["stories"], every["folded"]) == (7, None, False)
+    copies = {r["id"]: r["copies"] for r in every["results"]}
     assert copies["frana-agenzia"] == copies["frana-quotidiano"] == copies["frana-sito"] == 2
-    assert copies["frana-riapertura"] == copies["frana-ripresa"] == 0
-    page = client.get("/?q=frana+provinciale+borgo+fiorito").get_data(as_text=True)
-    assert page.count("e altre 2 fonti</a>") == 3 and "#altre-fonti" in page
+    wrong = client.get("/api/search?q=frana&copie=si")
+    assert wrong.status_code == 400 and "copie=tutte" in wrong.get_json()["error"]
+
+    page = client.get("/?q=frana").get_data(as_text=True)
+    assert "5 articoli trovati" in page and "3 notizie diverse" in page
+    assert page.count('<details class="result-copies">') == 1 and "e altre 2 fonti</summary>" in page
+    opened = page.split('<details class="result-copies">', 1)[1].split("</details>", 1)[0]
+    assert opened.index("/articolo/frana-agenzia") < opened.index("/articolo/frana-quotidiano")
+    assert 'href="/?q=frana&amp;copie=tutte"' in page
+    all_copies = client.get("/?q=frana&copie=tutte").get_data(as_text=True)
+    assert all_copies.count('<details class="result-copies">') == 3 and "notizie diverse" not in all_copies
+    assert 'href="/?q=frana">Raggruppa le copie' in all_copies
+    assert 'name="copie" value="tutte"' in all_copies  # a new search keeps the choice
+
     article = client.get("/articolo/frana-sito").get_data(as_text=True)
     section = article.split('id="altre-fonti"', 1)[1].split("</section>", 1)[0]
     assert "La stessa notizia da altre fonti" in section
@@ -217,6 +315,26 @@ def test_results_and_the_article_page_show_the_other_sources(stories_archive):
     assert "/articolo/frana-agenzia" not in related and "/articolo/frana-quotidiano" not in related
     alone = client.get("/articolo/mostra").get_data(as_text=True)
     assert 'id="altre-fonti"' not in alone
+
+
+def test_the_command_line_folds_copies_unless_asked(stories_archive, stories_folder):
+    folder = stories_folder
+    folded = run_cli(folder / "data", folder / "index", "query", "frana", "--sort", "newest")
+    assert folded.returncode == 0, folded.stderr
+    assert "5 articoli trovati, 3 notizie diverse" in folded.stdout
+    assert folded.stdout.count("e altre 2 fonti: Agenzia Uno, Il Quotidiano") == 1
+    every = run_cli(folder / "data", folder / "index", "query", "frana", "--tutte-le-copie")
+    assert every.returncode == 0, every.stderr
+    assert "5 articoli trovati (" in every.stdout and every.stdout.count("e altre 2 fonti") == 3
+    export = ("query", "frana", "--sort", "newest", "--format", "jsonl")
+    exported = run_cli(folder / "data", folder / "index", *export)
+    assert [json.loads(line)["id"] for line in exported.stdout.splitlines()] == [
+        "frana-riapertura",
+        "frana-ripresa",
+        "frana-sito",
+    ]
+    exported = run_cli(folder / "data", folder / "index", *export, "--all-copies")
+    assert len(exported.stdout.splitlines()) == 5
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -784,7 +784,7 @@ def test_api_unknown_parameters_are_400_naming_the_one_meant(client, name, meant
     error = api(client, "/api/search", 400, q="piano", **{name: "2"})["error"]
     assert error == (
         f"Parametro sconosciuto: «{name}» (forse «{meant}»?). "
-        "Parametri validi: q, autore, categoria, da, a, ordina, pagina, per_pagina."
+        "Parametri validi: q, autore, categoria, da, a, ordina, pagina, per_pagina, copie."
     )
 
 

@@ -116,6 +116,7 @@ def search_request(
         recency=recency,
         facets=facets,
         facet_limit=facet_limit,
+        fold=params.folded,
     )
 
 
@@ -137,7 +138,7 @@ def unfiltered_total(q: str) -> int | None:
     words without filters can match other articles."""
     try:
         with engine_slot():
-            return archive().search(q, per_page=1, facets=False).total
+            return archive().search(q, per_page=1, facets=False, fold=False).total
     except (QueryError, DateError):
         return None
 

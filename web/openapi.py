@@ -12,7 +12,7 @@ from typing import Any
 
 from archivio.search import MAX_DEPTH, MAX_PER_PAGE
 
-from .params import API_SEARCH_PARAMETERS, MAX_CATEGORIES, MAX_PARAM_CHARS, SORTS
+from .params import ALL_COPIES, API_SEARCH_PARAMETERS, MAX_CATEGORIES, MAX_PARAM_CHARS, SORTS
 
 TEXT = {"type": "string", "maxLength": MAX_PARAM_CHARS}
 DATE = {
@@ -52,13 +52,20 @@ SEARCH_PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "Risultati per pagina.",
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 10},
     },
+    "copie": {
+        "description": f"«{ALL_COPIES}»: ogni copia della stessa notizia (altre fonti, copie d'agenzia) "
+        "al suo posto. Assente: ogni notizia una volta, al posto del suo articolo migliore, "
+        "con le altre fonti "
+        "in `other_sources`; le pagine contano le notizie (`stories`).",
+        "schema": {"type": "string", "enum": ["", ALL_COPIES], "default": ""},
+    },
 }
 assert tuple(SEARCH_PARAMETERS) == API_SEARCH_PARAMETERS
 
 NULLABLE_TEXT = {"type": ["string", "null"]}
 HIT = {
     "type": "object",
-    "required": ["id", "title", "date", "snippet", "all_words", "title_html", "copies"],
+    "required": ["id", "title", "date", "snippet", "all_words", "title_html", "copies", "other_sources"],
     "properties": {
         "id": {"type": "string"},
         "title": {"type": "string"},
@@ -76,6 +83,21 @@ HIT = {
             "type": "integer",
             "minimum": 0,
             "description": "Altri articoli con la stessa notizia (altre fonti, copie d'agenzia).",
+        },
+        "other_sources": {
+            "type": "array",
+            "description": "Quegli articoli, dal meno recente.",
+            "items": {
+                "type": "object",
+                "required": ["id", "title", "source", "date", "url"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "source": NULLABLE_TEXT,
+                    "date": {"type": ["string", "null"], "format": "date"},
+                    "url": NULLABLE_TEXT,
+                },
+            },
         },
     },
 }
@@ -104,6 +126,12 @@ SEARCH_RESULT = {
         "sort": {"type": "string", "enum": ["relevance", "newest", "oldest"]},
         "cut": {"type": "boolean"},
         "facet_sizes": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+        "folded": {"type": "boolean", "description": "Le copie della stessa notizia sono raggruppate."},
+        "stories": {
+            "type": ["integer", "null"],
+            "minimum": 0,
+            "description": "Le notizie diverse tra i `total` articoli (raggruppate: null se non lo sono).",
+        },
     },
 }
 ARTICLE = {

@@ -1,7 +1,7 @@
 """The URL parameters of the page and the API, read and checked.
 
 Every parameter lives in the URL (q, autore, categoria, da, a, ordina,
-pagina), so any page of results can be bookmarked and shared. Bad values
+pagina, copie), so any page of results can be bookmarked and shared. Bad values
 raise BadParameter with an Italian message for the reader (status 400).
 """
 
@@ -31,6 +31,9 @@ SORT_LABELS = {
     "meno-recenti": "Meno recenti",
 }
 DEFAULT_SORT = "rilevanza"
+# `copie=tutte`: every copy of a story in its own place (search.folding);
+# absent: each story once, its other sources with it.
+ALL_COPIES = "tutte"
 MAX_CATEGORIES = 20
 MAX_PARAM_CHARS = MAX_VALUE_CHARS
 
@@ -58,6 +61,12 @@ class Params:
     a: str = ""
     ordina: str = DEFAULT_SORT
     pagina: int = 1
+    copie: str = ""
+
+    @property
+    def folded(self) -> bool:
+        """Each story listed once (the default), not every copy."""
+        return self.copie != ALL_COPIES
 
     @property
     def has_filters(self) -> bool:
@@ -77,6 +86,8 @@ class Params:
             pairs.append(("ordina", self.ordina))
         if self.pagina != 1:
             pairs.append(("pagina", str(self.pagina)))
+        if self.copie:
+            pairs.append(("copie", self.copie))
         return pairs
 
     def url(self, **changes: object) -> str:
@@ -92,7 +103,7 @@ class Params:
         return path + ("?" + urlencode(pairs) if pairs else "")
 
     def without_filters(self) -> Params:
-        return Params(q=self.q, ordina=self.ordina)
+        return Params(q=self.q, ordina=self.ordina, copie=self.copie)
 
 
 def text_param(args: MultiDict, name: str) -> str:
@@ -134,6 +145,12 @@ def read_params(args: MultiDict) -> Params:
     # isascii(): str.isdigit() also accepts digits int() refuses, such as "¹".
     if not (raw_page.isascii() and raw_page.isdigit()) or len(raw_page) > 6 or int(raw_page) < 1:
         raise BadParameter(f"Numero di pagina non valido: «{raw_page[:20]}». Le pagine partono da 1.")
+    copies = args.get("copie", "").strip()
+    if copies not in ("", ALL_COPIES):
+        raise BadParameter(
+            f"Valore non valido per «copie»: «{copies[:20]}». Usa copie={ALL_COPIES} per vedere ogni copia "
+            "della stessa notizia, oppure togli il parametro."
+        )
     return Params(
         q=text_param(args, "q"),
         autore=text_param(args, "autore"),
@@ -142,6 +159,7 @@ def read_params(args: MultiDict) -> Params:
         a=text_param(args, "a"),
         ordina=sort,
         pagina=int(raw_page),
+        copie=copies,
     )
 
 
@@ -153,12 +171,13 @@ def lenient_params(args: MultiDict) -> Params:
         categorie=tuple(c[:MAX_PARAM_CHARS] for c in args.getlist("categoria")[:MAX_CATEGORIES] if c.strip()),
         da=args.get("da", "")[:40],
         a=args.get("a", "")[:40],
+        copie=ALL_COPIES if args.get("copie", "").strip() == ALL_COPIES else "",
     )
 
 
 # The parameters of /api/search: the page's own (a page's query string works
 # in the API), plus per_pagina. README, "JSON API".
-API_SEARCH_PARAMETERS = ("q", "autore", "categoria", "da", "a", "ordina", "pagina", "per_pagina")
+API_SEARCH_PARAMETERS = ("q", "autore", "categoria", "da", "a", "ordina", "pagina", "per_pagina", "copie")
 # The names API clients try first (the JSON's own keys, English): which one they mean.
 MEANT = {
     "page": "pagina",
@@ -171,6 +190,8 @@ MEANT = {
     "to": "a",
     "sort": "ordina",
     "query": "q",
+    "copies": "copie",
+    "fold": "copie",
 }
 
 

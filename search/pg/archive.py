@@ -193,9 +193,7 @@ class PostgresArchive:
 
     def copies(self, article_id: str) -> list[Article]:
         with self.db.reading() as conn:
-            ids = store.story_members(conn, [article_id]).get(article_id, [])
-            found = store.get_many(conn, ids)
-        return [found[i] for i in ids if i in found]
+            return store.other_sources(conn, [article_id]).get(article_id, [])
 
     def copy_counts(self, article_ids: list[str]) -> dict[str, int]:
         with self.db.reading() as conn:
@@ -259,7 +257,7 @@ class PostgresArchive:
             parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text) if text else None
             by_meaning = vectors.reranker(conn, self.ranking.semantic_weight) if parsed else None
             found = run(conn, reader, parsed, request, self.ranking, by_meaning)
-            return with_copies(found, store.copy_counts(conn, [h.article.id for h in found.hits]))
+            return with_copies(found, store.other_sources(conn, [h.article.id for h in found.hits]))
 
     def article_count(self) -> int:
         """Articles in the `articles` table."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,6 +37,7 @@ from whoosh import query as wq
 
 from ..analysis import normalize_key
 from ..filters import FILTER_KINDS
+from ..folding import fold_ranking
 from ..graded import loose_groups
 from ..queryparse import ParsedQuery, QueryError
 from ..ranking import Ranking
@@ -197,24 +199,91 @@ def run(
         exact_total = _count(conn, strict_where)
         # Only a fallback is re-ordered by meaning: an article holding every word keeps today's ranking.
         meaning = by_meaning if order == "relevance" and exact_total == 0 else None
-        depth = max(wanted, RERANK_DEPTH) if meaning else wanted
-        # With the boost, whole windows are ranked from the top, so that every page cuts
-        # the same ones; by meaning, the first RERANK_DEPTH at least, from the top too.
-        first, limit = (0, window_limit(depth)) if boost else (0, depth) if meaning else (offset, per_page)
         groups = groups_of(parsed.strict) if parsed is not None else []
-        ranked = _top(conn, strict_where, scorer(reader, groups, ranking=ranking), order, first, limit)
-        exact_ranked = len(ranked)
         matched = all_of([indexed, strict]) if strict is not None else None
+        matched_in_scope = strict_where
         total = exact_total
         loose = compile_query(parsed.loose) if parsed is not None and parsed.loose is not None else None
-        blended, exact_ids = False, set()
+        partial: Clause | None = None
         if parsed is not None and loose is not None and joins_partial(ranking, parsed, exact_total):
             partial = all_of([scope, loose] + ([none_of(strict)] if strict is not None else []))
-            loose_groups_ = loose_groups(parsed.loose)  # type: ignore[arg-type]
+            total += _count(conn, partial)
+            matched = all_of([indexed, any_of([c for c in (strict, loose) if c is not None])])  # type: ignore[list-item]
+            matched_in_scope = all_of([scope, any_of([c for c in (strict, loose) if c is not None])])  # type: ignore[list-item]
+        ranks = _Ranks(
+            conn,
+            reader,
+            parsed,
+            ranking,
+            order,
+            boost,
+            meaning,
+            request.text,
+            groups,
+            exact_total,
+            strict_where,
+            partial,
+        )
+        stories = None
+        if request.fold:
+            stories = _count_stories(conn, matched_in_scope, total)
+            ranked = fold_ranking(ranks.from_top, lambda r: _story_labels(conn, r), wanted, total)
+            shown = ranked[offset:wanted]
+        else:
+            # With the boost, whole windows are ranked from the top, so that every page cuts
+            # the same ones; by meaning, the first RERANK_DEPTH at least, from the top too.
+            whole = boost or meaning is not None
+            shown = ranks.from_top(wanted)[offset:wanted] if whole else ranks.ranked(offset, per_page)
+        facet_values, sizes = _facets(conn, matched, parts, filters, facet_limit) if facets else ({}, {})
+    except psycopg.errors.QueryCanceled:
+        raise QueryError(
+            "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
+            "oppure restringi con i filtri."
+        ) from None
+    articles = store.get_many(conn, [i for i, _, _ in shown])
+    highlight = parsed.highlight if parsed is not None else None
+    hits = [Hit.of(articles[i], score, highlight, exact) for i, score, exact in shown if i in articles]
+    return SearchResult.answer(
+        parsed, request, hits, total, exact_total, facet_values, sizes, started, order, stories=stories
+    )
+
+
+@dataclass
+class _Ranks:
+    """One search's ranking: the matches from rank `first`, `limit` of
+    them, as (id, score, holds every word)."""
+
+    conn: psycopg.Connection
+    reader: VocabularyReader
+    parsed: ParsedQuery | None
+    ranking: Ranking
+    order: str
+    boost: bool
+    meaning: Rerank | None
+    text: str
+    groups: list[wq.Query]
+    exact_total: int
+    strict_where: Clause | None
+    # The articles holding only some of the words, when they join (None: they don't).
+    partial: Clause | None
+
+    def from_top(self, depth: int) -> list[tuple[str, float | None, bool]]:
+        """The first `depth` matches at least (RERANK_DEPTH by meaning, whole
+        windows with the recency boost), from the top."""
+        depth = max(depth, RERANK_DEPTH) if self.meaning else depth
+        return self.ranked(0, window_limit(depth) if self.boost else depth)
+
+    def ranked(self, first: int, limit: int) -> list[tuple[str, float | None, bool]]:
+        conn, reader, parsed, ranking, order = self.conn, self.reader, self.parsed, self.ranking, self.order
+        exact_total, groups = self.exact_total, self.groups
+        ranked = _top(conn, self.strict_where, scorer(reader, groups, ranking=ranking), order, first, limit)
+        exact_ranked = len(ranked)
+        blended, exact_ids = False, set()
+        if self.partial is not None:
+            assert parsed is not None and parsed.loose is not None
+            loose_groups_ = loose_groups(parsed.loose)
             related = parsed.related
             bonus, exponent = ranking.pg_group_bonus, ranking.coord_exponent
-            score = scorer(reader, loose_groups_, bonus, exponent, ranking, related)
-            total += _count(conn, partial)
             weight = ranking.pg_partial_weight
             blended = order == "relevance" and exact_total > 0 and blends_partial(weight, parsed)
             if blended:
@@ -226,40 +295,51 @@ def run(
                 # put every article holding more groups first whatever its relevance.
                 alike = scorer(reader, loose_groups_, 0.0, exponent, ranking, related)
                 own = scorer(reader, groups, ranking=ranking)
-                ranked = _top(conn, strict_where, own, order, 0, first + limit)
-                some = _top(conn, partial, alike, order, 0, first + limit)
+                ranked = _top(conn, self.strict_where, own, order, 0, first + limit)
+                some = _top(conn, self.partial, alike, order, 0, first + limit)
                 exact_ids = {i for i, _, _ in ranked}
                 merged = ranked + [(i, s * weight if s is not None else s, d) for i, s, d in some]
                 ranked = sorted(merged, key=lambda row: -(row[1] or 0.0))[first : first + limit]
                 exact_ranked = len(ranked)
             else:
+                score = scorer(reader, loose_groups_, bonus, exponent, ranking, related)
                 skip = max(0, first - exact_total)
-                ranked += _top(conn, partial, score, order, skip, first + limit - exact_total - skip)
-            matched = all_of([indexed, any_of([c for c in (strict, loose) if c is not None])])  # type: ignore[list-item]
-        facet_values, sizes = _facets(conn, matched, parts, filters, facet_limit) if facets else ({}, {})
-    except psycopg.errors.QueryCanceled:
-        raise QueryError(
-            "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
-            "oppure restringi con i filtri."
-        ) from None
-    if boost:
-        weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
-        pages = boost_windows(ranked[:exact_ranked], weight, half_life)
-        pages += boost_windows(ranked[exact_ranked:], weight, half_life)
-    else:
-        pages = [(i, score) for i, score, _ in ranked]
-    if meaning and pages:  # no article holds every word, some hold some
-        pages = _reranked(pages, meaning, request.text)
-    # `pages` starts at rank `first`: the page itself, or the top.
-    if blended:  # the articles with every word anywhere in the list
-        shown = [(i, score, i in exact_ids) for i, score in pages]
-    else:
-        shown = [(i, score, first + n < exact_total) for n, (i, score) in enumerate(pages)]
-    shown = shown[offset - first : wanted - first]
-    articles = store.get_many(conn, [i for i, _, _ in shown])
-    highlight = parsed.highlight if parsed is not None else None
-    hits = [Hit.of(articles[i], score, highlight, exact) for i, score, exact in shown if i in articles]
-    return SearchResult.answer(parsed, request, hits, total, exact_total, facet_values, sizes, started, order)
+                ranked += _top(conn, self.partial, score, order, skip, first + limit - exact_total - skip)
+        if self.boost:
+            weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
+            pages = boost_windows(ranked[:exact_ranked], weight, half_life)
+            pages += boost_windows(ranked[exact_ranked:], weight, half_life)
+        else:
+            pages = [(i, score) for i, score, _ in ranked]
+        if self.meaning and pages:  # no article holds every word, some hold some
+            pages = _reranked(pages, self.meaning, self.text)
+        # `pages` starts at rank `first`: the page itself, or the top.
+        if blended:  # the articles with every word anywhere in the list
+            return [(i, score, i in exact_ids) for i, score in pages]
+        return [(i, score, first + n < exact_total) for n, (i, score) in enumerate(pages)]
+
+
+def _count_stories(conn: psycopg.Connection, where: Clause | None, total: int) -> int:
+    """How many stories the `total` matching articles of `where` tell: those
+    sharing their story (search.stories) counted once per story."""
+    if where is None or not total:
+        return total
+    shared, told = conn.execute(
+        f"""SELECT count(*), count(DISTINCT s.story) FROM stories s
+            WHERE s.id IN (SELECT id FROM articles WHERE {where.sql})
+              AND EXISTS (SELECT 1 FROM stories o WHERE o.story = s.story AND o.id <> s.id)""",
+        where.params,
+    ).fetchone()
+    return total - shared + told
+
+
+def _story_labels(
+    conn: psycopg.Connection, ranked: Sequence[tuple[str, float | None, bool]]
+) -> Callable[[tuple[str, float | None, bool]], str]:
+    """Each ranked article's story (its own id when it has none yet)."""
+    ids = list({i for i, _, _ in ranked})
+    told = dict(conn.execute("SELECT id, story FROM stories WHERE id = ANY(%s)", (ids,)).fetchall())
+    return lambda row: told.get(row[0], row[0])
 
 
 def _reranked(

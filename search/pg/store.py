@@ -167,6 +167,13 @@ def copy_counts(conn: psycopg.Connection, article_ids: list[str]) -> dict[str, i
     return {i: len(others) for i, others in story_members(conn, article_ids).items()}
 
 
+def other_sources(conn: psycopg.Connection, article_ids: list[str]) -> dict[str, list[Article]]:
+    """Each article's copies (the other articles of its story), oldest first."""
+    members = story_members(conn, article_ids)
+    found = get_many(conn, [i for ids in members.values() for i in ids])
+    return {a: [found[i] for i in ids if i in found] for a, ids in members.items()}
+
+
 def story_members(conn: psycopg.Connection, article_ids: list[str]) -> dict[str, list[str]]:
     """As search.whoosh_sqlite.store.Store.story_members."""
     members: dict[str, list[str]] = {}

@@ -360,9 +360,13 @@ class Archive:
         return Freshness.of(self.store.events())
 
     def copies(self, article_id: str) -> list[Article]:
-        ids = self.store.story_members([article_id]).get(article_id, [])
-        found = self.store.get_many(ids)
-        return [found[i] for i in ids if i in found]
+        return self._other_sources([article_id]).get(article_id, [])
+
+    def _other_sources(self, article_ids: list[str]) -> dict[str, list[Article]]:
+        """Each article's copies (the other articles of its story), oldest first."""
+        members = self.store.story_members(article_ids)
+        found = self.store.get_many([i for ids in members.values() for i in ids])
+        return {a: [found[i] for i in ids if i in found] for a, ids in members.items()}
 
     def copy_counts(self, article_ids: list[str]) -> dict[str, int]:
         return self.store.copy_counts(article_ids)
@@ -485,7 +489,7 @@ class Archive:
             by_meaning = reranker(self.vectors, self.store, self.ranking.semantic_weight) if parsed else None
             try:
                 found = run(searcher, self.store, parsed, request, self.ranking, by_meaning)
-                return with_copies(found, self.store.copy_counts([h.article.id for h in found.hits]))
+                return with_copies(found, self._other_sources([h.article.id for h in found.hits]))
             except _DAMAGE as e:  # a segment damaged where opening did not look
                 raise damaged(self.index.current_generation() or self.index_dir, e) from e
 

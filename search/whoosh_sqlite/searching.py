@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from whoosh import query as wq
@@ -13,6 +13,7 @@ from whoosh.searching import Searcher
 from ..analysis import normalize_key
 from ..budget import TimeUp, clock
 from ..filters import FILTER_KINDS, date_range_query
+from ..folding import fold_ranking
 from ..queryparse import ParsedQuery, QueryError
 from ..ranking import Ranking
 from ..recency import rerank, window_limit
@@ -28,6 +29,7 @@ from ..results import (
 )
 from ..semantic.rerank import RERANK_DEPTH
 from .ranking.docsets import DocSets
+from .ranking.storymap import story_map
 from .ranking.topk import docsets_for, top_by_date, top_partial, top_scored
 from .store import Store
 
@@ -92,24 +94,78 @@ def run(
     strict_bits = strict_all & scope
     partial = matched_all & scope & ~strict_bits
     order = sort if parsed is not None or sort != "relevance" else "newest"
+    exact_total = strict_bits.bit_count()
+    total = exact_total + partial.bit_count()
     # Only a fallback: an article holding every word keeps today's ranking.
     by_meaning = by_meaning if order == "relevance" and not strict_bits and partial else None
-    depth = max(wanted, RERANK_DEPTH) if by_meaning else wanted
-    ranked, cut = _ranked(searcher, ds, parsed, ranking, order, strict_bits, partial, depth, recency)
-    if by_meaning and not cut:
-        ranked = _reranked(searcher, ranked, by_meaning, request.text)
+    # The budget starts once the matching documents are known: building a
+    # word's bitmap is a one-time cost (cached), which on a cold server
+    # must not get an ordinary query refused. Deeper rankings for folded
+    # copies share it.
+    deadline = clock() + TIME_LIMIT
+    rankings: list[tuple[list[tuple[int, float | None]], bool]] = []
+
+    def rank(depth: int) -> list[tuple[int, float | None]]:
+        try:
+            ranked, cut = _ranked(
+                searcher,
+                ds,
+                parsed,
+                ranking,
+                order,
+                strict_bits,
+                partial,
+                depth,
+                recency,
+                deadline,
+                by_meaning,
+            )
+        except QueryError:
+            if not rankings:
+                raise
+            # Out of time ranking deeper for folded copies: the last ranking
+            # stands, and the page says the work was cut.
+            ranked, cut = rankings[-1][0], True
+        if by_meaning and not cut:
+            ranked = _reranked(searcher, ranked, by_meaning, request.text)
+        rankings.append((ranked, cut))
+        return ranked
+
+    stories = None
+    if request.fold:
+        shared = story_map(ds, store)
+        stories = shared.distinct(strict_bits | partial, total)
+
+        def stories_of(ranked: Sequence[tuple[int, float | None]]) -> Callable[[tuple], int]:
+            told = shared.story_of([d for d, _ in ranked])
+            return lambda item: told.get(item[0], -1 - item[0])  # alone: its own story
+
+        ranked = fold_ranking(rank, stories_of, wanted, total)
+    else:
+        ranked = rank(wanted)
+    cut = any(c for _, c in rankings)
     shown = ranked[(page - 1) * per_page : wanted]
     exact_ids = {d for d, _ in shown if strict_bits >> d & 1}
     page_hits = [(searcher.stored_fields(d)["id"], score, d in exact_ids) for d, score in shown]
     articles = store.get_many([i for i, _, _ in page_hits])
     highlight = parsed.highlight if parsed is not None else None
     hits = [Hit.of(articles[i], score, highlight, exact) for i, score, exact in page_hits if i in articles]
-    exact_total = strict_bits.bit_count()
-    total = exact_total + partial.bit_count()
     facet_values, sizes = _facets(ds, matched_all, parts, filters, store, facet_limit) if facets else ({}, {})
-    stale = len(hits) < min(per_page, total - (page - 1) * per_page)
+    listed = total if stories is None else stories
+    stale = len(hits) < min(per_page, listed - (page - 1) * per_page) and not cut
     return SearchResult.answer(
-        parsed, request, hits, total, exact_total, facet_values, sizes, started, order, stale=stale, cut=cut
+        parsed,
+        request,
+        hits,
+        total,
+        exact_total,
+        facet_values,
+        sizes,
+        started,
+        order,
+        stale=stale,
+        cut=cut,
+        stories=stories,
     )
 
 
@@ -143,9 +199,14 @@ def _ranked(
     partial: int,
     wanted: int,
     recency: bool,
+    deadline: float,
+    by_meaning: object = None,
 ) -> tuple[list[tuple[int, float | None]], bool]:
-    """The first `wanted` matches in order, and whether the time budget cut
-    the ranking of the partial ones (then listed by date after the others)."""
+    """The first `wanted` matches in order (RERANK_DEPTH at least when
+    re-ordered `by_meaning`), and whether the time budget (CPU `deadline`)
+    cut the ranking of the partial ones (then listed by date after the others)."""
+    if by_meaning:
+        wanted = max(wanted, RERANK_DEPTH)
     if order != "relevance":
         newest = order == "newest"
         ranked = top_by_date(ds, strict_bits, newest, wanted)
@@ -154,10 +215,6 @@ def _ranked(
     boost = recency and ranking.recency_weight > 0
     # With the boost, whole windows are ranked so that every page cuts the same ones.
     limit = window_limit(wanted) if boost else wanted
-    # The budget starts once the matching documents are known: building a
-    # word's bitmap is a one-time cost (cached), which on a cold server
-    # must not get an ordinary query refused.
-    deadline = clock() + TIME_LIMIT
     try:
         ranked: list[tuple[int, float | None]] = list(
             top_scored(searcher, ds, _boosted(parsed.strict, parsed), strict_bits, limit, deadline)

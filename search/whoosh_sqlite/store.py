@@ -177,6 +177,13 @@ class Store:
         """For each of `article_ids` with copies, how many."""
         return {i: len(others) for i, others in self.story_members(article_ids).items()}
 
+    def shared_stories(self) -> list[tuple[str, str]]:
+        """(id, story) of every article whose story holds another one too."""
+        return self.db.execute(
+            """SELECT id, story FROM stories WHERE story IN
+                   (SELECT story FROM stories GROUP BY story HAVING count(*) > 1)"""
+        ).fetchall()
+
     def story_members(self, article_ids: list[str]) -> dict[str, list[str]]:
         """For each of `article_ids` with copies, the ids of the other
         articles of its story, oldest first."""
