@@ -379,7 +379,11 @@ def export(ctx, output):
 
 @main.command()
 @click.option(
-    "--procs", default=1, show_default=True, type=click.IntRange(1, 16), help="Processi per l'indicizzazione."
+    "--procs",
+    default=None,
+    type=click.IntRange(1, 16),
+    help="Processi per l'indicizzazione (predefinito: ARCHIVIO_PROCS, altrimenti uno per core, "
+    "non più delle parti da 4.000 articoli).",
 )
 @click.pass_context
 def rebuild(ctx, procs):

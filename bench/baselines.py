@@ -288,8 +288,15 @@ class TantivyBaseline:
         self.build_seconds = time.perf_counter() - start
 
     def add(self, records: Iterable[dict]) -> None:
-        """Appends records to a built index: one commit, tantivy's default merge policy."""
+        """Appends records to a built (or opened) index: one commit, tantivy's default merge policy."""
         self._write(records)
+
+    def open(self) -> TantivyBaseline:
+        """The index built earlier in `dirpath` (another process), with a searcher."""
+        self.index = self._tantivy.Index(self.schema, path=str(self.dirpath), reuse=True)
+        self.index.register_tokenizer(TANTIVY_ITALIAN, self.analyzer)
+        self.searcher = self.index.searcher()
+        return self
 
     def _write(self, records: Iterable[dict]) -> None:
         # One indexing thread: documents keep the records' order, so equal scores

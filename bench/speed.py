@@ -1,4 +1,4 @@
-"""Speed benchmark: Archivio side by side with SQLite FTS5 and plain whoosh.
+"""Speed benchmark: Archivio side by side with SQLite FTS5, plain whoosh and tantivy.
 
     python -m bench.speed                              # the dev corpus (19,902 articles)
     python -m bench.speed --scale 100000               # dev corpus, then 100,000 articles
@@ -10,15 +10,18 @@ For every size it writes the corpus (replicated with new ids, urls and
 dates shifted back by 397 days per copy) to a work directory, imports it into an
 Archivio store, then measures, each figure the median of --runs runs:
 
-- full rebuild (`cli.py rebuild --procs N`, a subprocess): seconds, articles/s,
+- full rebuild (`cli.py rebuild`, with the default processes unless --procs N;
+  a subprocess): seconds, articles/s,
   peak RSS of the whole process tree (sampled from /proc), index size on disk;
-  the baselines build the same records in a subprocess of their own;
+  the baselines build the same records in a subprocess of their own
+  (tantivy: its official Python bindings, one indexing thread, the Italian
+  chain of bench.baselines, any term; only when the dev extra installed it);
 - incremental import of 1,000 new articles into the existing index
   (`cli.py import`, a subprocess; the FTS5 and whoosh equivalents likewise);
 - warm query latency p50/p95/p99 in-process over the dev queries, four
   flavours: plain; category + date-range filter; facet counts (author,
-  category, year); and "page" = filter + facets, the search page's request.
-  Archivio's result cache is off for these;
+  category, year); and "page" = filter + facets, the search page's request
+  (tantivy: plain and filter only). Archivio's result cache is off for these;
 - the web server (`cli.py serve`): requests/s, p95 and errors with
   `wrk -t2 -c8 -d20s` on `/?q=...` cycling through the dev queries, plus
   the server's peak RSS, with the result cache off and on.
@@ -262,13 +265,17 @@ def worker(*args: str) -> list[str]:
 
 
 def worker_main(argv: list[str]) -> None:
-    """`python -m bench.speed _worker {build|add} {fts5|whoosh} CORPUS DIR`."""
-    from bench.baselines import Fts5Baseline, WhooshBaseline
+    """`python -m bench.speed _worker {build|add} {fts5|whoosh|tantivy} CORPUS DIR`."""
+    from bench.baselines import Fts5Baseline, TantivyBaseline, WhooshBaseline
 
     action, system, corpus, target = argv
     records = read_jsonl(Path(corpus))
     if system == "fts5":
         baseline = Fts5Baseline(Path(target) / "fts.db", mode="any")
+    elif system == "tantivy":
+        baseline = TantivyBaseline(Path(target) / "tantivy")
+        if action == "add":
+            baseline.open()
     else:
         baseline = WhooshBaseline(Path(target) / "whoosh")
     if action == "build":
@@ -328,12 +335,14 @@ def filters_from(queries: list[dict], common: str, article: Callable[[str], tupl
     return out
 
 
-def measure_latency(fn: Callable[[dict, str], object], queries: list[dict], runs: int) -> dict[str, dict]:
+def measure_latency(
+    fn: Callable[[dict, str], object], queries: list[dict], runs: int, flavours: tuple[str, ...] = FLAVOURS
+) -> dict[str, dict]:
     """Per flavour: the median over `runs` passes of each pass's p50/p95/p99 (ms)."""
     for q in queries:  # warm: searcher, caches of posting lists, page cache
         fn(q, "plain")
     out = {}
-    for flavour in FLAVOURS:
+    for flavour in flavours:
         fn(queries[0], flavour)
         passes = []
         for _ in range(runs):
@@ -429,6 +438,31 @@ def whoosh_query_fn(path: Path, filters: dict[str, dict]):
         return [hit["id"] for hit in results]
 
     return fn, wb
+
+
+def tantivy_query_fn(path: Path, filters: dict[str, dict]):
+    """tantivy, any term, its Italian chain (bench.baselines.TantivyBaseline): the
+    top 10; with facets, the total too (its Python bindings have no facet
+    counts over text fields: the facets and page rows stay empty)."""
+    from bench.baselines import TantivyBaseline
+
+    tb = TantivyBaseline(path).open()
+
+    def fn(q: dict, flavour: str):
+        if flavour in ("facets", "page"):
+            return None
+        f = filters[q["qid"]] if flavour == "filter" else {}
+        return tb.search(q["query"], f, limit=10)
+
+    return fn, tb
+
+
+def tantivy_installed() -> bool:
+    try:
+        import tantivy  # noqa: F401 - only asks whether the dev extra is there
+    except ImportError:
+        return False
+    return True
 
 
 # -- web -----------------------------------------------------------------------------------
@@ -569,7 +603,10 @@ def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: lis
         inc_files, filters, archive_args = bench_whoosh(r, args, work, corpus, queries)
     out = {"archivio": r}
     if not args.skip_baselines:
-        for system in ("fts5", "whoosh"):
+        for system in ("fts5", "whoosh", "tantivy"):
+            if system == "tantivy" and not tantivy_installed():
+                print("  tantivy: not installed (pip install -e '.[dev]')", flush=True)
+                continue
             b: dict = {}
             target = work / system
             if system == "whoosh" and args.skip_whoosh_build_above and count > args.skip_whoosh_build_above:
@@ -592,9 +629,12 @@ def bench_size(n: int | None, args: argparse.Namespace, work: Path, queries: lis
             (b["inc_s"],) = median_of(args.runs, add)
             if system == "fts5":
                 fn, handle = fts5_query_fn(target / "fts.db", filters)
+            elif system == "tantivy":
+                fn, handle = tantivy_query_fn(target / "tantivy", filters)
             else:
                 fn, handle = whoosh_query_fn(target / "whoosh", filters)
-            b["latency"] = measure_latency(fn, queries, args.baseline_runs or args.runs)
+            flavours = ("plain", "filter") if system == "tantivy" else FLAVOURS
+            b["latency"] = measure_latency(fn, queries, args.baseline_runs or args.runs, flavours)
             handle.close()
             print(
                 f"  {system}: build {b['build_s']:.1f} s, inc {b['inc_s']:.2f} s, "
@@ -637,12 +677,10 @@ def bench_whoosh(
             stdout=subprocess.DEVNULL,
         )
         print(f"  store import {time.perf_counter() - started:.1f} s", flush=True)
-    procs = str(args.procs)
+    procs = ["--procs", str(args.procs)] if args.procs else []
 
     def rebuild(_: int) -> tuple[float, float, float, float]:
-        secs, rss = run_measured(
-            cli("--data-dir", str(data), "--index-dir", str(index), "rebuild", "--procs", procs)
-        )
+        secs, rss = run_measured(cli("--data-dir", str(data), "--index-dir", str(index), "rebuild", *procs))
         return secs, rss, LAST_CPU, LAST_RSS
 
     print(f"  load average before the rebuilds: {os.getloadavg()[0]:.2f}", flush=True)
@@ -807,7 +845,7 @@ def figure(d: dict, *path: object) -> float:
 
 
 def print_table(label: str, res: dict) -> None:
-    a, f, w = res["archivio"], res.get("fts5", {}), res.get("whoosh", {})
+    a, f, w, t = res["archivio"], res.get("fts5", {}), res.get("whoosh", {}), res.get("tantivy", {})
     n = a["articles"]
 
     rows: list[tuple[str, str, tuple]] = [
@@ -835,7 +873,7 @@ def print_table(label: str, res: dict) -> None:
         )
         rows.insert(-1, ("database size after a rebuild (MB)", "s", ("rebuilt_size_mb",)))
         rows.insert(-1, ("of which text indexes (GIN, MB)", "s", ("gin_mb",)))
-    for d in (a, f, w):
+    for d in (a, f, w, t):
         if "build_s" in d:
             d["rate"] = n / d["build_s"]
             d["size_ratio"] = d["size_mb"] / a["raw_mb"]
@@ -844,23 +882,24 @@ def print_table(label: str, res: dict) -> None:
             rows.append((f"query {flavour} p{p} (ms)", "s", ("latency", flavour, p)))
     print(f"\n### {label}: {n:,} articles, {a['raw_mb']:.1f} MB raw text")
     ours = "archivio (postgres)" if "import_s" in a else "archivio"
-    print(f"| metric | {ours} | fts5 any | whoosh std | ÷ fts5 | ÷ whoosh |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(f"| metric | {ours} | fts5 any | whoosh std | tantivy any | ÷ fts5 | ÷ whoosh | ÷ tantivy |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, unit, path in rows:
-        ours, fv, wv = figure(a, *path), figure(f, *path), figure(w, *path)
+        ours, fv, wv, tv = figure(a, *path), figure(f, *path), figure(w, *path), figure(t, *path)
         print(
-            f"| {name} | {_fmt(ours, unit)} | {_fmt(fv, unit)} | {_fmt(wv, unit)} "
-            f"| {_ratio(ours, fv)} | {_ratio(ours, wv)} |"
+            f"| {name} | {_fmt(ours, unit)} | {_fmt(fv, unit)} | {_fmt(wv, unit)} | {_fmt(tv, unit)} "
+            f"| {_ratio(ours, fv)} | {_ratio(ours, wv)} | {_ratio(ours, tv)} |"
         )
     for key, title in (("web", "result cache off"), ("web_cached", "result cache on")):
         if key in a:
             web = a[key]
             print(
-                f"| web req/s ({title}) | {web['rps']:,.0f} | — | — | target 200: {web['rps'] / 200:.2f} | |"
+                f"| web req/s ({title}) | {web['rps']:,.0f} | — | — | — "
+                f"| target 400: {web['rps'] / 400:.2f} | | |"
             )
             print(
                 f"| web p95 ms / errors / server RSS MiB ({title}) | {web['p95_ms']:.0f} / "
-                f"{web['errors']:.0f} / {web['rss_mib']:.0f} | — | — | | |"
+                f"{web['errors']:.0f} / {web['rss_mib']:.0f} | — | — | — | | | |"
             )
 
 
@@ -878,6 +917,14 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
         if ours == ours and other == other:  # both measured (not NaN)
             out.append((name, text, met))
 
+    ours_plain, tantivy_plain = (fig("100k", s, "latency", "plain", 95) for s in ("archivio", "tantivy"))
+    add(
+        "plain query p95 at 100k <= 4x tantivy's",
+        ours_plain,
+        tantivy_plain,
+        f"{ours_plain:.1f} vs {tantivy_plain:.2f} ms: {ours_plain / tantivy_plain:.1f}x",
+        ours_plain <= 4 * tantivy_plain,
+    )
     page, plain = fig("100k", "archivio", "latency", "page", 95), fig("100k", "fts5", "latency", "plain", 95)
     add(
         "search page p95 at 100k <= FTS5 any-term plain p95",
@@ -975,7 +1022,9 @@ def main(argv: list[str] | None = None) -> None:
         help="--backend postgres: a PostgreSQL server where the user may create "
         "databases (each size gets archivio_bench_<size>)",
     )
-    ap.add_argument("--procs", type=int, default=2, help="rebuild processes")
+    ap.add_argument(
+        "--procs", type=int, default=None, help="rebuild processes (default: the engine's, one per core)"
+    )
     ap.add_argument("--runs", type=int, default=3, help="runs per latency / incremental figure")
     ap.add_argument("--build-runs", type=int, default=3, help="runs per full-build figure")
     ap.add_argument(

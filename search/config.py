@@ -46,6 +46,7 @@ SETTINGS = [
     Setting("host", "ARCHIVIO_HOST", "127.0.0.1", "indirizzo del sito (serve)"),
     Setting("port", "ARCHIVIO_PORT", "8000", "porta del sito (serve)"),
     Setting("workers", "ARCHIVIO_WORKERS", "1", "processi del sito (serve)"),
+    Setting("procs", "ARCHIVIO_PROCS", "(uno per core)", "processi per ricostruire l'indice (rebuild)"),
     Setting("threads", "ARCHIVIO_THREADS", "8", "richieste in parallelo per processo (serve)"),
     Setting("public_url", "ARCHIVIO_PUBLIC_URL", "", "indirizzo pubblico del sito"),
     Setting("result_cache", "ARCHIVIO_RESULT_CACHE", "256", "risultati recenti tenuti in memoria (0: no)"),

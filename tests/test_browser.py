@@ -315,3 +315,23 @@ def test_browse_by_author_without_words(server, browser):
     assert {r.find_element(By.CSS_SELECTOR, ".meta-author").text for r in _results(browser)} == {
         "Franco Bolli"
     }
+
+
+def test_a_story_opens_its_other_sources_and_shows_every_copy(server, browser):
+    """The demo's Liguria flood, told by two outlets: one result that opens
+    the other source; "Mostra tutte le copie" lists both."""
+    browser.get(server + "/?q=torrente+Entella")
+    assert len(_results(browser)) == 1 and _total(browser) == 2
+    assert "1 notizia diversa" in browser.find_element(By.CSS_SELECTOR, ".results-stories").text
+    copy = browser.find_element(By.CSS_SELECTOR, "li.result details.result-copies li a")
+    assert not copy.is_displayed()
+    browser.find_element(By.CSS_SELECTOR, "li.result details.result-copies summary").click()
+    _wait(browser).until(lambda d: copy.is_displayed())
+    title = copy.text
+    copy.click()
+    _wait(browser).until(ec.url_contains("/articolo/"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == title
+    browser.back()
+    browser.find_element(By.CSS_SELECTOR, "a.copies-toggle").click()
+    _wait(browser).until(ec.url_contains("copie=tutte"))
+    assert len(_results(browser)) == 2 and _total(browser) == 2

@@ -5,6 +5,7 @@ generations and lock file on whoosh."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -211,3 +212,21 @@ def test_lock_dies_with_its_process(filled):
     proc.wait()
     with WriterLock(filled.data_dir / "archivio.lock", timeout=1):
         pass
+
+
+def test_a_rebuild_uses_every_core_unless_told(monkeypatch):
+    """One process per usable core (ARCHIVIO_PROCS when set, as the suite
+    sets it), never more than the parts of PART articles to analyse."""
+    from archivio.search.settings import SettingError
+    from archivio.search.whoosh_sqlite.indexing.builder import MAX_PROCS, PART, default_procs
+
+    monkeypatch.delenv("ARCHIVIO_PROCS", raising=False)
+    cores = min(len(os.sched_getaffinity(0)), MAX_PROCS)
+    assert default_procs(DEMO_COUNT) == default_procs(PART) == 1
+    assert default_procs(PART + 1) == min(cores, 2)
+    assert default_procs(PART * 40) == cores
+    monkeypatch.setenv("ARCHIVIO_PROCS", "3")
+    assert (default_procs(PART * 40), default_procs(PART * 2), default_procs(10)) == (3, 2, 1)
+    monkeypatch.setenv("ARCHIVIO_PROCS", "0")
+    with pytest.raises(SettingError, match="ARCHIVIO_PROCS"):
+        default_procs(PART * 40)

@@ -121,3 +121,25 @@ def test_filters_narrow(tantivy):
 def test_a_hostile_query_is_plain_text(tantivy, query, found):
     """tantivy's query syntax in user text is inert: its words are searched as words."""
     assert sorted(tantivy.search(query)) == found
+
+
+def test_bench_speed_builds_adds_and_searches_it_from_another_process(tmp_path):
+    """bench.speed's worker builds the index, another run adds to it, and the
+    query function reopens it: the same answers as the built object."""
+    import json
+
+    from bench.speed import tantivy_query_fn, worker_main
+
+    first, more = tmp_path / "first.jsonl", tmp_path / "more.jsonl"
+    first.write_text("".join(json.dumps(r) + "\n" for r in RECORDS[:3]))
+    more.write_text("".join(json.dumps(r) + "\n" for r in RECORDS[3:]))
+    worker_main(["build", "tantivy", str(first), str(tmp_path)])
+    fn, handle = tantivy_query_fn(tmp_path / "tantivy", {"q1": {"category": "economia"}})
+    assert sorted(fn({"qid": "q1", "query": "mercato"}, "plain")) == ["pesce", "rionali"]
+    assert fn({"qid": "q1", "query": "mercato"}, "filter") == ["pesce"]
+    assert fn({"qid": "q1", "query": "mercato"}, "page") is None  # no facet counts: not measured
+    handle.close()
+    worker_main(["add", "tantivy", str(more), str(tmp_path)])
+    fn, handle = tantivy_query_fn(tmp_path / "tantivy", {})
+    assert sorted(fn({"qid": "q1", "query": "mercato"}, "plain")) == MERCATO
+    handle.close()

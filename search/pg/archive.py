@@ -121,7 +121,7 @@ class PostgresArchive:
         report.elapsed = time.perf_counter() - started
         return report
 
-    def rebuild(self, procs: int = 1, progress: Callable[[int], None] | None = None) -> int:
+    def rebuild(self, procs: int | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Re-derives every search vector and the vocabulary from the stored text.
 
         Batch by batch, each in its own transaction: searches go on meanwhile

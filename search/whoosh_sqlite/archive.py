@@ -37,6 +37,7 @@ from ..synonyms import Synonyms, default_synonyms
 from ..thesaurus import thesaurus_state
 from ..upserts import ADDED, UPDATED
 from .indexer import IndexManager, damaged, outdated_analysis
+from .indexing.builder import default_procs
 from .locking import WriterLock, lock_holder
 from .querybuilder import WhooshQueryBuilder
 from .ranking.docsets import index_version
@@ -271,17 +272,18 @@ class Archive:
         store's size when there is no index yet: the index is smaller)."""
         return int(REBUILD_SPACE * self.index.size()) or self.store.path.stat().st_size
 
-    def rebuild(self, procs: int = 1, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuilds the whole index from the store, switching to it atomically."""
+    def rebuild(self, procs: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuilds the whole index from the store, switching to it atomically,
+        in `procs` processes (None: indexing.builder.default_procs, one per core)."""
         with self._writer_lock():
             return self._rebuild_locked(procs, progress)
 
-    def _rebuild_locked(self, procs: int = 1, progress: Callable[[int], None] | None = None) -> int:
+    def _rebuild_locked(self, procs: int | None = None, progress: Callable[[int], None] | None = None) -> int:
         self.store.assign_missing_stories()  # articles stored before stories existed
         try:
             count = self.index.rebuild(
                 self.store.iter_all(),
-                procs=procs,
+                procs=procs or default_procs(self.store.count()),
                 progress=progress,
                 total=self.store.count(),
                 before_switch=lambda live, new: self.vectors.carry_over(live, new, self.store),

@@ -75,7 +75,9 @@ def run(
     (relevance sort only), newer articles move up within each window of
     the ranking (search.recency). With `by_meaning` (the semantic extra,
     search.semantic) and no article holding every word, the first
-    RERANK_DEPTH of the fallback are re-ordered by meaning as well.
+    RERANK_DEPTH of the fallback are re-ordered by meaning as well. With
+    `request.fold`, each story is listed once, at its best article's place
+    (search.folding), and `stories` counts them among the matches.
     """
     filters, sort, page, per_page = request.filters, request.sort, request.page, request.per_page
     facets, recency, facet_limit = request.facets, request.recency, request.facet_limit
@@ -98,6 +100,10 @@ def run(
     total = exact_total + partial.bit_count()
     # Only a fallback: an article holding every word keeps today's ranking.
     by_meaning = by_meaning if order == "relevance" and not strict_bits and partial else None
+    # The stories among the matches (search.folding), before the ranking's
+    # budget starts: the story map is made once per searcher.
+    shared = story_map(ds, store) if request.fold else None
+    stories = shared.distinct(strict_bits | partial, total) if shared is not None else None
     # The budget starts once the matching documents are known: building a
     # word's bitmap is a one-time cost (cached), which on a cold server
     # must not get an ordinary query refused. Deeper rankings for folded
@@ -131,10 +137,7 @@ def run(
         rankings.append((ranked, cut))
         return ranked
 
-    stories = None
-    if request.fold:
-        shared = story_map(ds, store)
-        stories = shared.distinct(strict_bits | partial, total)
+    if shared is not None:
 
         def stories_of(ranked: Sequence[tuple[int, float | None]]) -> Callable[[tuple], int]:
             told = shared.story_of([d for d, _ in ranked])

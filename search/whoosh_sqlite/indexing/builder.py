@@ -45,6 +45,7 @@ from whoosh.index import Index
 from whoosh.writing import SegmentWriter
 
 from ...errors import WriteFailed
+from ...settings import env_int
 from ..formats import ArchivioCodec
 from .partpostings import DocData, analyse_part
 from .runs import Run, plan_ranges, write_run
@@ -61,6 +62,8 @@ CHUNK = 100_000
 # processes: 29 s, 216 MB in the parent and 349 MB per worker.
 PART = 4_000
 PART_CHARS = 8_000_000
+# Processes a rebuild may use (the CLI's --procs range, ARCHIVIO_PROCS).
+MAX_PROCS = 16
 # Term ranges per process and segment (phase 2): enough to keep every
 # process busy to the end, each range a few MB of postings.
 RANGES_PER_PROC = 6
@@ -75,6 +78,19 @@ _SCHEMA: Schema | None = None  # a worker process's schema (set by the pool's in
 
 # prctl option: the signal a process gets when its parent dies (linux/prctl.h).
 _PR_SET_PDEATHSIG = 1
+
+
+def default_procs(articles: int) -> int:
+    """Processes for a rebuild of `articles` when none are asked for:
+    ARCHIVIO_PROCS when set, else one per usable core, but no more than
+    there are parts to analyse (a pool for a part or two costs more than it
+    saves: the demo's 51 articles rebuild in one process)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    cores = env_int("ARCHIVIO_PROCS", cores, minimum=1, maximum=MAX_PROCS)
+    return max(1, min(cores, -(-articles // PART), MAX_PROCS))
 
 
 def _start_worker(schema: Schema, parent: int) -> None:
