@@ -478,3 +478,18 @@ def test_a_phrase_past_its_budget_is_refused_with_the_reason(tmp_path, monkeypat
     with pytest.raises(QueryError, match="troppo comune per contarla"):
         archive.search('"il porto di genova"')
     assert archive.search("porto genova").exact_total == 300
+
+
+def test_a_compiled_query_scores_any_later_set_of_documents_as_a_fresh_one(segmented_searcher):
+    """top_partial scores bucket after bucket with one QueryScorer: a sloppy
+    phrase's matcher, which only moves forward, starts again for a set of
+    documents before the last one it was asked about."""
+    s = segmented_searcher
+    q = wq.AndMaybe(GradedOr(GROUPS), wq.Phrase("exact", ["sindaco", "genova"], slop=4))
+    docs = np.array(members(DocSets(s).query(q)), dtype=np.int64)
+    late, early = docs[len(docs) // 2 :], docs[: len(docs) // 2]
+    reused = QueryScorer(s, q)
+    for part in (late, early, docs):
+        got, fresh = reused.scores(part), QueryScorer(s, q).scores(part)
+        assert got[0].tolist() == fresh[0].tolist()
+        assert got[1].tolist() == fresh[1].tolist()

@@ -209,14 +209,19 @@ class _Phrase(_Node):
         self.scorer = scorer
         self.words = [_Term(scorer, q.fieldname, w, 1.0) for w in q.words]
         self.matchers: dict[int, object] = {}
+        # The last document each segment's matcher was asked about: it only
+        # moves forward, and a scorer reused for another set of documents
+        # (top_partial's buckets) starts again from an earlier one.
+        self.asked: dict[int, int] = {}
 
     def _matches(self, seg: int, doc: int) -> bool:
         if self.q.slop == 1:
             return self._adjacent(seg, doc)
         m = self.matchers.get(seg)
-        if m is None:
+        if m is None or self.asked.get(seg, -1) > doc:
             sub = self.scorer.subsearchers[seg]
             m = self.matchers[seg] = self.q.matcher(sub, sub.boolean_context())
+        self.asked[seg] = doc
         if not m.is_active():
             return False
         if m.id() < doc:
