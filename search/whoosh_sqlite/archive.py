@@ -280,12 +280,13 @@ class Archive:
 
     def _rebuild_locked(self, procs: int | None = None, progress: Callable[[int], None] | None = None) -> int:
         self.store.assign_missing_stories()  # articles stored before stories existed
+        total = self.store.count()
         try:
             count = self.index.rebuild(
                 self.store.iter_all(),
-                procs=procs or default_procs(self.store.count()),
+                procs=procs or default_procs(total),
                 progress=progress,
-                total=self.store.count(),
+                total=total,
                 before_switch=lambda live, new: self.vectors.carry_over(live, new, self.store),
             )
         except (OSError, sqlite3.Error) as e:
@@ -362,13 +363,7 @@ class Archive:
         return Freshness.of(self.store.events())
 
     def copies(self, article_id: str) -> list[Article]:
-        return self._other_sources([article_id]).get(article_id, [])
-
-    def _other_sources(self, article_ids: list[str]) -> dict[str, list[Article]]:
-        """Each article's copies (the other articles of its story), oldest first."""
-        members = self.store.story_members(article_ids)
-        found = self.store.get_many([i for ids in members.values() for i in ids])
-        return {a: [found[i] for i in ids if i in found] for a, ids in members.items()}
+        return self.store.other_sources([article_id]).get(article_id, [])
 
     def copy_counts(self, article_ids: list[str]) -> dict[str, int]:
         return self.store.copy_counts(article_ids)
@@ -491,7 +486,7 @@ class Archive:
             by_meaning = reranker(self.vectors, self.store, self.ranking.semantic_weight) if parsed else None
             try:
                 found = run(searcher, self.store, parsed, request, self.ranking, by_meaning)
-                return with_copies(found, self._other_sources([h.article.id for h in found.hits]))
+                return with_copies(found, self.store.other_sources([h.article.id for h in found.hits]))
             except _DAMAGE as e:  # a segment damaged where opening did not look
                 raise damaged(self.index.current_generation() or self.index_dir, e) from e
 

@@ -113,18 +113,10 @@ def run(
 
     def rank(depth: int) -> list[tuple[int, float | None]]:
         try:
+            # By meaning, the first RERANK_DEPTH at least.
+            deep = max(depth, RERANK_DEPTH) if by_meaning else depth
             ranked, cut = _ranked(
-                searcher,
-                ds,
-                parsed,
-                ranking,
-                order,
-                strict_bits,
-                partial,
-                depth,
-                recency,
-                deadline,
-                by_meaning,
+                searcher, ds, parsed, ranking, order, strict_bits, partial, deep, recency, deadline
             )
         except QueryError:
             if not rankings:
@@ -203,13 +195,9 @@ def _ranked(
     wanted: int,
     recency: bool,
     deadline: float,
-    by_meaning: object = None,
 ) -> tuple[list[tuple[int, float | None]], bool]:
-    """The first `wanted` matches in order (RERANK_DEPTH at least when
-    re-ordered `by_meaning`), and whether the time budget (CPU `deadline`)
-    cut the ranking of the partial ones (then listed by date after the others)."""
-    if by_meaning:
-        wanted = max(wanted, RERANK_DEPTH)
+    """The first `wanted` matches in order, and whether the time budget (CPU
+    `deadline`) cut the ranking of the partial ones (then listed by date after the others)."""
     if order != "relevance":
         newest = order == "newest"
         ranked = top_by_date(ds, strict_bits, newest, wanted)

@@ -177,6 +177,12 @@ class Store:
         """For each of `article_ids` with copies, how many."""
         return {i: len(others) for i, others in self.story_members(article_ids).items()}
 
+    def other_sources(self, article_ids: list[str]) -> dict[str, list[Article]]:
+        """Each article's copies (the other articles of its story), oldest first."""
+        members = self.story_members(article_ids)
+        found = self.get_many([i for ids in members.values() for i in ids])
+        return {a: [found[i] for i in ids if i in found] for a, ids in members.items()}
+
     def shared_stories(self) -> list[tuple[str, str]]:
         """(id, story) of every article whose story holds another one too."""
         return self.db.execute(
