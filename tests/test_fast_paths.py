@@ -337,12 +337,15 @@ def test_whooshs_collector_ranks_a_graded_query_as_the_scorer(segmented_searcher
     assert [score for _, score in collected] == pytest.approx([score for _, score in expected], rel=1e-12)
 
 
+@pytest.mark.parametrize("batch", [0, 7, 10**6], ids=["bucket-by-bucket", "small-batches", "one-batch"])
 @pytest.mark.parametrize("exponent", [0.0, 1.0, 3.0])
-def test_partial_buckets_prune_to_the_exact_top(segmented_searcher, monkeypatch, exponent):
+def test_partial_buckets_prune_to_the_exact_top(segmented_searcher, monkeypatch, exponent, batch):
     """Bucket by bucket with the bounds times the factor, the partial matches'
-    top k is the exact one (every bucket scored in full: no champions)."""
+    top k is the exact one (every bucket scored in full: no champions),
+    whether buckets are scored one at a time or together (BATCH_DOCS)."""
     monkeypatch.setattr(topk, "SCORE_EACH", 20)
     monkeypatch.setattr(topk, "PARTIAL_BUDGET", 10**6)
+    monkeypatch.setattr(topk, "BATCH_DOCS", batch)
     s = segmented_searcher
     ds = DocSets(s)
     q = GradedOr(GROUPS, exponent=exponent)
@@ -355,6 +358,29 @@ def test_partial_buckets_prune_to_the_exact_top(segmented_searcher, monkeypatch,
         found = top_partial(s, ds, ranked, partial, 15, None)
         assert [d for d, _ in found] == [d for d, _ in exact]
         assert [x for _, x in found] == pytest.approx([x for _, x in exact], rel=1e-12)
+
+
+@pytest.mark.parametrize("budget", [25, 60, 150])
+def test_batched_buckets_rank_as_one_bucket_at_a_time_past_the_budget(
+    segmented_searcher, monkeypatch, budget
+):
+    """Past PARTIAL_BUDGET big buckets offer only their champions: scoring the
+    full buckets together changes neither which buckets those are nor the
+    top k (the same documents, the same scores)."""
+    monkeypatch.setattr(topk, "SCORE_EACH", 20)
+    monkeypatch.setattr(topk, "CHAMPIONS", 5)
+    monkeypatch.setattr(topk, "PARTIAL_BUDGET", budget)
+    s = segmented_searcher
+    ds = DocSets(s)
+    q = GradedOr(GROUPS, exponent=1.0)
+    partial = ds.query(q) & ~ds.query(wq.And(GROUPS))
+    rankings = []
+    for batch in (0, 7, 10**6):
+        monkeypatch.setattr(topk, "BATCH_DOCS", batch)
+        rankings.append(top_partial(s, ds, q, partial, 15, None))
+    assert len(rankings[0]) == 15
+    assert rankings[1] == rankings[0]
+    assert rankings[2] == rankings[0]
 
 
 @pytest.mark.parametrize("segmented", [False, True], ids=["one-segment", "three-segments"])

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archivio.search.analysis import exact_analyzer, stem
+from archivio.search import snippets
+from archivio.search.analysis import TOKEN_PATTERN, exact_analyzer, stem
 from archivio.search.queryparse import Highlight
 from archivio.search.snippets import SEPARATOR, highlight_all, snippet, to_html, to_plain
 from archivio.web import create_app
@@ -251,6 +252,48 @@ def test_marks_are_the_text_itself_in_order_and_each_one_matched(pieces):
     assert all(t.strip() not in ("19", "di", "Stato") for t, m in segments if m)
     snippet_text = to_plain(snippet(text, HIGHLIGHT))
     assert all(part.strip(" …") in " ".join(text.split()) for part in snippet_text.split(SEPARATOR))
+
+
+def token_by_token_spans(text: str, hl: Highlight) -> list[tuple[int, int, str]]:
+    """The marks found the plain way, one token at a time (what match_spans
+    did before it skipped the tokens that mark nothing)."""
+    firsts: dict = {}
+    for words, slop in sorted(hl.phrases):
+        firsts.setdefault(words[0], []).append((words, slop))
+    out, covered = [], 0
+    for m in TOKEN_PATTERN.finditer(text):
+        singles, starts = snippets._token_marks(m.group(), hl, firsts)
+        spans = [(m.start() + s, m.start() + e, k) for s, e, k in singles]
+        for start, position, words, slop in starts:
+            end = snippets._phrase_end(text, m.start(), m.group(), position, words[1:], slop)
+            if end is not None:
+                spans.append((m.start() + start, end, " ".join(words)))
+        for span in sorted(spans, key=lambda s: (s[0], -s[1])):
+            if span[0] >= covered:
+                covered = span[1]
+                out.append(span)
+    return out
+
+
+MIXED = [*WORDS, "1.200", "2,5", "U.S.A.", "Sant'Anna", "centro-destra", "Città", "dell'Europa", "d’Italia"]
+MIXED.append("x")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(MIXED), st.sampled_from([*SEPARATORS, "", "'", "."])), max_size=60),
+    st.sets(st.sampled_from(["punt", "europa", "citta", "anna", "sant", "destra", "1200", "usa", "x"])),
+    st.sets(st.sampled_from(["diritto", "19", "italia", "2,5", "centro"])),
+    st.sets(st.sampled_from([("stato", "di", "diritto"), ("covid", "19"), ("centro", "destra"), ("x", "x")])),
+)
+def test_marks_are_those_of_a_walk_token_by_token(pieces, stems, words, phrases):
+    """match_spans visits only the tokens that can mark something; the marks
+    are exactly those of a walk over every token, for several searches in a
+    row on one highlight (its memo carried from text to text)."""
+    hl = Highlight(stems=set(stems), words=set(words), phrases={(p, 1) for p in phrases})
+    text = "".join(w + sep for w, sep in pieces)
+    for part in (text, text[::-1], text.upper(), text):
+        assert list(snippets.match_spans(part, hl)) == token_by_token_spans(part, hl)
 
 
 def test_a_phrase_is_marked_by_the_index_positions_even_inside_a_compound():
