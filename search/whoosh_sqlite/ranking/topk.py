@@ -277,29 +277,31 @@ def top_partial(
         if len(found) >= k and bound < threshold:
             break  # nothing left can beat the k-th score
         size = inside.bit_count()
-        i += 1
-        if spent + size > PARTIAL_BUDGET:
-            # Past the budget, big buckets only offer their champions.
+        if len(found) < k and spent + size > PARTIAL_BUDGET:
+            # Past the budget a bucket offers only its champions, or all of
+            # it when they can't fill the page (top_scored decides).
             spent += size
-            ranked = top_scored(
-                searcher, ds, q, inside, k, deadline, each=0, must_fill=len(found) < k, scorer=scorer
-            )
+            i += 1
+            ranked = top_scored(searcher, ds, q, inside, k, deadline, each=0, scorer=scorer)
         else:
-            # Buckets scored in full are scored together, up to BATCH_DOCS
-            # documents at a time. Scoring buckets the walk would have
-            # stopped before changes nothing: their scores are at most their
-            # bounds, below the k-th score.
-            spent += size
-            batch, batched = inside, size
-            while i < len(buckets) and batched < BATCH_DOCS:
-                more = buckets[i][1].bit_count()
-                if spent + more > PARTIAL_BUDGET:
-                    break
-                batch |= buckets[i][1]
-                spent += more
-                batched += more
+            # Consecutive buckets are scored together, up to BATCH_DOCS
+            # documents a pass (a pass costs ~40 µs per term, whatever its
+            # size): all of a bucket within the budget, its champions past
+            # it. Scoring buckets the walk would have stopped before changes
+            # nothing: their scores are at most their bounds, below the k-th.
+            batch, batched = 0, 0
+            while i < len(buckets) and (not batched or batched < BATCH_DOCS):
+                inside = buckets[i][1]
+                size = inside.bit_count()
+                if spent + size > PARTIAL_BUDGET:
+                    if len(found) < k:
+                        break  # this one may have to fill the page: on its own
+                    inside &= champion_bits(searcher, ds, q, deadline)
+                spent += size
+                batch |= inside
+                batched += inside.bit_count() or 1
                 i += 1
-            ranked = ranked_best(searcher, q, batch, k, deadline, scorer)
+            ranked = ranked_best(searcher, q, batch, k, deadline, scorer) if batch else []
         found = best(found + ranked, k)
         if len(found) >= k:
             threshold = found[-1][1]
