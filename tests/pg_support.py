@@ -135,6 +135,31 @@ class PgServer:
         options = " ".join([f"-p {self.port}", f"-k {self.base}", *SERVER_OPTIONS])
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.base / "log"), "-w", "start")
 
+    def restart(self) -> None:
+        """pg_ctl restart -m fast: sessions are ended; returns once it accepts connections."""
+        options = " ".join([f"-p {self.port}", f"-k {self.base}", *SERVER_OPTIONS])
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.base / "log"),
+            "-m",
+            "fast",
+            "-w",
+            "restart",
+        )
+
+    def shut_down(self) -> None:
+        """pg_ctl stop -m fast, keeping its folder (a lost primary)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def promote(self) -> None:
+        """A replica becomes a primary; returns once it takes writes."""
+        self._run("pg_ctl", "-D", str(self.data), "-w", "promote")
+
     def stop(self) -> None:
         """Stops the server and deletes its folder."""
         with contextlib.suppress(RuntimeError):

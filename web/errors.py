@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, jsonify, make_response, render_templat
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from archivio.search import IndexMissing
+from archivio.search import DatabaseUnavailable, IndexMissing
 
 from .engine import Busy
 from .limits import RequestRefused
@@ -82,6 +82,16 @@ def index_missing(e: IndexMissing) -> ResponseReturnValue:
     message = "L'archivio è in manutenzione: l'indice di ricerca non è disponibile. Riprova tra poco."
     response = make_response(error_answer(503, "Archivio in manutenzione", message))
     response.headers["Retry-After"] = "60"
+    return response
+
+
+@errors.app_errorhandler(DatabaseUnavailable)
+def database_unavailable(e: DatabaseUnavailable) -> ResponseReturnValue:
+    # PostgreSQL restarting or failing over: seconds, not the index's minutes.
+    log.error("database unavailable: %s", e)
+    message = "Il database dell'archivio non risponde in questo momento. Riprova tra pochi secondi."
+    response = make_response(error_answer(503, "Archivio non raggiungibile", message))
+    response.headers["Retry-After"] = "5"
     return response
 
 

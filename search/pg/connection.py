@@ -28,6 +28,13 @@ CONNECT_TIMEOUT = 10
 # A search (or any read of a web request) is cancelled past this.
 STATEMENT_TIMEOUT_MS = 10_000
 TRIGRAM_THRESHOLD = 0.2
+# Seconds a read waits for a pooled connection before the database counts as
+# unreachable (a 503 with Retry-After on the site, not psycopg_pool's 30 s).
+READ_WAIT = 5.0
+# After a pooled connection is found broken, for this many seconds a read
+# waits only OUTAGE_WAIT for a pooled one, then connects by itself.
+OUTAGE_SECONDS = 30.0
+OUTAGE_WAIT = 0.05
 
 
 # Why a connection failed, from libpq's English words (a failed connection
@@ -63,6 +70,13 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
+def _begin_read(conn: psycopg.Connection) -> None:
+    # One snapshot for the whole read: a search counts, ranks and then reads its
+    # page's articles in separate statements, and under the default READ COMMITTED
+    # a removal committed in between left the page short of a hit (9 of a total of 250).
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
+
 class Database:
     """The pools of one archive, opened on first use; migrations applied on the primary."""
 
@@ -73,6 +87,8 @@ class Database:
         self.connect_timeout = env_float("ARCHIVIO_PG_CONNECT_TIMEOUT", CONNECT_TIMEOUT, minimum=0.1)
         self._primary: ConnectionPool | None = None
         self._replica: ConnectionPool | None = None
+        # When a read last found a pooled connection broken (monotonic seconds).
+        self._broken_at = float("-inf")
 
     def _open(self, dsn: str) -> ConnectionPool:
         try:
@@ -131,11 +147,7 @@ class Database:
         """A read connection in a transaction with a statement time limit,
         reading one snapshot of the archive."""
         try:
-            with self.replica.connection() as conn:
-                # One snapshot for the whole read: a search counts, ranks and then reads its
-                # page's articles in separate statements, and under the default READ COMMITTED
-                # a removal committed in between left the page short of a hit (9 of a total of 250).
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            with self._read_connection() as conn:
                 conn.execute(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
                 yield conn
         except psycopg.errors.UndefinedTable as e:
@@ -148,6 +160,58 @@ class Database:
             if isinstance(e, psycopg.errors.QueryCanceled):
                 raise
             raise _unavailable(self.dsn_read or self.dsn, e) from e
+
+    @contextmanager
+    def _read_connection(self) -> Iterator[psycopg.Connection]:
+        """A working connection with its read transaction begun: a pooled one,
+        or, while pooled connections are found broken (the server restarted,
+        or another took its place), one of its own.
+
+        A pooled connection is checked by the transaction's first statement
+        (no extra round trip); a broken one goes back to the pool, which
+        replaces it, and the next is tried. The pool reconnects with a
+        growing back-off (1, 2, 4 ... s), so for OUTAGE_SECONDS after a broken
+        connection a read that finds no pooled connection at once connects
+        by itself: reads answer again as soon as the server accepts
+        connections, and fail at once (DatabaseUnavailable) while it doesn't."""
+        pool = self.replica
+        deadline = time.monotonic() + READ_WAIT
+        for _ in range(self.pool_size + 1):
+            outage = time.monotonic() - self._broken_at < OUTAGE_SECONDS
+            try:
+                conn = pool.getconn(timeout=OUTAGE_WAIT if outage else max(0.0, deadline - time.monotonic()))
+            except PoolTimeout as e:
+                if outage:
+                    break
+                reason = f"nessuna connessione libera entro {READ_WAIT:g} s"
+                raise _unavailable(self.dsn_read or self.dsn, reason) from e
+            try:
+                _begin_read(conn)
+            except psycopg.OperationalError:
+                pool.putconn(conn)
+                if not conn.broken:
+                    raise
+                self._broken_at = time.monotonic()
+                continue
+            self._broken_at = float("-inf")
+            try:
+                with conn:  # commits, or rolls back on an error
+                    yield conn
+            finally:
+                pool.putconn(conn)
+            return
+        dsn = self.dsn_read or self.dsn
+        try:
+            conn = psycopg.connect(dsn, connect_timeout=max(1, int(self.connect_timeout)))
+        except psycopg.OperationalError as e:
+            raise _unavailable(dsn, e) from e
+        try:
+            _configure(conn)
+            _begin_read(conn)
+            with conn:
+                yield conn
+        finally:
+            conn.close()
 
     @contextmanager
     def writing(self, lock_timeout: float) -> Iterator[psycopg.Connection]:
