@@ -383,6 +383,39 @@ def test_batched_buckets_rank_as_one_bucket_at_a_time_past_the_budget(
     assert rankings[2] == rankings[0]
 
 
+@pytest.mark.parametrize("deleted", [0, 30], ids=["no-deletions", "deletions"])
+def test_facet_counts_are_the_live_documents_holding_each_value(tmp_path, docs, deleted):
+    """The value-number arrays count as whoosh's own postings do (deleted
+    documents left out, documents without a value counted nowhere), and as
+    the one-bitmap-per-value counts they replaced, over three segments."""
+    ix = index.create_in(str(tmp_path), index_schema())
+    for part in (docs[:300], docs[300:450], docs[450:]):
+        writer = ix.writer(codec=ArchivioCodec())
+        for doc in part:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    if deleted:
+        writer = ix.writer(codec=ArchivioCodec())
+        for doc in docs[::7][:deleted]:  # many of them with an author
+            writer.delete_by_term("id", doc["id"])
+        writer.commit(merge=False)
+    rng = random.Random(5)
+    with ix.searcher() as s:
+        ds = DocSets(s)
+        live = member_array(ds.live).tolist()
+        assert len(live) == len(docs) - deleted
+        subsets = [list(range(s.doc_count_all())), live, rng.sample(live, 60), live[-1:], []]
+        for fieldname in ("author_key", "category_key", "year"):
+            values = {d[fieldname] for d in docs if fieldname in d}
+            holding = {v: set(s.docs_for_query(wq.Term(fieldname, v))) for v in values}
+            for subset in subsets:
+                bits = from_ids(subset, ds.nbits)
+                expected = {v: len(ids & set(subset)) for v, ids in holding.items() if ids & set(subset)}
+                assert ds.facet_counts(bits, fieldname) == expected
+                assert ds._counts_by_bitmaps(bits, fieldname) == expected
+            assert ds._codes(fieldname) is not None  # one value per document: the arrays were used
+
+
 @pytest.mark.parametrize("segmented", [False, True], ids=["one-segment", "three-segments"])
 def test_a_terms_bound_is_whooshs_max_quality(searcher, segmented_searcher, segmented):
     s = segmented_searcher if segmented else searcher

@@ -359,13 +359,80 @@ class DocSets:
     # -- facets ------------------------------------------------------------------------
 
     def facet_counts(self, bits: int, fieldname: str) -> dict[str, int]:
-        """How many of the documents in `bits` hold each value of a keyword field."""
+        """How many of the documents in `bits` hold each value of a keyword field.
+
+        A field with at most one value per document (every facet of the
+        schema) keeps each document's value number in one array: the counts
+        are one gather and one bincount over the members (O(matches)). An AND
+        per value over the whole bitmap cost ~15 µs per value at a million
+        articles (hundreds of ms for 3,000 authors), and the value bitmaps
+        took up to 125 KB each; pyroaring's intersection counts, measured
+        too, were 1.5-3x slower than the bincount (bench/facets.py)."""
+        coded = self._codes(fieldname)
+        if coded is None:
+            return self._counts_by_bitmaps(bits, fieldname)
+        values, codes = coded
+        held = codes[member_array(bits)]
+        counts = np.bincount(held[held >= 0], minlength=len(values))
+        return {values[i]: int(counts[i]) for i in np.flatnonzero(counts).tolist()}
+
+    def _counts_by_bitmaps(self, bits: int, fieldname: str) -> dict[str, int]:
+        """facet_counts for a field whose documents may hold several values."""
         counts: dict[str, int] = {}
         for value, value_bits in self._values(fieldname).items():
             n = (bits & value_bits).bit_count()
             if n:
                 counts[value] = n
         return counts
+
+    def _codes(self, fieldname: str) -> tuple[list[str], np.ndarray] | None:
+        """The values of a keyword field and, by document number, the number
+        of each live document's value (-1: none, or deleted); None when a
+        document holds several values."""
+        key = ("codes", fieldname)
+        if key in self._local:
+            return self._local[key]  # type: ignore[return-value]
+        index: dict[str, int] = {}
+        parts = []
+        found: tuple[list[str], np.ndarray] | None = None
+        for reader, _ in self.leaves:
+            values, codes, single = self._codes_local(reader, fieldname)
+            if not single:
+                break
+            # Local value numbers to the searcher's; -1 (the last entry) stays -1.
+            remap = np.array([index.setdefault(v, len(index)) for v in values] + [-1], dtype=np.int32)
+            parts.append(remap[codes])
+        else:
+            codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+            dead = np.ones(len(codes), dtype=bool)
+            dead[member_array(self.live)] = False
+            codes[dead] = -1
+            found = (list(index), codes)
+        self._local[key] = found  # type: ignore[assignment]
+        return found
+
+    def _codes_local(self, reader: SegmentReader, fieldname: str) -> tuple[list[str], np.ndarray, bool]:
+        """A segment's values of a field, each document's value number (-1:
+        none) and whether every document holds at most one value."""
+        key = ("codes", reader.segment().segment_id(), fieldname)
+        found = cache.get(key)
+        if found is None:
+            codes = np.full(reader.doc_count_all(), -1, dtype=np.int32)
+            values: list[str] = []
+            single = True
+            if fieldname in reader.schema:
+                field = reader.schema[fieldname]
+                # Full-precision terms only (numeric fields also index coarser ones).
+                for btext in field.sortable_terms(reader, fieldname):
+                    ids = np.asarray(_posting_ids(reader, fieldname, btext), dtype=np.int64)
+                    if (codes[ids] >= 0).any():
+                        single = False
+                        break
+                    codes[ids] = len(values)
+                    values.append(field.from_bytes(btext))
+            found = (values, codes, single)
+            cache.put(key, found, codes.nbytes + 64 * len(values) + 64, pinned=True)
+        return found  # type: ignore[return-value]
 
     def _values(self, fieldname: str) -> dict[str, int]:
         """Value -> bitmap of a keyword field, from its terms' postings."""
