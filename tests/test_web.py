@@ -22,9 +22,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archivio.search import Archive, open_archive
 from archivio.web import create_app
+from archivio.web.params import Params
 
 from .conftest import DEMO_COUNT
 
@@ -933,3 +936,23 @@ def test_static_files_are_served_with_a_version(client):
     js = re.search(r'src="(/static/archivio\.js\?v=[0-9a-f]{10})"', text).group(1)
     assert client.get(css).status_code == 200
     assert b"suggerimenti" in client.get(js).data
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(max_size=30),
+    st.text(max_size=20),
+    st.lists(st.text(min_size=1, max_size=15), max_size=3),
+    st.sampled_from(["", "tutte"]),
+    st.integers(min_value=1, max_value=50),
+)
+def test_a_pages_links_are_urlencodes(q, author, categories, copies, page):
+    """Params.link quotes each value once and remembers it: the same query
+    string as urlencode, and read back as the same parameters."""
+    params = Params(q=q, autore=author, categorie=tuple(categories), copie=copies, pagina=page)
+    pairs = params.query_pairs()
+    link = params.link("/")
+    assert link == "/" + ("?" + urlencode(pairs) if pairs else "")
+    assert parse_qs(urlsplit(link).query, keep_blank_values=True) == {
+        k: [v for key, v in pairs if key == k] for k, _ in pairs
+    }
