@@ -52,8 +52,8 @@ def fold_ranking(
         if len(folded) >= wanted or depth >= matches or len(ranked) < min(depth, matches):
             return folded
         # The stories per ranked article so far foretell the depth the page
-        # needs (with a quarter more); at least double. An archive holding
-        # each article five times (bench.speed's 100k) needs one more
-        # ranking instead of two.
+        # needs (with a quarter more); at least double. When most stories
+        # have five copies, a page of 10 needs one more ranking (20, then
+        # 63 deep) where doubling needed two (20, 40, 80).
         needed = math.ceil(depth * wanted / max(1, len(folded)) * 1.25)
         depth = min(matches, max(depth * 2, needed))

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archivio.search.article import Article
+from archivio.search.folding import fold_ranking
 from archivio.search.stories import (
     SIMILARITY,
     Candidate,
@@ -350,3 +351,23 @@ def test_a_hits_copies_never_depend_on_the_page_or_the_sort(stories_archive, sor
     result = stories_archive.search(text, sort=sort, per_page=per_page, page=page)
     for hit in result.hits:
         assert hit.copies == len(stories_archive.copies(hit.article.id)), hit.article.id
+
+
+@pytest.mark.parametrize(
+    "copies, depths",
+    [(1, [20]), (2, [20]), (5, [20, 63]), (20, [20, 250])],
+    ids=["alone", "pairs", "fives", "twenties"],
+)
+def test_folding_ranks_as_deep_as_the_stories_found_foretell(copies, depths):
+    """fold_ranking's depths, exactly: a page of 10 stories from a ranking
+    where each story has `copies` consecutive articles (500 matches)."""
+    ranking = list(range(500))
+    asked: list[int] = []
+
+    def rank(depth: int) -> list[int]:
+        asked.append(depth)
+        return ranking[:depth]
+
+    folded = fold_ranking(rank, lambda ranked: lambda n: n // copies, 10, len(ranking))
+    assert asked == depths
+    assert folded[:10] == [n * copies for n in range(10)]
