@@ -14,13 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import index
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.fields import ID, KEYWORD, TEXT
 
 from archivio.search.analysis import TOKEN_PATTERN, exact_analyzer
 from archivio.search.graded import BestOf, GradedOr
 from archivio.search.ranking import Ranking
 from archivio.search.spelling import edit_distance
-from archivio.search.whoosh_sqlite import lexicon
+from archivio.search.whoosh_sqlite import lexicon, postingblocks
 from archivio.search.whoosh_sqlite.documents import index_schema
 from archivio.search.whoosh_sqlite.formats import ArchivioCodec
 from archivio.search.whoosh_sqlite.indexing import builder
@@ -381,6 +382,33 @@ def test_batched_buckets_rank_as_one_bucket_at_a_time_past_the_budget(
     assert len(rankings[0]) == 15
     assert rankings[1] == rankings[0]
     assert rankings[2] == rankings[0]
+
+
+@pytest.mark.parametrize("segmented", [False, True], ids=["one-segment", "three-segments"])
+def test_posting_blocks_read_in_one_piece_are_whooshs_postings(searcher, segmented_searcher, segmented):
+    """Every term of every field: the blocks cut from one read of the posting
+    list give whoosh's matcher's ids, weights and values, in order."""
+    s = segmented_searcher if segmented else searcher
+    whole = 0
+    for reader, _ in s.reader().leaf_readers():
+        for fieldname, btext in reader.all_terms():
+            expected = []
+            m = reader.postings(fieldname, btext)
+            while m.is_active():
+                expected.append((m.id(), m.weight(), m.value()))
+                m.next()
+            found = [
+                (i, w, v)
+                for ids, weights, values in postingblocks.posting_blocks(
+                    reader, fieldname, btext, weights=True, values=True
+                )
+                for i, w, v in zip(ids, weights, values, strict=True)
+            ]
+            assert found == expected, (fieldname, btext)
+            m = reader.postings(fieldname, btext)
+            if isinstance(m, W3LeafMatcher) and len(expected) > 128:
+                whole += postingblocks._whole_list(m) is not None
+    assert whole > 10  # many-block lists took the one-read path
 
 
 @pytest.mark.parametrize("deleted", [0, 30], ids=["no-deletions", "deletions"])

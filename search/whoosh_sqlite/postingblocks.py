@@ -9,9 +9,14 @@ read. Deleted documents are included: callers apply the live mask.
 
 from __future__ import annotations
 
+import io
+import pickle
+import zlib
+from array import array
 from collections.abc import Iterator, Sequence
+from itertools import accumulate
 
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
 from whoosh.matching import wrappers
 from whoosh.reading import SegmentReader, TermNotFound
 
@@ -31,6 +36,11 @@ def posting_blocks(
         return
     if isinstance(m, wrappers.FilterMatcher):  # deletions: left to the caller's live mask
         m = m.child
+    if isinstance(m, W3LeafMatcher) and not m._byteids:
+        blocks = _whole_list(m)
+        if blocks is not None:
+            yield from _decoded(blocks, m._fixedsize, weights, values)
+            return
     if isinstance(m, W3LeafMatcher):
         while m.is_active():
             # Each block's header resets these to None; decoded only when asked.
@@ -46,3 +56,66 @@ def posting_blocks(
     while m.is_active():
         yield (m.id(),), (m.weight(),) if weights else None, (m.value(),) if values else None
         m.next()
+
+
+# One block as stored: (postings, compression, the pickled data tuple's bytes).
+_Stored = tuple[int, int, bytes]
+
+
+def _whole_list(m: W3LeafMatcher) -> list[_Stored] | None:
+    """The term's blocks cut from one read of its whole posting list, or
+    None when the bytes are not laid out as expected (whoosh's loop then).
+
+    whoosh reads each block's length and header through its file objects,
+    and unpickles the header from the file: ~24 small reads per block, 40%
+    of a cold server's first searches at 100k articles (871,914 reads for
+    50 searches). One read of the extent, then slices of it."""
+    extent = m._length
+    if isinstance(extent, tuple):  # as whoosh's term info unpacks it
+        extent = extent[0] if len(extent) == 1 else None
+    if not isinstance(extent, int):
+        return None
+    buf = m._postfile.get(m._startoffset, extent)
+    if len(buf) != extent or buf[:4] != WHOOSH3_HEADER_MAGIC:
+        return None
+    stream = io.BytesIO(buf)
+    blocks: list[_Stored] = []
+    pos = len(WHOOSH3_HEADER_MAGIC)
+    while pos + 4 <= len(buf):
+        length = int.from_bytes(buf[pos : pos + 4], "big", signed=True)
+        end = pos + 4 + abs(length)
+        if end > len(buf):
+            return None
+        stream.seek(pos + 4)
+        count, _, _, compression, _, _ = pickle.load(stream)
+        blocks.append((count, compression, buf[stream.tell() : end]))
+        if length < 0:  # the last block
+            return blocks if end == len(buf) else None
+        pos = end
+    return None
+
+
+def _decoded(blocks: list[_Stored], fixedsize: int | None, weights: bool, values: bool) -> Iterator[Block]:
+    """Each stored block as whoosh's W3LeafMatcher decodes it (_read_ids,
+    _read_weights, _read_values): ids from their gaps, weights and values
+    de-minified."""
+    for count, compression, data in blocks:
+        gaps, block_weights, block_values = pickle.loads(zlib.decompress(data) if compression else data)
+        ids = list(accumulate(gaps))
+        w = None
+        if weights:
+            if block_weights is None:
+                w = array("f", [1.0]) * count
+            elif isinstance(block_weights, float):
+                w = array("f", [block_weights]) * count
+            else:
+                w = block_weights
+        v = None
+        if values:
+            if fixedsize is None or fixedsize < 0:
+                v = block_values
+            elif fixedsize == 0:
+                v = (None,) * count
+            else:
+                v = tuple(block_values[i : i + fixedsize] for i in range(0, len(block_values), fixedsize))
+        yield ids, w, v
