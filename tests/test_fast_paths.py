@@ -25,7 +25,7 @@ from archivio.search.whoosh_sqlite import lexicon, postingblocks
 from archivio.search.whoosh_sqlite.documents import index_schema
 from archivio.search.whoosh_sqlite.formats import ArchivioCodec
 from archivio.search.whoosh_sqlite.indexing import builder
-from archivio.search.whoosh_sqlite.ranking import topk
+from archivio.search.whoosh_sqlite.ranking import storymap, topk
 from archivio.search.whoosh_sqlite.ranking.docsets import DocSets, from_ids, member_array, members
 from archivio.search.whoosh_sqlite.ranking.scorer import QueryScorer
 from archivio.search.whoosh_sqlite.ranking.topk import best, score_docs, top_partial
@@ -409,6 +409,29 @@ def test_posting_blocks_read_in_one_piece_are_whooshs_postings(searcher, segment
             if isinstance(m, W3LeafMatcher) and len(expected) > 128:
                 whole += postingblocks._whole_list(m) is not None
     assert whole > 10  # many-block lists took the one-read path
+
+
+def test_a_segments_ids_read_whole_are_its_term_dictionarys(tmp_path, docs):
+    """storymap finds an id's document number by its term (big segments) or
+    by reading a small segment's stored ids: the same numbers, deleted
+    documents included, _MISSING for ids elsewhere."""
+    ix = index.create_in(str(tmp_path), index_schema())
+    for part in (docs[:300], docs[300:450], docs[450:]):
+        writer = ix.writer(codec=ArchivioCodec())
+        for doc in part:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    writer = ix.writer(codec=ArchivioCodec())
+    for doc in docs[::9]:
+        writer.delete_by_term("id", doc["id"])
+    writer.commit(merge=False)
+    sought = [d["id"] for d in docs[::3]] + ["nessuno", "a9999"]
+    with ix.searcher() as s:
+        for reader, _ in s.reader().leaf_readers():
+            by_lookup = storymap._numbers_by_lookup(reader, sought)
+            assert storymap._numbers_by_reading(reader, sought) == by_lookup
+            found = {i: n for i, n in by_lookup.items() if n != storymap._MISSING}
+            assert found and all(reader.stored_fields(n)["id"] == i for i, n in found.items())
 
 
 @pytest.mark.parametrize("deleted", [0, 30], ids=["no-deletions", "deletions"])

@@ -5,8 +5,10 @@ and each ranked document's story, for folding copies (search.folding).
 The store knows stories by article id; the index numbers documents. Only
 articles in stories of two or more need a number (6% of the dev corpus):
 each is looked up in the id field's term dictionary (~30 µs; ~40 ms for
-the dev corpus's 1,238), remembered per segment (a segment's documents
-never change), so after an import only the new copies are looked up. A
+the dev corpus's 1,238), or, in a segment with fewer documents than ids
+sought, found by reading the segment's stored ids; remembered per segment
+(a segment's documents never change), so after an import only the new
+copies are looked up. A
 map is made once per searcher: a new story appears only with an import,
 which commits the index after the store, so a newer searcher follows.
 """
@@ -88,10 +90,34 @@ def _local_numbers(reader: SegmentReader, ids: list[str]) -> list[int]:
         known = {}
     missing = [i for i in ids if i not in known]
     if missing:
-        for article_id in missing:
-            try:
-                known[article_id] = reader.term_info("id", article_id).min_id()
-            except TermNotFound:
-                known[article_id] = _MISSING
+        # A segment smaller than the ids sought (an import's) is read whole:
+        # every id of the 100k benchmark's stories was looked up in each of
+        # its four segments, 24,780 lookups, 0.96 s of a new server's first search.
+        if reader.doc_count_all() <= len(missing):
+            known.update(_numbers_by_reading(reader, missing))
+        else:
+            known.update(_numbers_by_lookup(reader, missing))
         cache.put(key, known, 100 * len(known) + 64)
     return [known[i] for i in ids]
+
+
+def _numbers_by_lookup(reader: SegmentReader, ids: list[str]) -> dict[str, int]:
+    """Each id's document number from the id field's term dictionary (~30 µs each)."""
+    found = {}
+    for article_id in ids:
+        try:
+            found[article_id] = reader.term_info("id", article_id).min_id()
+        except TermNotFound:
+            found[article_id] = _MISSING
+    return found
+
+
+def _numbers_by_reading(reader: SegmentReader, ids: list[str]) -> dict[str, int]:
+    """Each id's document number from the stored ids of every document of
+    the segment, deleted ones included (~15 µs a document)."""
+    stored = {}
+    for docnum in range(reader.doc_count_all()):
+        article_id = reader.stored_fields(docnum).get("id")
+        if article_id is not None:
+            stored.setdefault(article_id, docnum)
+    return {article_id: stored.get(article_id, _MISSING) for article_id in ids}
