@@ -117,7 +117,9 @@ def test_a_restart_under_load_costs_only_503s_and_recovers_at_once(server, site)
     answers, down, up = under_load(site, server.restart)  # -w: returns once it accepts connections
     statuses = {status for _, _, status, _ in answers}
     assert statuses <= {200, 503}, statuses
-    assert all(s == 200 for start, _, s, _ in answers if start < down - 0.2)
+    # Searches over before the restart began were answered (those running
+    # when it stopped the server could fail: that is the outage).
+    assert all(s == 200 for _, end, s, _ in answers if end < down), [a for a in answers if a[1] < down][:5]
     refused = [a for a in answers if a[2] == 503]
     assert all(retry == "5" for *_, retry in refused)
     # Nothing waits long, during the outage or after it.
