@@ -202,7 +202,8 @@ class Database:
             return
         dsn = self.dsn_read or self.dsn
         try:
-            conn = psycopg.connect(dsn, connect_timeout=max(1, int(self.connect_timeout)))
+            # Within READ_WAIT too: a server that doesn't answer (not one that refuses) must not hold a page.
+            conn = psycopg.connect(dsn, connect_timeout=max(1, int(min(self.connect_timeout, READ_WAIT))))
         except psycopg.OperationalError as e:
             raise _unavailable(dsn, e) from e
         try:
