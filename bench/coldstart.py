@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 import urllib.error
@@ -27,7 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.data import load_queries
-from bench.speed import ROOT, cli, free_port, peak_rss_mib
+from bench.speed import peak_rss_mib, start_server
 
 
 def drop_page_cache() -> bool:
@@ -56,29 +55,14 @@ def main(argv: list[str] | None = None) -> None:
     texts = list(dict.fromkeys(q["query"] for q in load_queries()))[: args.queries]
     if args.drop_caches:
         print("page cache dropped" if drop_page_cache() else "page cache NOT dropped (needs root)")
-    port = free_port()
     env = dict(os.environ, ARCHIVIO_RESULT_CACHE="0", ARCHIVIO_SEARCH_LOG="0", ARCHIVIO_ACCESS_LOG="0")
     started = time.perf_counter()
-    server = subprocess.Popen(
-        cli("--data-dir", args.data_dir, "--index-dir", args.index_dir, "serve", "--port", str(port)),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=60).read()
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if server.poll() is not None:
-                    sys.exit("the server exited")
-                time.sleep(0.05)
-        ready = time.perf_counter() - started
+        server, base = start_server(["--data-dir", args.data_dir, "--index-dir", args.index_dir], env)
+    except RuntimeError as e:
+        sys.exit(str(e))
+    ready = time.perf_counter() - started
+    try:
         times, errors = [], 0
         for text in texts:
             url = base + "/?" + urllib.parse.urlencode({"q": text})

@@ -483,6 +483,10 @@ end
 """
 
 
+# Seconds a started server has to answer /healthz (a million articles open in ~1 s).
+SERVER_START = 120
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -506,6 +510,34 @@ def server_peak_rss_mib(pid: int) -> float:
     return sum(peak_rss_mib(p) for p in [pid, *map(int, children)])
 
 
+def start_server(archive_args: list[str], env: dict[str, str], *extra: str) -> tuple[subprocess.Popen, str]:
+    """`archivio serve` on a free port: the process and its base URL, once
+    /healthz answers (a 503 is an answer). RuntimeError when it exits or
+    stays silent for SERVER_START seconds."""
+    port = free_port()
+    server = subprocess.Popen(
+        cli(*archive_args, "serve", "--port", str(port), *extra),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SERVER_START
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=60).read()
+            return server, base
+        except urllib.error.HTTPError:
+            return server, base
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                server.wait()
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.05)
+
+
 def measure_web(
     archive_args: list[str],
     queries: list[dict],
@@ -516,23 +548,9 @@ def measure_web(
 ) -> dict:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk not found (apt-get install wrk)")
-    port = free_port()
     env = dict(os.environ, ARCHIVIO_RESULT_CACHE="256" if cache else "0")
-    server = subprocess.Popen(
-        cli(*archive_args, "serve", "--port", str(port), "--workers", str(workers)),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(archive_args, env, "--workers", str(workers))
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
         paths = ["/?" + urllib.parse.urlencode({"q": q["query"]}) for q in queries]
         for _ in range(workers):  # warm every worker's searchers like the in-process warm-up
             for p in paths:
