@@ -76,13 +76,18 @@ def error_answer(status: int, title: str, message: str) -> ResponseReturnValue:
     return error_page(status, title, message)
 
 
+def retry_later(title: str, message: str, seconds: int) -> ResponseReturnValue:
+    """A 503 saying when to ask again (Retry-After)."""
+    response = make_response(error_answer(503, title, message))
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 @errors.app_errorhandler(IndexMissing)
 def index_missing(e: IndexMissing) -> ResponseReturnValue:
     log.error("index missing: %s", e)
     message = "L'archivio è in manutenzione: l'indice di ricerca non è disponibile. Riprova tra poco."
-    response = make_response(error_answer(503, "Archivio in manutenzione", message))
-    response.headers["Retry-After"] = "60"
-    return response
+    return retry_later("Archivio in manutenzione", message, 60)
 
 
 @errors.app_errorhandler(DatabaseUnavailable)
@@ -90,17 +95,13 @@ def database_unavailable(e: DatabaseUnavailable) -> ResponseReturnValue:
     # PostgreSQL restarting or failing over: seconds, not the index's minutes.
     log.error("database unavailable: %s", e)
     message = "Il database dell'archivio non risponde in questo momento. Riprova tra pochi secondi."
-    response = make_response(error_answer(503, "Archivio non raggiungibile", message))
-    response.headers["Retry-After"] = "5"
-    return response
+    return retry_later("Archivio non raggiungibile", message, 5)
 
 
 @errors.app_errorhandler(Busy)
 def busy(e: Busy) -> ResponseReturnValue:
     log.warning("overloaded: %s", request.path)
-    response = make_response(error_answer(503, "Servizio occupato", str(e)))
-    response.headers["Retry-After"] = "5"
-    return response
+    return retry_later("Servizio occupato", str(e), 5)
 
 
 @errors.app_errorhandler(RequestRefused)
