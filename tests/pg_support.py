@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -168,6 +169,20 @@ class PgServer:
 
     def dsn(self, dbname: str = "postgres") -> str:
         return f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}"
+
+
+@contextlib.contextmanager
+def primary_and_replica() -> Iterator[tuple[PgServer, PgServer]]:
+    """A primary and its streaming replica, both stopped and deleted after."""
+    primary = PgServer()
+    replica = None
+    try:
+        replica = PgServer(primary=primary)
+        yield primary, replica
+    finally:
+        for server in (replica, primary):
+            if server is not None:
+                server.stop()
 
 
 def create_database(admin_dsn: str, prefix: str = "archivio_test") -> str:

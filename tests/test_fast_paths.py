@@ -4,6 +4,7 @@ bitmaps hold the documents whoosh's matchers find."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from datetime import datetime
@@ -16,6 +17,7 @@ from whoosh import index
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.fields import ID, KEYWORD, TEXT
+from whoosh.index import Index
 
 from archivio.search.analysis import TOKEN_PATTERN, exact_analyzer
 from archivio.search.graded import BestOf, GradedOr
@@ -269,15 +271,27 @@ def test_ranges_and_keys_match_whoosh(searcher):
         assert members(ds.query(q)) == sorted(q.docs(searcher)), q
 
 
+def _segments(path, docs: list[dict], cuts: tuple[int, ...], deleted: list[dict] | None = None) -> Index:
+    """`docs` in one segment per slice between `cuts`, then `deleted` removed
+    in a commit of its own (an archive after imports and a removal)."""
+    ix = index.create_in(str(path), index_schema())
+    for start, end in itertools.pairwise((0, *cuts, len(docs))):
+        writer = ix.writer(codec=ArchivioCodec())
+        for doc in docs[start:end]:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    if deleted:
+        writer = ix.writer(codec=ArchivioCodec())
+        for doc in deleted:
+            writer.delete_by_term("id", doc["id"])
+        writer.commit(merge=False)
+    return ix
+
+
 @pytest.fixture(scope="module")
 def segmented_searcher(tmp_path_factory, docs):
     """The same articles in three segments (an archive after two small imports)."""
-    ix = index.create_in(str(tmp_path_factory.mktemp("segments")), index_schema())
-    for part in (docs[:500], docs[500:600], docs[600:]):
-        writer = ix.writer(codec=ArchivioCodec())
-        for doc in part:
-            writer.add_document(**doc)
-        writer.commit(merge=False)
+    ix = _segments(tmp_path_factory.mktemp("segments"), docs, (500, 600))
     s = ix.searcher(weighting=weighting(Ranking()))
     assert len(s.leaf_searchers()) == 3
     yield s
@@ -415,16 +429,7 @@ def test_a_segments_ids_read_whole_are_its_term_dictionarys(tmp_path, docs):
     """storymap finds an id's document number by its term (big segments) or
     by reading a small segment's stored ids: the same numbers, deleted
     documents included, _MISSING for ids elsewhere."""
-    ix = index.create_in(str(tmp_path), index_schema())
-    for part in (docs[:300], docs[300:450], docs[450:]):
-        writer = ix.writer(codec=ArchivioCodec())
-        for doc in part:
-            writer.add_document(**doc)
-        writer.commit(merge=False)
-    writer = ix.writer(codec=ArchivioCodec())
-    for doc in docs[::9]:
-        writer.delete_by_term("id", doc["id"])
-    writer.commit(merge=False)
+    ix = _segments(tmp_path, docs, (300, 450), deleted=docs[::9])
     sought = [d["id"] for d in docs[::3]] + ["nessuno", "a9999"]
     with ix.searcher() as s:
         for reader, _ in s.reader().leaf_readers():
@@ -439,17 +444,7 @@ def test_facet_counts_are_the_live_documents_holding_each_value(tmp_path, docs, 
     """The value-number arrays count as whoosh's own postings do (deleted
     documents left out, documents without a value counted nowhere), and as
     the one-bitmap-per-value counts they replaced, over three segments."""
-    ix = index.create_in(str(tmp_path), index_schema())
-    for part in (docs[:300], docs[300:450], docs[450:]):
-        writer = ix.writer(codec=ArchivioCodec())
-        for doc in part:
-            writer.add_document(**doc)
-        writer.commit(merge=False)
-    if deleted:
-        writer = ix.writer(codec=ArchivioCodec())
-        for doc in docs[::7][:deleted]:  # many of them with an author
-            writer.delete_by_term("id", doc["id"])
-        writer.commit(merge=False)
+    ix = _segments(tmp_path, docs, (300, 450), deleted=docs[::7][:deleted])  # many of them with an author
     rng = random.Random(5)
     with ix.searcher() as s:
         ds = DocSets(s)

@@ -28,15 +28,8 @@ def servers():
     )
     if reason:
         pytest.skip(reason)
-    primary = pg_support.PgServer()
-    replica = None
-    try:
-        replica = pg_support.PgServer(primary=primary)
-        yield primary, replica
-    finally:
-        for server in (replica, primary):
-            if server is not None:
-                server.stop()
+    with pg_support.primary_and_replica() as pair:
+        yield pair
 
 
 def test_search_on_the_replica_sees_the_primary_import(servers, tmp_path):

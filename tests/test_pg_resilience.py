@@ -167,15 +167,8 @@ def pair():
     reason = pg_support.unavailable_reason()
     if reason:
         pytest.skip(reason)
-    primary = pg_support.PgServer()
-    replica = None
-    try:
-        replica = pg_support.PgServer(primary=primary)
-        yield primary, replica
-    finally:
-        for pg in (replica, primary):
-            if pg is not None:
-                pg.stop()
+    with pg_support.primary_and_replica() as servers:
+        yield servers
 
 
 def test_a_promoted_replica_carries_on_with_every_article(pair, tmp_path):
