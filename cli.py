@@ -618,6 +618,21 @@ def _it_date(iso: str) -> str:
     return format_italian(date.fromisoformat(iso))
 
 
+# PostgreSQL's ranking (search.pg.rum), as `check` reports it.
+RANKINGS = {
+    "rum": "Ordinamento per rilevanza: indice RUM (i candidati migliori letti dall'indice).",
+    "available": (
+        "Ordinamento per rilevanza: indice GIN. Il server ha l'estensione RUM, che rende più veloci "
+        "le ricerche con molti risultati: un amministratore esegua `CREATE EXTENSION rum;` in questo "
+        "database, poi `archivio rebuild`."
+    ),
+    "absent": (
+        "Ordinamento per rilevanza: indice GIN (estensione RUM non installata sul server: "
+        "su Debian il pacchetto postgresql-15-rum)."
+    ),
+}
+
+
 @main.command()
 @click.option("--fix", is_flag=True, help="Se indice e archivio non coincidono, ricostruisce l'indice.")
 @click.pass_context
@@ -638,6 +653,8 @@ def check(ctx, fix):
         if writer
         else "Un'operazione di scrittura è in corso"
     )
+    if report.get("ranking"):
+        click.echo(RANKINGS[report["ranking"]])
     if report["ok"]:
         click.echo("Archivio e indice coincidono.")
         if writer is not None:

@@ -37,7 +37,7 @@ def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
 def test_migrations_are_versioned_and_idempotent(archive, dsn):
     archive.stats()  # opening the archive applies them
     with psycopg.connect(dsn) as conn:
-        assert current_version(conn) == LATEST == 6
+        assert current_version(conn) == LATEST == 8
         assert migrate(conn) == []
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY 1").fetchall()
         assert rows == [
@@ -47,6 +47,8 @@ def test_migrations_are_versioned_and_idempotent(archive, dsn):
             (4, "article vectors of the semantic extra"),
             (5, "archive events for monitoring"),
             (6, "stories: signatures and band keys of near-duplicate detection"),
+            (7, "RUM index for ranked retrieval, where the extension is available"),
+            (8, "the shared story of each article, kept by a trigger"),
         ]
 
 
@@ -229,3 +231,35 @@ def test_searches_answer_while_an_import_and_a_rebuild_run(archive, dsn, tmp_pat
         reader.close()
     assert not errors
     assert len(seen) > 5 and all(ids == expected for ids in seen)
+
+
+def test_the_shared_story_column_follows_imports_and_removals(archive, dsn, tmp_path):
+    """articles.shared_story (kept by a trigger on `stories`) is each
+    article's story exactly when another article tells it too."""
+    from .test_stories import articles
+
+    source = tmp_path / "storie.jsonl"
+    source.write_text("".join(json.dumps(a, ensure_ascii=False) + "\n" for a in articles()))
+    archive.import_paths([source])
+
+    def kept_and_derived() -> tuple[dict, dict]:
+        with psycopg.connect(dsn) as conn:
+            kept = dict(conn.execute("SELECT id, shared_story FROM articles WHERE shared_story IS NOT NULL"))
+            derived = dict(
+                conn.execute(
+                    "SELECT s.id, s.story FROM stories s "
+                    "WHERE EXISTS (SELECT 1 FROM stories o WHERE o.story = s.story AND o.id <> s.id)"
+                )
+            )
+        return kept, derived
+
+    kept, derived = kept_and_derived()
+    assert kept == derived
+    assert sorted(kept) == ["frana-agenzia", "frana-quotidiano", "frana-sito"]
+    assert len(set(kept.values())) == 1
+    archive.remove(["frana-quotidiano"])
+    kept, derived = kept_and_derived()
+    assert kept == derived and sorted(kept) == ["frana-agenzia", "frana-sito"]
+    archive.remove(["frana-sito"])  # the agency's article now stands alone
+    assert kept_and_derived() == ({}, {})
+    assert archive.search("frana", fold=True).stories == archive.search("frana").total == 3

@@ -33,7 +33,7 @@ from ..settings import env_float
 from ..suggest import Suggestion
 from ..synonyms import Synonyms, default_synonyms
 from . import related as related_mod
-from . import store, vectors
+from . import rum, store, vectors
 from . import suggest as suggest_mod
 from .connection import Database
 from .searching import run
@@ -131,6 +131,7 @@ class PostgresArchive:
         embedded, when the extra is on.
         """
         with self.db.writing(self.lock_timeout) as conn:
+            rum.ensure(conn)  # the extension may have been installed since the archive was made
             store.assign_missing_stories(conn)  # articles stored before stories existed
             count = self._derive(conn, "TRUE", progress)
             vectors.embed_new(self.db, conn)
@@ -308,6 +309,7 @@ class PostgresArchive:
             indexed = VocabularyReader(conn).doc_count()
             missing = sorted(store.ids(conn, "tsv IS NULL"))
             outdated = store.count(conn, f"tsv IS NOT NULL AND {OUTDATED}")
+            ranking = rum.status(conn)
         counted = total - len(missing)
         return {
             "ok": not missing and not outdated and indexed == counted,
@@ -328,6 +330,8 @@ class PostgresArchive:
             # The writer's server process: what it has not indexed yet is its work in progress.
             "writer": writer,
             "leftovers": [],
+            # search.pg.rum: "rum", "available" (not created here) or "absent".
+            "ranking": ranking,
         }
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:

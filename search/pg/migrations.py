@@ -14,12 +14,16 @@ of accented words, stop words decided before folding, compounds), and
 each row records the analysis version that derived them; rows of an
 older analysis are reported by `check` until `rebuild`. The two
 configurations are left in place, unused. Migration 4 adds the semantic
-extra's `article_vectors`, empty until `archivio embed`.
+extra's `article_vectors`, empty until `archivio embed`. Migration 7
+makes the RUM index of search.pg.rum where the server has the extension;
+migration 8 keeps each article's shared story beside it for counting.
 """
 
 from __future__ import annotations
 
 import psycopg
+
+from .rum import ENSURE_SQL
 
 # pg_advisory_xact_lock key of the migrations ("ARCHIMIG").
 MIGRATION_LOCK = 0x4152_4348_494D_4947 - 2**63
@@ -150,6 +154,49 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         CREATE INDEX story_bands_key ON story_bands (key);
         CREATE INDEX story_bands_id ON story_bands (id);
+        """,
+    ),
+    # search.pg.rum: ranked retrieval from the index, when the server has
+    # the extension (and the user may create it); `rebuild` tries again.
+    (7, "RUM index for ranked retrieval, where the extension is available", ENSURE_SQL),
+    (
+        8,
+        "the shared story of each article, kept by a trigger",
+        """
+        -- An article's story when other articles tell it too (search.stories),
+        -- NULL when it stands alone; kept by the trigger below on `stories`
+        -- whatever writes it. With the partial index, counting the stories
+        -- among a search's matches visits only the matches that share one
+        -- (the index's bitmap ANDed with the text index's): 1.5 s -> ms at
+        -- 100k articles, where joining every match to `stories` took it.
+        ALTER TABLE articles ADD COLUMN shared_story text;
+        CREATE INDEX articles_shared_story ON articles (shared_story) WHERE shared_story IS NOT NULL;
+        UPDATE articles a SET shared_story = s.story FROM stories s
+            WHERE s.id = a.id AND EXISTS (SELECT 1 FROM stories o WHERE o.story = s.story AND o.id <> s.id);
+        CREATE FUNCTION archivio_share_story() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            told text;
+            shared boolean;
+        BEGIN
+            -- The story the row left and the one it joined: each one's members
+            -- share it when there are two or more of them.
+            FOREACH told IN ARRAY ARRAY[
+                CASE WHEN TG_OP <> 'INSERT' THEN OLD.story END,
+                CASE WHEN TG_OP <> 'DELETE' THEN NEW.story END
+            ] LOOP
+                CONTINUE WHEN told IS NULL;
+                shared := (SELECT count(*) FROM (SELECT 1 FROM stories WHERE story = told LIMIT 2) two) = 2;
+                UPDATE articles SET shared_story = CASE WHEN shared THEN told END
+                    WHERE id IN (SELECT id FROM stories WHERE story = told)
+                      AND shared_story IS DISTINCT FROM CASE WHEN shared THEN told END;
+            END LOOP;
+            IF TG_OP = 'UPDATE' AND OLD.id <> NEW.id THEN
+                UPDATE articles SET shared_story = NULL WHERE id = OLD.id AND shared_story IS NOT NULL;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER stories_share AFTER INSERT OR UPDATE OF story, id OR DELETE ON stories
+            FOR EACH ROW EXECUTE FUNCTION archivio_share_story();
         """,
     ),
 ]
