@@ -623,8 +623,9 @@ RANKINGS = {
     "rum": "Ordinamento per rilevanza: indice RUM (i candidati migliori letti dall'indice).",
     "available": (
         "Ordinamento per rilevanza: indice GIN. Il server ha l'estensione RUM, che rende più veloci "
-        "le ricerche con molti risultati: un amministratore esegua `CREATE EXTENSION rum;` in questo "
-        "database, poi `archivio rebuild`."
+        "le ricerche con molti risultati: con ARCHIVIO_PG_RUM=1 `archivio rebuild` crea il suo indice "
+        "(serve un superutente, o `CREATE EXTENSION rum;` eseguito da uno). Non con repliche in "
+        "streaming: la versione 1.3 dell'estensione le arresta."
     ),
     "absent": (
         "Ordinamento per rilevanza: indice GIN (estensione RUM non installata sul server: "

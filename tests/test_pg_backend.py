@@ -37,7 +37,7 @@ def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
 def test_migrations_are_versioned_and_idempotent(archive, dsn):
     archive.stats()  # opening the archive applies them
     with psycopg.connect(dsn) as conn:
-        assert current_version(conn) == LATEST == 8
+        assert current_version(conn) == LATEST == 7
         assert migrate(conn) == []
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY 1").fetchall()
         assert rows == [
@@ -47,8 +47,7 @@ def test_migrations_are_versioned_and_idempotent(archive, dsn):
             (4, "article vectors of the semantic extra"),
             (5, "archive events for monitoring"),
             (6, "stories: signatures and band keys of near-duplicate detection"),
-            (7, "RUM index for ranked retrieval, where the extension is available"),
-            (8, "the shared story of each article, kept by a trigger"),
+            (7, "the shared story of each article, kept by a trigger"),
         ]
 
 

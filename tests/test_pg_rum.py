@@ -1,5 +1,5 @@
-"""Ranked retrieval from the RUM index (search.pg.rum), on a real server
-that has the extension: `check` names the index a ranking uses, a pool of
+"""Ranked retrieval from the RUM index (search.pg.rum, ARCHIVIO_PG_RUM=1),
+on a real server that has the extension: `check` names the index a ranking uses, a pool of
 RUM's best candidates ranks as every match does where the best articles
 stand out, counts stay exact, and without the index the GIN path answers
 the same. The pool thresholds are lowered here so that a small archive of
@@ -56,7 +56,15 @@ HAIL = [
 
 
 @pytest.fixture(scope="module")
-def rum_dsn(pg_server, tmp_path_factory) -> str:
+def rum_on():
+    """ARCHIVIO_PG_RUM=1 for the module (CLI processes inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ARCHIVIO_PG_RUM", "1")
+        yield
+
+
+@pytest.fixture(scope="module")
+def rum_dsn(pg_server, tmp_path_factory, rum_on) -> str:
     with psycopg.connect(pg_server) as conn:
         found = conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'rum'").fetchone()
     if not found:
@@ -72,6 +80,8 @@ def rum_dsn(pg_server, tmp_path_factory) -> str:
     archive = open_archive("postgres", dsn=dsn)
     try:
         assert archive.import_paths([source]).added == len(STRONG + WEAK + HAIL)
+        assert archive.check()["ranking"] == "available"  # turned on, made by the next rebuild
+        archive.rebuild()
     finally:
         archive.close()
     return dsn
@@ -182,6 +192,16 @@ def test_without_the_index_the_gin_path_answers_the_same(archive, rum_dsn, small
         after = archive.search("bufera", per_page=3, fold=False)
         assert ids(after) == ids(before) and after.total == before.total
     finally:
-        # A rebuild makes the index again (migration 7 ran long ago).
-        archive.rebuild()
+        archive.rebuild()  # makes the extension and the index again
+    assert archive.check()["ranking"] == "rum"
+
+
+def test_turned_off_a_rebuild_drops_the_index(archive, monkeypatch):
+    """Off (the default), a rebuild drops the index: for an archive that
+    gains a streaming replica, which RUM's WAL would stop."""
+    monkeypatch.delenv("ARCHIVIO_PG_RUM")
+    archive.rebuild()
+    assert archive.check()["ranking"] == "available"
+    monkeypatch.setenv("ARCHIVIO_PG_RUM", "1")
+    archive.rebuild()
     assert archive.check()["ranking"] == "rum"

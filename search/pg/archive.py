@@ -131,7 +131,7 @@ class PostgresArchive:
         embedded, when the extra is on.
         """
         with self.db.writing(self.lock_timeout) as conn:
-            rum.ensure(conn)  # the extension may have been installed since the archive was made
+            rum.ensure(conn)  # made or dropped as ARCHIVIO_PG_RUM says (search.pg.rum)
             store.assign_missing_stories(conn)  # articles stored before stories existed
             count = self._derive(conn, "TRUE", progress)
             vectors.embed_new(self.db, conn)

@@ -15,15 +15,12 @@ each row records the analysis version that derived them; rows of an
 older analysis are reported by `check` until `rebuild`. The two
 configurations are left in place, unused. Migration 4 adds the semantic
 extra's `article_vectors`, empty until `archivio embed`. Migration 7
-makes the RUM index of search.pg.rum where the server has the extension;
-migration 8 keeps each article's shared story beside it for counting.
+keeps each article's shared story beside it for counting.
 """
 
 from __future__ import annotations
 
 import psycopg
-
-from .rum import ENSURE_SQL
 
 # pg_advisory_xact_lock key of the migrations ("ARCHIMIG").
 MIGRATION_LOCK = 0x4152_4348_494D_4947 - 2**63
@@ -156,11 +153,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX story_bands_id ON story_bands (id);
         """,
     ),
-    # search.pg.rum: ranked retrieval from the index, when the server has
-    # the extension (and the user may create it); `rebuild` tries again.
-    (7, "RUM index for ranked retrieval, where the extension is available", ENSURE_SQL),
     (
-        8,
+        7,
         "the shared story of each article, kept by a trigger",
         """
         -- An article's story when other articles tell it too (search.stories),

@@ -1,19 +1,23 @@
-"""Ranked retrieval inside the index: the RUM access method, when the server has it.
+"""Ranked retrieval inside the index: the RUM access method, where it is turned on.
 
 PostgreSQL's GIN index finds the articles holding the words but not the
 best of them: `ts_rank` then reads each match's vector from the table
 (a TOASTed, compressed tsvector of a few kB), so a common word's ranking
 costs a detoast per match. The RUM extension (Debian's postgresql-15-rum)
-stores the positions in the index and answers `ORDER BY tsv <=> query
+stores the positions in the index and answers `ORDER BY vector <=> query
 LIMIT k` from it. The engine asks it for a pool of candidates and ranks
 the pool with its own score (search.pg.searching.scorer: idf x ts_rank
 per word group), exactly as it ranks every match without RUM: only which
 articles make the pool comes from RUM's rank (ts_rank without idf).
 
-RUM is not a trusted extension: `CREATE EXTENSION rum` needs a superuser,
-once per database; `archivio` tries it (migration 7, and every rebuild),
-and without it keeps the plain GIN path. `archivio check` says which one
-the archive uses.
+Off unless ARCHIVIO_PG_RUM=1: a streaming replica of a primary with a RUM
+index stops (PANIC "WAL contains references to invalid pages" replaying
+RUM's generic WAL records, postgresql-15-rum 1.3 on PostgreSQL 15.20; the
+replication tests found it), so it is for an archive without replicas.
+`archivio rebuild` makes the index when the setting is on (RUM is not a
+trusted extension: the user must be a superuser, or a superuser must have
+run CREATE EXTENSION rum in the database) and drops it when it is off;
+`archivio check` says which ranking the archive uses.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from __future__ import annotations
 import time
 
 import psycopg
+
+from ..settings import env_int
 
 INDEX = "articles_tsv_rum"
 # What the RUM index indexes: `tsv` as an expression of its own, which only
@@ -60,11 +66,16 @@ _RECHECK = 60.0
 _known: dict[str, tuple[float, bool]] = {}
 
 
+def wanted() -> bool:
+    """Whether the RUM index is turned on (ARCHIVIO_PG_RUM=1)."""
+    return env_int("ARCHIVIO_PG_RUM", 0, minimum=0, maximum=1) == 1
+
+
 def ensure(conn: psycopg.Connection) -> bool:
-    """Makes the RUM index when the extension is there or can be made;
-    whether the archive has it now."""
+    """Makes the RUM index when it is wanted and the extension is there (or
+    can be made), drops it when it is not wanted; whether the archive has it now."""
     with conn.transaction():
-        conn.execute(ENSURE_SQL)
+        conn.execute(ENSURE_SQL if wanted() else f"DROP INDEX IF EXISTS {INDEX}")
     _known.clear()
     return has_index(conn)
 
@@ -89,8 +100,8 @@ def pools(end: int) -> bool:
 
 def status(conn: psycopg.Connection) -> str:
     """Which ranking the archive uses, for `check`: "rum" (the index is
-    there), "available" (the server has the extension but this database
-    does not: a superuser must create it) or "absent" (plain GIN)."""
+    there), "available" (the server has the extension, the archive does
+    not use it) or "absent" (plain GIN)."""
     if has_index(conn):
         return "rum"
     found = conn.execute("SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'rum')")
