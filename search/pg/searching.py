@@ -56,7 +56,6 @@ from . import rum, store
 from .sqlquery import (
     Clause,
     all_of,
-    any_of,
     compile_query,
     filter_clauses,
     groups_of,
@@ -216,16 +215,12 @@ def run(
             # The partial matches counted as all matches less the all-words ones:
             # the index answers both, where the NOT of the all-words query made
             # PostgreSQL test each row (0.84 s for 27k matches at 100k articles).
-            # When every all-words match holds some word (as the query builder
-            # makes them), the words alone are all the matches: an OR of words
-            # the index answers whole, where OR-ing the all-words query had
-            # every candidate row tested (0.44 s for 29k).
-            in_scope = all_of([scope, loose])
-            if strict is None or _count(conn, all_of([in_scope, strict])) == exact_total:  # type: ignore[list-item]
-                matched, matched_in_scope = all_of([indexed, loose]), in_scope
-            else:
-                either = any_of([strict, loose])
-                matched, matched_in_scope = all_of([indexed, either]), all_of([scope, either])  # type: ignore[list-item]
+            # The words alone are all the matches: the query builder makes the
+            # loose query of the strict one (QueryBuilder.loosen: its positive
+            # clauses OR-ed, less its negatives), so every all-words match holds
+            # some word. An OR of words the index answers whole, where OR-ing
+            # the all-words query had every candidate row tested (0.44 s for 29k).
+            matched, matched_in_scope = all_of([indexed, loose]), all_of([scope, loose])
             total = _count(conn, matched_in_scope)
         # Many matches: rank a pool of them, the best by RUM's rank (search.pg.rum).
         many = max(exact_total, total - exact_total) > rum.POOL_ABOVE
