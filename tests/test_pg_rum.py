@@ -101,9 +101,11 @@ def small_pools(monkeypatch):
     monkeypatch.setattr(rum, "POOL", 8)
 
 
-@pytest.fixture
-def no_pools(monkeypatch):
-    monkeypatch.setattr(rum, "POOL_ABOVE", 10**9)
+def every_match_ranked(archive, text: str, **options):
+    """The search of `text` as it is without a pool: every match ranked."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rum, "POOL_ABOVE", 10**9)
+        return archive.search(text, **options)
 
 
 def ids(result) -> list[str]:
@@ -145,9 +147,7 @@ def test_a_pool_ranks_the_best_articles_as_ranking_every_match_does(archive, rum
     while rum_scans(rum_dsn) == scans and time.monotonic() < deadline:
         time.sleep(0.2)
     assert rum_scans(rum_dsn) > scans  # the pool came from the index
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rum, "POOL_ABOVE", 10**9)
-        every = archive.search("bufera", per_page=3, fold=False)
+    every = every_match_ranked(archive, "bufera", per_page=3, fold=False)
     assert sorted(ids(pooled)) == ["bufera-1", "bufera-2", "bufera-3"]
     assert ids(pooled) == ids(every)
     assert [h.score for h in pooled.hits] == pytest.approx([h.score for h in every.hits])
@@ -161,9 +161,7 @@ def test_partial_matches_are_pooled_too(archive, small_pools):
     """No article holds both words: the partial matches (27) are ranked
     from a pool, the hail articles and the storm articles first."""
     pooled = archive.search("bufera grandine", per_page=4, fold=False)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rum, "POOL_ABOVE", 10**9)
-        every = archive.search("bufera grandine", per_page=4, fold=False)
+    every = every_match_ranked(archive, "bufera grandine", per_page=4, fold=False)
     assert (pooled.total, pooled.exact_total) == (every.total, every.exact_total) == (27, 0)
     assert ids(pooled) == ids(every) == ["grandine-1", "grandine-2", "grandine-3", "grandine-4"]
 
@@ -176,9 +174,7 @@ def test_pages_within_the_pool_are_one_ranking(archive, small_pools):
     assert paged == top and len(set(top)) == 4
     # Past the pool's half, the ranking of every match.
     deep = ids(archive.search("bufera", per_page=5, page=2, fold=False))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(rum, "POOL_ABOVE", 10**9)
-        assert deep == ids(archive.search("bufera", per_page=5, page=2, fold=False))
+    assert deep == ids(every_match_ranked(archive, "bufera", per_page=5, page=2, fold=False))
 
 
 def test_without_the_index_the_gin_path_answers_the_same(archive, rum_dsn, small_pools):

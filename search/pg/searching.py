@@ -183,15 +183,14 @@ def run(
     parts = filter_clauses(filters, reader)
     scope = all_of([indexed, *parts.values()])
     try:
-        if parsed is not None:
+        if parsed is None:
+            strict: Clause | None = indexed
+        else:
             # Every text test has its index; the planner prices testing it on
             # each row like any filter, not as the read of a compressed vector
             # it is (~12 us a row), and chose reading the whole table for
             # matches of 40% of it: 1.28 s where the index took ~60 ms.
             conn.execute("SET LOCAL enable_seqscan = off")
-        if parsed is None:
-            strict: Clause | None = indexed
-        else:
             strict = compile_query(parsed.strict)
             if parsed.refine is not None:
                 refined = parsed.refine(
@@ -286,8 +285,8 @@ class _Ranks:
     strict_where: Clause | None
     # The articles holding only some of the words, when they join (None: they don't).
     partial: Clause | None
-    # The tsqueries whose RUM rank picks the candidates of the all-words and
-    # partial matches (None: every match is ranked).
+    # The candidates ranked of the all-words and of the partial matches,
+    # from the RUM index (None: every match is ranked).
     strict_pool: _Pool | None = None
     partial_pool: _Pool | None = None
 
@@ -403,7 +402,7 @@ def _count_stories(conn: psycopg.Connection, where: Clause | None, total: int) -
     sharing their story (search.stories) counted once per story."""
     if where is None or not total:
         return total
-    # articles.shared_story (migration 8): the matches sharing a story,
+    # articles.shared_story (migration 7): the matches sharing a story,
     # found by the index of those that share one ANDed with the text's.
     shared, told = conn.execute(
         f"SELECT count(*), count(DISTINCT shared_story) FROM articles "
