@@ -71,19 +71,22 @@ class Ranking:
     k1: float = 1.2
     b: float = 0.75
     # PostgreSQL's ranking (search.pg.searching): ts_rank's weights of D
-    # (body), C (unused), B (subtitle) and A (title) matches; its
-    # normalisation (1: divided by 1 + log(document length)); and, in the
+    # (body), C (unused), B (subtitle) and A (title) matches, read as term
+    # frequencies (a title match is 10 body ones) under BM25's saturation
+    # and length normalisation (k1, b above) when pg_bm25 is on, else under
+    # ts_rank's own normalisation (1: divided by 1 + log(document length)),
+    # which favours short fields and short articles far more than BM25 (dev
+    # MRR@10 0.975, hard 0.826 at 20k, against 0.987 and 0.883); and, in the
     # fallback, each word group held adds this many times its idf, so that
-    # articles with more (and rarer) words come first whatever their ts_rank.
+    # articles with more (and rarer) words come first whatever their rank.
     pg_weights: tuple[float, float, float, float] = (0.1, 0.2, 0.4, 1.0)
     pg_rank_normalization: int = 1
     pg_group_bonus: float = 1.0
-    # partial_weight on ts_rank's scale: it favours short fields far more than
-    # BM25 (a title holding 4 of 5 words outscored by 2.5x the article holding
-    # all 5 in its body), so a partial match is scaled down further. Dev MRR@10
-    # 0.965 at 0.8 -> 0.975 at 0.5 (0.978 at 0.3, 0.979 unblended); dev-hard
-    # 0.827 -> 0.829 (0.824 at 0.3, 0.812 unblended).
-    pg_partial_weight: float = 0.5
+    pg_bm25: bool = True
+    # The partial matches' weight (partial_weight, as the whoosh engine's).
+    # Without pg_bm25, 0.5 fits best: a title holding 4 of 5 words outscored
+    # the article holding all 5 in its body by 2.5x (dev 0.965 at 0.8, 0.975 at 0.5).
+    pg_partial_weight: float = 0.8
 
 
 # -- related articles (both backends) --

@@ -1,7 +1,7 @@
 """When fewer than FILL_BELOW articles hold every word, the articles holding
 only some are ranked together with them (their score scaled by
-Ranking.partial_weight; on PostgreSQL, whose ts_rank favours short fields
-more, pg_partial_weight): a much better partial match comes first. Not when
+Ranking.partial_weight; on PostgreSQL, pg_partial_weight): a much better
+partial match comes first. Not when
 the reader quoted a phrase, nor when sorting by date. A small archive of
 fictional news, on both backends."""
 

@@ -5,6 +5,7 @@ Archive API itself is tested on both backends by the shared test modules.)"""
 from __future__ import annotations
 
 import json
+import math
 
 import psycopg
 import pytest
@@ -37,7 +38,7 @@ def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
 def test_migrations_are_versioned_and_idempotent(archive, dsn):
     archive.stats()  # opening the archive applies them
     with psycopg.connect(dsn) as conn:
-        assert current_version(conn) == LATEST == 7
+        assert current_version(conn) == LATEST == 8
         assert migrate(conn) == []
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY 1").fetchall()
         assert rows == [
@@ -48,6 +49,7 @@ def test_migrations_are_versioned_and_idempotent(archive, dsn):
             (5, "archive events for monitoring"),
             (6, "stories: signatures and band keys of near-duplicate detection"),
             (7, "the shared story of each article, kept by a trigger"),
+            (8, "vector lengths in positions, for BM25's length normalisation"),
         ]
 
 
@@ -100,6 +102,10 @@ def test_vocabulary_follows_imports_updates_and_removals(archive, dsn, tmp_path)
     archive.import_paths([src])
     assert vocabulary(dsn) == {
         ("n", ""): 1,
+        # The mean vector lengths in positions: 'tram':1A,5 'bologn':3A 'nuov':6,
+        # and the six words as written.
+        ("n", "tsv"): 4,
+        ("n", "tsv_exact"): 6,
         ("w", "tram"): 1,
         ("w", "a"): 1,
         ("w", "bologna"): 1,
@@ -113,6 +119,8 @@ def test_vocabulary_follows_imports_updates_and_removals(archive, dsn, tmp_path)
     assert archive.import_paths([src]).updated == 1
     assert vocabulary(dsn) == {
         ("n", ""): 1,
+        ("n", "tsv"): 3,
+        ("n", "tsv_exact"): 5,
         ("w", "metro"): 1,
         ("w", "a"): 1,
         ("w", "bologna"): 1,
@@ -262,3 +270,60 @@ def test_the_shared_story_column_follows_imports_and_removals(archive, dsn, tmp_
     archive.remove(["frana-sito"])  # the agency's article now stands alone
     assert kept_and_derived() == ({}, {})
     assert archive.search("frana", fold=True).stories == archive.search("frana").total == 3
+
+
+def test_vector_lengths_are_those_ts_rank_counts(archive, dsn):
+    """Each vector's length (migration 8) is the document length of
+    ts_rank's normalisation 2, and the vocabulary keeps their means, after
+    an import and after a rebuild."""
+    archive.import_paths([DEMO])
+    for step in ("import", "rebuild"):
+        if step == "rebuild":
+            assert archive.rebuild() == DEMO_COUNT
+        with psycopg.connect(dsn) as conn:
+            for column in ("tsv", "tsv_exact"):
+                rows = conn.execute(
+                    f"SELECT {column}_length, ts_rank('{{1,1,1,1}}', {column}, q, 0) "
+                    f"/ ts_rank('{{1,1,1,1}}', {column}, q, 2) "
+                    f"FROM (SELECT *, quote_literal((tsvector_to_array({column}))[1])::tsquery AS q "
+                    "FROM articles) a"
+                ).fetchall()
+                assert len(rows) == DEMO_COUNT
+                assert [length for length, _ in rows] == pytest.approx([ratio for _, ratio in rows], rel=1e-5)
+                mean = sum(length for length, _ in rows) / len(rows)
+                assert vocabulary(dsn)["n", column] == round(mean)
+
+
+def test_relevance_is_bm25_over_ts_rank(archive, dsn, tmp_path):
+    """One body occurrence of a word is a term frequency of 1 (ts_rank of
+    weight D over D's weight); a word's score is BM25's of its stem plus
+    exact_form_boost times BM25's of its form as typed, each by its own idf
+    and its vector's length against the mean: the longer article ranks below."""
+    filler = "Il consiglio comunale discute il bilancio delle scuole e dei parcheggi. " * 4
+    records = [
+        {"id": "breve", "title": "Notizie", "body": "Il tram arriva in piazza."},
+        {"id": "lungo", "title": "Cronaca", "body": "Il tram arriva in piazza. " + filler},
+        {"id": "altro", "title": "Mercati", "body": filler},
+    ]
+    src = tmp_path / "a.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records))
+    archive.import_paths([src])
+    result = archive.search("tram")
+    assert [h.article.id for h in result.hits] == ["breve", "lungo"]
+    with psycopg.connect(dsn) as conn:
+        lengths = dict(
+            ((i, column), n)
+            for i, a, b in conn.execute("SELECT id, tsv_length, tsv_exact_length FROM articles")
+            for column, n in (("tsv", a), ("tsv_exact", b))
+        )
+    k1, b, boost = 1.2, 0.75, 0.6
+    idf = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))  # "tram" in 2 of 3 articles, stem and word
+
+    def bm25(article: str, column: str) -> float:
+        mean = round(sum(n for (_, c), n in lengths.items() if c == column) / 3)
+        return (k1 + 1) / (1 + k1 * (1 - b + b * lengths[article, column] / mean))
+
+    for hit in result.hits:
+        assert hit.score == pytest.approx(
+            idf * (bm25(hit.article.id, "tsv") + boost * bm25(hit.article.id, "tsv_exact")), rel=1e-5
+        )

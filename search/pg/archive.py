@@ -174,6 +174,7 @@ class PostgresArchive:
                 with conn.cursor().copy("COPY vocabulary (kind, term, ndoc) FROM STDIN") as copy:
                     for (kind, term), n in vocabulary.items():
                         copy.write_row((kind, term, n))
+                store.refresh_average_lengths(conn)
             conn.execute("ANALYZE articles")
             conn.execute("ANALYZE vocabulary")
         return done

@@ -15,7 +15,8 @@ each row records the analysis version that derived them; rows of an
 older analysis are reported by `check` until `rebuild`. The two
 configurations are left in place, unused. Migration 4 adds the semantic
 extra's `article_vectors`, empty until `archivio embed`. Migration 7
-keeps each article's shared story beside it for counting.
+keeps each article's shared story beside it for counting, migration 8 the
+length of each vector (BM25's document length).
 """
 
 from __future__ import annotations
@@ -191,6 +192,30 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         END $$;
         CREATE TRIGGER stories_share AFTER INSERT OR UPDATE OF story, id OR DELETE ON stories
             FOR EACH ROW EXECUTE FUNCTION archivio_share_story();
+        """,
+    ),
+    (
+        8,
+        "vector lengths in positions, for BM25's length normalisation",
+        """
+        -- The positions of a vector, as ts_rank's normalisation counts them
+        -- (a lexeme without positions counts 1): the document length of BM25
+        -- (search.pg.searching), kept by PostgreSQL beside each vector.
+        CREATE FUNCTION archivio_positions(v tsvector) RETURNS integer
+            LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+            RETURN (SELECT coalesce(sum(coalesce(array_length(positions, 1), 1)), 0)::integer
+                    FROM unnest(v));
+        ALTER TABLE articles
+            ADD COLUMN tsv_length integer GENERATED ALWAYS AS (archivio_positions(tsv)) STORED,
+            ADD COLUMN tsv_exact_length integer GENERATED ALWAYS AS (archivio_positions(tsv_exact)) STORED;
+        -- Their means over the indexed articles (search.pg.store.refresh_average_lengths).
+        WITH a AS (SELECT avg(tsv_length) AS tsv, avg(tsv_exact_length) AS tsv_exact
+                   FROM articles WHERE tsv IS NOT NULL)
+        INSERT INTO vocabulary (kind, term, ndoc)
+        SELECT 'n', 'tsv', round(tsv)::integer FROM a WHERE tsv IS NOT NULL
+        UNION ALL
+        SELECT 'n', 'tsv_exact', round(tsv_exact)::integer FROM a WHERE tsv_exact IS NOT NULL
+        ON CONFLICT (kind, term) DO UPDATE SET ndoc = EXCLUDED.ndoc;
         """,
     ),
 ]

@@ -53,6 +53,9 @@ def full_text(article: Article) -> str:
 
 # The vocabulary row counting the indexed articles themselves.
 ARTICLES = ("n", "")
+# The vocabulary rows of the indexed articles' mean vector lengths in
+# positions, by vector (BM25's avgdl; store.refresh_average_lengths).
+AVERAGE_LENGTHS = {"tsv": ("n", "tsv"), "tsv_exact": ("n", "tsv_exact")}
 
 
 def terms(article: Article) -> set[tuple[str, str]]:

@@ -17,7 +17,7 @@ from whoosh.fields import Schema
 
 from ..queryparse import KEY_FIELDS, MAX_EXPANSION, MAX_RESPELL_WORDS, QueryBuilder
 from ..schema import build_schema
-from .textprep import ARTICLES
+from .textprep import ARTICLES, AVERAGE_LENGTHS
 
 # Vocabulary kinds: words as typed (folded, the `exact` field) and stems.
 _KINDS = {"exact": "w", "text": "s", "title": "s"}
@@ -109,6 +109,17 @@ class VocabularyReader:
         for term, n in rows:
             self._df["exact", term] = n
         return [term for term, _ in rows]
+
+    def average_length(self, column: str) -> int:
+        """The indexed articles' mean length of the vector `column` in
+        positions (0 before any is indexed)."""
+        key = AVERAGE_LENGTHS[column]
+        if key not in self._df:
+            row = self.conn.execute(
+                "SELECT ndoc FROM vocabulary WHERE kind = %s AND term = %s", key
+            ).fetchone()
+            self._df[key] = row[0] if row else 0
+        return self._df[key]
 
     def doc_count(self) -> int:
         """Indexed articles (kept in the vocabulary, so no table scan)."""
