@@ -29,6 +29,7 @@ that order.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -58,12 +59,14 @@ from . import rum, store
 from .sqlquery import (
     Clause,
     all_of,
+    any_of,
     compile_query,
     filter_clauses,
     groups_of,
     lexemes_of,
     none_of,
     positive_nodes,
+    text_clause,
 )
 from .vectors import RERANK_DEPTH, Rerank
 from .vocabulary import VocabularyReader
@@ -78,6 +81,32 @@ class Scorer:
 
     sql: str
     params: tuple
+    # What bounds the score (None: nothing does, with ts_rank's own
+    # normalisation): each word group and thesaurus bonus, the most it can
+    # add (BM25 saturates at k1 + 1 per term), and the coordination
+    # exponent over the n word groups.
+    groups: tuple[GroupBound, ...] | None = None
+    exponent: float = 0.0
+    n: int = 0
+
+    def bound(self, held: Sequence[GroupBound]) -> float:
+        """The most an article holding only these groups can score."""
+        words = [g.bound for g in held if g.coordinated]
+        related = sum(g.bound for g in held if not g.coordinated)
+        return (sum(words) * (len(words) / self.n) ** self.exponent if words else 0.0) + related
+
+
+@dataclass(frozen=True)
+class GroupBound:
+    """A word group of a score: the articles it ranks above 0 (None: not
+    expressible as a text match), the most it adds to a score, and at most
+    how many articles hold it (the sum of its lexemes' frequencies)."""
+
+    holding: Clause | None
+    bound: float
+    size: int
+    # A word group (under the coordination factor), or a thesaurus bonus.
+    coordinated: bool = True
 
 
 def idf(reader: VocabularyReader, q: wq.Query) -> float:
@@ -86,16 +115,37 @@ def idf(reader: VocabularyReader, q: wq.Query) -> float:
     lexemes = lexemes_of(q)
     if not lexemes:
         return 0.0
-    total = max(reader.doc_count(), 1)
-    freqs = [
+    df = (min if isinstance(q, wq.Phrase) else max)(_frequencies(reader, lexemes), default=0)
+    return math.log(1 + (max(reader.doc_count(), 1) - df + 0.5) / (df + 0.5))
+
+
+def _frequencies(reader: VocabularyReader, lexemes: Sequence[tuple[str, str]]) -> list[int]:
+    """The document frequencies of (field, term) lexemes, those found."""
+    return [
         n
         for fieldname in ("text", "exact")
         for n in reader.doc_frequencies(fieldname, [t for f, t in lexemes if f == fieldname]).values()
         if n
     ]
-    pick = min if isinstance(q, wq.Phrase) else max
-    df = pick(freqs) if freqs else 0
-    return math.log(1 + (total - df + 0.5) / (df + 0.5))
+
+
+def _holders(reader: VocabularyReader, group: wq.Query) -> int:
+    """About how many articles hold a word group: its stems' frequencies
+    summed (its forms as typed are mostly among them), or its typed forms'."""
+    lexemes = lexemes_of(group)
+    stems = _frequencies(reader, [lex for lex in lexemes if lex[0] == "text"])
+    return sum(stems) or sum(_frequencies(reader, lexemes))
+
+
+@dataclass
+class _Relevance:
+    """One word group's relevance: its SQL, the most it adds (None: no
+    bound) and the (vector, tsquery) pairs it ranks."""
+
+    sql: str
+    params: list
+    bound: float | None
+    ranked: list[tuple[str, str]]
 
 
 def scorer(
@@ -106,15 +156,15 @@ def scorer(
     ranking: Ranking = DEFAULT_RANKING,
     related: wq.Query | None = None,
 ) -> Scorer:
-    """The score of the word groups' ts_ranks weighted by their idf; in the
+    """The score of the word groups' relevance (_relevance); in the
     fallback (`bonus`), plus `bonus` times the idf of each group held, and
     times the coordination factor (m / n) ** `exponent` of a row holding m
-    of the n groups (search.graded, as the whoosh engine ranks them).
-    Each group's relevance is _relevance's."""
+    of the n groups (search.graded, as the whoosh engine ranks them)."""
     parts: list[str] = []
     params: list = []
     held: list[str] = []
     held_params: list = []
+    bounds: list[GroupBound] | None = []
     for group in groups:
         clause = compile_query(group)
         if clause is None or clause.ts is None:
@@ -123,14 +173,19 @@ def scorer(
         relevance = _relevance(reader, group, ranking)
         if relevance is None:
             continue
-        parts.append(relevance[0])
-        params += relevance[1]
+        parts.append(relevance.sql)
+        params += relevance.params
         if bonus:
             parts.append(f"%s * coalesce(({clause.sql}), FALSE)::int")
             params += [weight * bonus, *clause.params]
         if exponent:
             held.append(f"coalesce(({clause.sql}), FALSE)::int")
             held_params += clause.params
+        if bounds is not None and relevance.bound is not None:
+            size = _holders(reader, group)
+            bounds.append(GroupBound(_holding(relevance.ranked), relevance.bound + weight * bonus, size))
+        else:
+            bounds = None
     if not parts:
         return Scorer("0.0", ())
     sql = "(" + " + ".join(parts) + ")::float8"
@@ -143,52 +198,55 @@ def scorer(
         clause = compile_query(group)
         if clause is not None and clause.ts is not None:
             weight = idf(reader, group) * ranking.thesaurus_weight
-            rank, rank_params = _rank_sql(reader, ranking, clause.column, clause.ts, weight)
-            sql += f" + {rank}"
-            params += rank_params
-    return Scorer(sql, tuple(params))
+            rank = _rank_sql(reader, ranking, clause.column, clause.ts, weight)
+            sql += f" + {rank.sql}"
+            params += rank.params
+            if bounds is not None and rank.bound is not None:
+                holding = _holding(rank.ranked)
+                bounds.append(GroupBound(holding, rank.bound, _holders(reader, group), coordinated=False))
+            else:
+                bounds = None
+    return Scorer(sql, tuple(params), tuple(bounds) if bounds else None, exponent, len(groups))
 
 
-def _relevance(reader: VocabularyReader, group: wq.Query, ranking: Ranking) -> tuple[str, list] | None:
-    """The SQL of one word group's relevance: idf x ts_rank, plus its form as
-    typed; a word with alternatives (graded.BestOf: synonyms, close
-    spellings) scores as the best of them, each by its own idf and boost, as
-    the whoosh engine's BestOf does. (One ts_rank of their OR would average
-    the alternatives: ts_rank divides an OR's score by its count of lexemes,
-    so a word with three synonyms weighed a third of one without.)"""
+def _relevance(reader: VocabularyReader, group: wq.Query, ranking: Ranking) -> _Relevance | None:
+    """The relevance of one word group: BM25 over ts_rank (_rank_sql) of its
+    stems, plus its form as typed; a word with alternatives (graded.BestOf:
+    synonyms, close spellings) scores as the best of them, each by its own
+    idf and boost, as the whoosh engine's BestOf does. (One ts_rank of their
+    OR would average the alternatives: ts_rank divides an OR's score by its
+    count of lexemes, so a word with three synonyms weighed a third of one without.)"""
     if isinstance(group, BestOf) and len(group.subqueries) > 1:
-        alternatives = [_relevance(reader, alt, ranking) for alt in group.subqueries]
-        alternatives = [a for a in alternatives if a is not None]
+        alternatives = [a for a in (_relevance(reader, alt, ranking) for alt in group.subqueries) if a]
         if not alternatives:
             return None
-        sql = "greatest(" + ", ".join(a[0] for a in alternatives) + ")"
-        params = [p for a in alternatives for p in a[1]]
+        sql = "greatest(" + ", ".join(a.sql for a in alternatives) + ")"
+        params = [p for a in alternatives for p in a.params]
+        bounds = [a.bound for a in alternatives]
+        bound = None if None in bounds else max(bounds) * group.boost  # type: ignore[type-var]
         if group.boost != 1.0:
             sql, params = f"%s * {sql}", [group.boost, *params]
-        return sql, params
+        return _Relevance(sql, params, bound, [r for a in alternatives for r in a.ranked])
     clause = compile_query(group)
     if clause is None or clause.ts is None:
         return None
-    weight = idf(reader, group) * group.boost
-    sql, params = _rank_sql(reader, ranking, clause.column, clause.ts, weight)
-    parts = [sql]
+    rank = _rank_sql(reader, ranking, clause.column, clause.ts, idf(reader, group) * group.boost)
     forms = _forms_as_typed(group, reader) if clause.column == "tsv" else None
-    if forms is not None:
-        # The word as typed, on the unstemmed vector: the whoosh engine
-        # adds its `exact` term's score too (Ranking.exact_form_boost).
-        # Weighted by the typed form's own idf, as whoosh scores its `exact`
-        # term: a rare word whose stem is common ("maggi", stem of "maggio")
-        # is told apart by its form, which the stem's idf made weigh little.
-        ts, boost, exact_idf = forms
-        sql, more = _rank_sql(reader, ranking, "tsv_exact", ts, exact_idf * group.boost * boost)
-        parts.append(sql)
-        params += more
-    return "(" + " + ".join(parts) + ")", params
+    if forms is None:
+        return rank
+    # The word as typed, on the unstemmed vector: the whoosh engine adds its
+    # `exact` term's score too (Ranking.exact_form_boost), by the typed
+    # form's own idf: a rare word whose stem is common ("maggi", stem of
+    # "maggio") is told apart by its form, which the stem's idf made weigh little.
+    ts, boost, exact_idf = forms
+    typed = _rank_sql(reader, ranking, "tsv_exact", ts, exact_idf * group.boost * boost)
+    bound = rank.bound + typed.bound if rank.bound is not None and typed.bound is not None else None
+    return _Relevance(
+        f"({rank.sql} + {typed.sql})", rank.params + typed.params, bound, rank.ranked + typed.ranked
+    )
 
 
-def _rank_sql(
-    reader: VocabularyReader, ranking: Ranking, column: str, ts: str, weight: float
-) -> tuple[str, list]:
+def _rank_sql(reader: VocabularyReader, ranking: Ranking, column: str, ts: str, weight: float) -> _Relevance:
     """`weight` x the relevance of `ts` in `column`. pg_bm25 off: ts_rank
     with the Ranking's normalisation. On: BM25's saturation and length
     normalisation (k1, b) over ts_rank's term weight read as a term
@@ -197,24 +255,42 @@ def _rank_sql(
     alone normalises by 1 + log(length), far weaker than b = 0.75 (a
     32-word article against a 190-word one: 1.4x, BM25 ~3x), and never
     saturates a title match (10x a body match; a BM25F title field ~2x):
-    dev MRR@10 0.975 -> 0.987, hard 0.826 -> 0.883 at 20k articles."""
+    dev MRR@10 0.975 -> 0.987, hard 0.826 -> 0.883 at 20k articles.
+    BM25 never exceeds weight x (k1 + 1): the bound."""
     weights = list(ranking.pg_weights)
     if not ranking.pg_bm25:
-        return (
-            f"%s * ts_rank(%s::float4[], {column}, %s::tsquery, %s)",
-            [weight, weights, ts, ranking.pg_rank_normalization],
-        )
+        sql = f"%s * ts_rank(%s::float4[], {column}, %s::tsquery, %s)"
+        return _Relevance(sql, [weight, weights, ts, ranking.pg_rank_normalization], None, [(column, ts)])
     # ts_rank without normalisation of one occurrence of weight w: w / 1.6449.
     unit = weights[0] / 1.64493406685
     k1, b = ranking.k1, ranking.b
     average = reader.average_length(column) or 1.0
     # (k1 + 1) t / (t + k1 (1 - b + b dl / avgdl)), t = rank / unit,
     # = (k1 + 1) / (1 + (k1 unit (1 - b) + k1 unit b / avgdl * dl) / rank).
-    return (
+    return _Relevance(
         f"%s * coalesce(1.0 / (1.0 + (%s + %s * {column}_length) "
         f"/ nullif(ts_rank(%s::float4[], {column}, %s::tsquery, 0), 0)), 0)",
         [weight * (k1 + 1), k1 * unit * (1 - b), k1 * unit * b / average, weights, ts],
+        weight * (k1 + 1),
+        [(column, ts)],
     )
+
+
+# A quoted lexeme of a tsquery (textprep.quoted: quotes doubled).
+_LEXEME = re.compile(r"'(?:[^']|'')*'")
+
+
+def _holding(ranked: Sequence[tuple[str, str]]) -> Clause | None:
+    """The articles whose ts_rank of any of these (vector, tsquery) pairs is
+    above 0: those holding one of their lexemes, when each tsquery is an OR
+    of lexemes (ts_rank ignores weight labels: `x:A` ranks `x` in a body);
+    None for a phrase, an AND, a NOT or a prefix."""
+    clauses = []
+    for column, ts in ranked:
+        if re.search(r"[&!<*]", _LEXEME.sub("", ts)):
+            return None
+        clauses.append(text_clause(" | ".join(dict.fromkeys(_LEXEME.findall(ts))), column))
+    return any_of(clauses)
 
 
 def _forms_as_typed(group: wq.Query, reader: VocabularyReader) -> tuple[str, float, float] | None:
@@ -308,6 +384,7 @@ def run(
             _pool(loose, scope, total - exact_total, exact_total, [c for c in loose_clauses if c is not None])
             if pools and partial is not None
             else None,
+            total - exact_total,
         )
         stories = None
         if request.fold:
@@ -355,6 +432,8 @@ class _Ranks:
     # from the RUM index (None: every match is ranked).
     strict_pool: _Pool | None = None
     partial_pool: _Pool | None = None
+    # How many articles hold only some of the words.
+    partial_total: int = 0
 
     def from_top(self, depth: int) -> list[tuple[str, float | None, bool]]:
         """The first `depth` matches at least (RERANK_DEPTH by meaning, whole
@@ -391,7 +470,7 @@ class _Ranks:
                 # put every article holding more groups first whatever its relevance.
                 alike = scorer(reader, loose_groups_, 0.0, exponent, ranking, related)
                 ranked = _top(conn, strict_where, own, order, 0, first + limit, strict_pool)
-                some = _top(conn, partial, alike, order, 0, first + limit, partial_pool)
+                some = _top(conn, partial, alike, order, 0, first + limit, partial_pool, self.partial_total)
                 exact_ids = {i for i, _, _ in ranked}
                 merged = ranked + [(i, s * weight if s is not None else s, d) for i, s, d in some]
                 ranked = sorted(merged, key=lambda row: -(row[1] or 0.0))[first : first + limit]
@@ -400,7 +479,7 @@ class _Ranks:
                 score = scorer(reader, loose_groups_, bonus, exponent, ranking, related)
                 skip = max(0, first - exact_total)
                 count = first + limit - exact_total - skip
-                ranked += _top(conn, partial, score, order, skip, count, partial_pool)
+                ranked += _top(conn, partial, score, order, skip, count, partial_pool, self.partial_total)
         if self.boost:
             weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
             pages = boost_windows(ranked[:exact_ranked], weight, half_life)
@@ -519,6 +598,63 @@ def _detoasted(where: str) -> str:
     )
 
 
+# Past this many matches, a relevance ranking first ranks the articles
+# holding its rarest words alone (_pruned): those of a quarter of the
+# matches at most, then of half. At 100k articles (the dev corpus x5, the
+# 150 dev queries), 45 of 85 rankings of so many matches were proved so,
+# and ranking took 28% less time in all (attempts that proved nothing
+# included); at 20k, about as much as without (5,000 matches are rarer
+# there). Shares of (8, 4) proved fewer and saved 22%.
+PRUNE_ABOVE = 5_000
+PRUNE_SHARES = (4, 2)
+
+
+def _pruned(
+    conn: psycopg.Connection, where: Clause, score: Scorer, offset: int, limit: int, matches: int
+) -> list[tuple[str, float | None, float | None]] | None:
+    """The page of _top's ranking by relevance, from the articles holding
+    the word groups that can score the most, when that proves it whole;
+    None when it does not (MaxScore's argument). BM25 bounds what each group
+    adds (Scorer.groups): an article holding none of the chosen groups
+    scores at most the bound of all the others together; when the k-th best
+    of the chosen groups' articles scores more, no other article reaches
+    the page. The rarest words have the highest bounds (idf) and the fewest
+    articles: "morto 92enne casa di riposo cercemaggiore" ranked 50,000
+    partial matches where the articles holding "92enne" or "cercemaggiore"
+    settle the first ten. First the groups held by matches // PRUNE_SHARES[0]
+    articles at most; if their k-th best does not prove the page, it is a
+    floor of the k-th best of any wider choice, so the fewest groups whose
+    others' bound is below it prove it (when matches // PRUNE_SHARES[1]
+    articles at most hold them)."""
+    order = sorted((g for g in score.groups or () if g.holding is not None), key=lambda g: -g.bound)
+    if not order:
+        return None
+    depth = offset + limit
+
+    def others(taken: int) -> float:  # the bound of the groups not among the first `taken`
+        return score.bound([g for g in score.groups or () if all(g is not c for c in order[:taken])])
+
+    taken = 1
+    while taken < len(order) and sum(g.size for g in order[: taken + 1]) <= matches // PRUNE_SHARES[0]:
+        taken += 1
+    for most in (matches // PRUNE_SHARES[0], matches // PRUNE_SHARES[1]):
+        if sum(g.size for g in order[:taken]) > most:
+            return None
+        holding = any_of([g.holding for g in order[:taken] if g.holding is not None])
+        ranked = _top(conn, all_of([where, holding]), score, "relevance", 0, depth)
+        if len(ranked) < depth:
+            return None
+        # Scores are float8 sums of float4 ranks: a margin for their rounding.
+        least = (ranked[-1][1] or 0.0) - 1e-6 * max(1.0, abs(ranked[-1][1] or 0.0))
+        if others(taken) < least:
+            return ranked[offset:]
+        wider = [t for t in range(taken + 1, len(order) + 1) if others(t) < least]
+        if not wider:
+            return None
+        taken = wider[0]
+    return None
+
+
 def _top(
     conn: psycopg.Connection,
     where: Clause | None,
@@ -527,12 +663,19 @@ def _top(
     offset: int,
     limit: int,
     pool: _Pool | None = None,
+    matches: int = 0,
 ) -> list[tuple[str, float | None, float | None]]:
     """The ids, scores and day numbers (search.recency) of one page of matches,
     by relevance or by date. `pool`: by relevance, rank only its
-    candidates (search.pg.rum), when the page ends by rank rum.POOL // 2."""
+    candidates (search.pg.rum), when the page ends by rank rum.POOL // 2.
+    `matches`: how many articles `where` holds, when known (past
+    PRUNE_ABOVE, the ranking tries _pruned first)."""
     if where is None or limit <= 0:
         return []
+    if sort == "relevance" and pool is None and matches > PRUNE_ABOVE:
+        pruned = _pruned(conn, where, score, offset, limit, matches)
+        if pruned is not None:
+            return pruned
     if sort == "relevance" and pool is not None and rum.pools(offset + limit):
         # The pool's own test is `pool` itself, and the rest of `where` (a
         # partial match's NOT of the all-words query) is checked on the pool
