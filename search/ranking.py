@@ -76,7 +76,7 @@ class Ranking:
     # and length normalisation (k1, b above) when pg_bm25 is on, else under
     # ts_rank's own normalisation (1: divided by 1 + log(document length)),
     # which favours short fields and short articles far more than BM25 (dev
-    # MRR@10 0.975, hard 0.826 at 20k, against 0.987 and 0.883); and, in the
+    # MRR@10 0.975, hard 0.824 at 20k, against 0.987 and 0.887); and, in the
     # fallback, each word group held adds this many times its idf, so that
     # articles with more (and rarer) words come first whatever their rank.
     pg_weights: tuple[float, float, float, float] = (0.1, 0.2, 0.4, 1.0)

@@ -116,6 +116,7 @@ class PostgresArchive:
                 vectors.embed_new(self.db, conn)
             with conn.transaction():
                 if index and (report.added or report.updated or derived):
+                    store.refresh_average_lengths(conn)
                     store.note_event(conn, INDEX_CHANGED)
                 store.note_event(conn, IMPORTED)
         report.elapsed = time.perf_counter() - started
@@ -186,6 +187,7 @@ class PostgresArchive:
         with self.db.writing(self.lock_timeout) as conn, conn.transaction():
             removed = store.delete(conn, list(dict.fromkeys(ids)))
             if removed:
+                store.refresh_average_lengths(conn)
                 store.note_event(conn, INDEX_CHANGED)
             return removed
 

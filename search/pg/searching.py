@@ -255,7 +255,7 @@ def _rank_sql(reader: VocabularyReader, ranking: Ranking, column: str, ts: str, 
     alone normalises by 1 + log(length), far weaker than b = 0.75 (a
     32-word article against a 190-word one: 1.4x, BM25 ~3x), and never
     saturates a title match (10x a body match; a BM25F title field ~2x):
-    dev MRR@10 0.975 -> 0.987, hard 0.826 -> 0.883 at 20k articles.
+    dev MRR@10 0.975 -> 0.987, hard 0.824 -> 0.887 at 20k articles.
     BM25 never exceeds weight x (k1 + 1): the bound."""
     weights = list(ranking.pg_weights)
     if not ranking.pg_bm25:

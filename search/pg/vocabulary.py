@@ -113,22 +113,20 @@ class VocabularyReader:
     def average_length(self, column: str) -> int:
         """The indexed articles' mean length of the vector `column` in
         positions (0 before any is indexed)."""
-        key = AVERAGE_LENGTHS[column]
-        if key not in self._df:
-            row = self.conn.execute(
-                "SELECT ndoc FROM vocabulary WHERE kind = %s AND term = %s", key
-            ).fetchone()
-            self._df[key] = row[0] if row else 0
-        return self._df[key]
+        return self._own_row(AVERAGE_LENGTHS[column])
 
     def doc_count(self) -> int:
         """Indexed articles (kept in the vocabulary, so no table scan)."""
-        if ARTICLES not in self._df:
-            row = self.conn.execute(
-                "SELECT ndoc FROM vocabulary WHERE kind = %s AND term = %s", ARTICLES
-            ).fetchone()
-            self._df[ARTICLES] = row[0] if row else 0
-        return self._df[ARTICLES]
+        return self._own_row(ARTICLES)
+
+    def _own_row(self, key: tuple[str, str]) -> int:
+        """A number the vocabulary keeps about the archive in a row of its
+        own (textprep.ARTICLES, AVERAGE_LENGTHS); 0 when absent."""
+        if key not in self._df:
+            sql = "SELECT ndoc FROM vocabulary WHERE kind = %s AND term = %s"
+            row = self.conn.execute(sql, key).fetchone()
+            self._df[key] = row[0] if row else 0
+        return self._df[key]
 
 
 class PgQueryBuilder(QueryBuilder):
