@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import date
 
 import psycopg
 import pytest
@@ -38,7 +39,7 @@ def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
 def test_migrations_are_versioned_and_idempotent(archive, dsn):
     archive.stats()  # opening the archive applies them
     with psycopg.connect(dsn) as conn:
-        assert current_version(conn) == LATEST == 8
+        assert current_version(conn) == LATEST == 9
         assert migrate(conn) == []
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY 1").fetchall()
         assert rows == [
@@ -50,6 +51,7 @@ def test_migrations_are_versioned_and_idempotent(archive, dsn):
             (6, "stories: signatures and band keys of near-duplicate detection"),
             (7, "the shared story of each article, kept by a trigger"),
             (8, "vector lengths in positions, for BM25's length normalisation"),
+            (9, "facet counts of the indexed articles, kept by triggers; indexes in both date orders"),
         ]
 
 
@@ -270,6 +272,83 @@ def test_the_shared_story_column_follows_imports_and_removals(archive, dsn, tmp_
     archive.remove(["frana-sito"])  # the agency's article now stands alone
     assert kept_and_derived() == ({}, {})
     assert archive.search("frana", fold=True).stories == archive.search("frana").total == 3
+
+
+def facet_counts_kept_and_derived(dsn: str) -> tuple[dict, dict]:
+    """facet_counts' rows, and the same counts derived from the indexed articles."""
+    key = "author_key, author, category_key, category, date"
+    with psycopg.connect(dsn) as conn:
+        kept = {row[:5]: row[5] for row in conn.execute(f"SELECT {key}, n FROM facet_counts")}
+        derived = {
+            row[:5]: row[5]
+            for row in conn.execute(
+                f"SELECT {key}, count(*) FROM articles WHERE tsv IS NOT NULL GROUP BY {key}"
+            )
+        }
+    return kept, derived
+
+
+def test_facet_counts_follow_every_write(archive, dsn, tmp_path):
+    """facet_counts (migration 9) equals the counts of the indexed articles
+    after an import, a re-import that moves articles to another author,
+    category and day (or none), a removal, an import without indexing and
+    a rebuild; browsing's total and facets read it and agree with a search."""
+    archive.import_paths([DEMO])
+    kept, derived = facet_counts_kept_and_derived(dsn)
+    assert kept == derived and sum(kept.values()) == DEMO_COUNT
+    assert all(n > 0 for n in kept.values())
+    moved = [
+        {
+            "id": "spostato-1",
+            "title": "Bilancio comunale",
+            "body": "Il consiglio approva il bilancio.",
+            "author": "Ottavia Quercioli",
+            "category": "Politica",
+            "date": "2021-03-04",
+        },
+        {"id": "spostato-2", "title": "Senza data", "body": "Un articolo senza autore né data."},
+    ]
+    source = tmp_path / "a.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in moved))
+    archive.import_paths([source])
+    moved[0].update(author="Marco Bianchi", category="Cronaca", date="2021-03-05")
+    moved[1].update(author="Ottavia Quercioli", date="2020-01-02")
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in moved))
+    archive.import_paths([source])
+    kept, derived = facet_counts_kept_and_derived(dsn)
+    assert kept == derived and sum(kept.values()) == DEMO_COUNT + 2
+    archive.remove(["spostato-1"])
+    kept, derived = facet_counts_kept_and_derived(dsn)
+    assert kept == derived and sum(kept.values()) == DEMO_COUNT + 1
+    extra = tmp_path / "b.jsonl"
+    # Two on one (author, category, day): one row of facet_counts, counting 2.
+    later = {
+        "title": "Dopo",
+        "body": "Ancora da indicizzare.",
+        "author": "Ottavia Quercioli",
+        "category": "Scuola",
+        "date": "2019-05-06",
+    }
+    extra.write_text(
+        "".join(
+            json.dumps(dict(later, id=i, body=f"{later['body']} ({i})")) + "\n" for i in ("dopo-1", "dopo-2")
+        )
+    )
+    archive.import_paths([extra], index=False)
+    kept, derived = facet_counts_kept_and_derived(dsn)
+    assert kept == derived and sum(kept.values()) == DEMO_COUNT + 1  # not indexed: not counted
+    assert archive.rebuild() == DEMO_COUNT + 3
+    kept, derived = facet_counts_kept_and_derived(dsn)
+    assert kept == derived and sum(kept.values()) == DEMO_COUNT + 3
+    assert kept["ottavia quercioli", "Ottavia Quercioli", "scuola", "Scuola", date(2019, 5, 6)] == 2
+    browsed = archive.search("", facets=True, author="Ottavia Quercioli")
+    assert browsed.total == 3
+    assert [(f["value"], f["count"]) for f in browsed.facets["year"]] == [(2019, 2), (2020, 1)]
+    assert [(f["value"], f["count"]) for f in browsed.facets["category"]] == [("Scuola", 2)]
+    # Disjunctive: the author facet leaves its own filter out, and keeps the category's.
+    narrowed = archive.search("", facets=True, author="Ottavia Quercioli", category="Scuola")
+    assert narrowed.total == 2
+    assert ("Ottavia Quercioli", 2) in [(f["value"], f["count"]) for f in narrowed.facets["author"]]
 
 
 def test_vector_lengths_are_those_ts_rank_counts(archive, dsn):

@@ -131,6 +131,48 @@ def test_facets_are_disjunctive(archive):
     assert sum(_facet(both, "year").values()) == 16
 
 
+@given(
+    query=st.sampled_from(["", "vaccino", "lombardia", "vaccino anziani lombardia"]),
+    author=st.sampled_from([None, "Marco Verdi", "di ANNA NERI", "Luca Ziniti"]),
+    categories=st.lists(st.sampled_from(CATEGORIES), unique=True, max_size=2),
+    span=st.sampled_from([None, ("2019-12-01", "2020-03-31"), ("2020-01-01", "2020-12-31")]),
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_each_facet_counts_the_matches_passing_the_other_filters(archive, query, author, categories, span):
+    """Every facet, with or without words (browsing reads counts kept apart
+    on PostgreSQL), equals a count over the records: the matches passing
+    every filter but the facet's own; months within the chosen year."""
+    records = {r["id"]: r for r in _records()}
+    matched = [records[h.article.id] for h in archive.search(query, per_page=100).hits]
+    since, until = span or (None, None)
+
+    def passes(r: dict, left: str) -> bool:
+        day = r["date"]
+        return (
+            (left == "author" or author is None or author_key(r["author"]) == author_key(author))
+            and (left == "category" or not categories or r["category"] in categories)
+            and (left == "dates" or since is None or since <= day <= until)
+        )
+
+    def counted(left: str, value) -> dict:
+        out: dict = {}
+        for r in matched:
+            if passes(r, left):
+                out[value(r)] = out.get(value(r), 0) + 1
+        return out
+
+    r = archive.search(query, author=author, category=categories, since=since, until=until, facet_limit=None)
+    assert r.total == sum(passes(m, "") for m in matched)
+    nonzero = {
+        name: {v: n for v, n in _facet(r, name).items() if n} for name in ("author", "category", "year")
+    }
+    assert nonzero["author"] == counted("author", lambda m: author_name(m["author"]))
+    assert nonzero["category"] == counted("category", lambda m: m["category"])
+    assert nonzero["year"] == counted("dates", lambda m: int(m["date"][:4]))
+    months = counted("dates", lambda m: m["date"][:7]) if span and span[0][:4] == span[1][:4] else {}
+    assert _facet(r, "month") == {m: n for m, n in months.items() if m[:4] == (span or ("",))[0][:4]}
+
+
 def test_bylines_are_one_author_in_facets_and_filters(archive):
     r = archive.search("", per_page=1)
     assert _facet(r, "author") == {"Marco Verdi": 16, "Anna Neri": 16, "Luca Ziniti": 8}

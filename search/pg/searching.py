@@ -342,7 +342,8 @@ def run(
                     strict = compile_query(refined.strict)
                 parsed = refined
         strict_where = all_of([scope, strict]) if strict is not None else None
-        exact_total = _count(conn, strict_where)
+        # Browsing: the counts kept per (author, category, day) (migration 9).
+        exact_total = _count(conn, strict_where) if parsed is not None else _count_browsed(conn, parts)
         # Only a fallback is re-ordered by meaning: an article holding every word keeps today's ranking.
         meaning = by_meaning if order == "relevance" and exact_total == 0 else None
         groups = groups_of(parsed.strict) if parsed is not None else []
@@ -396,7 +397,11 @@ def run(
             # the same ones; by meaning, the first RERANK_DEPTH at least, from the top too.
             whole = boost or meaning is not None
             shown = ranks.from_top(wanted)[offset:wanted] if whole else ranks.ranked(offset, per_page)
-        facet_values, sizes = _facets(conn, matched, parts, filters, facet_limit) if facets else ({}, {})
+        facet_values, sizes = (
+            _facets(conn, matched, parts, filters, facet_limit, browsing=parsed is None)
+            if facets
+            else ({}, {})
+        )
     except psycopg.errors.QueryCanceled:
         raise QueryError(
             "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
@@ -585,6 +590,14 @@ def _count(conn: psycopg.Connection, where: Clause | None) -> int:
     return conn.execute(f"SELECT count(*) FROM articles WHERE {where.sql}", where.params).fetchone()[0]
 
 
+def _count_browsed(conn: psycopg.Connection, parts: dict[str, Clause]) -> int:
+    """How many indexed articles pass the filters, from facet_counts (every
+    filter tests its columns only: author_key, category_key, date)."""
+    where = all_of(list(parts.values())) or TRUE
+    sql = f"SELECT coalesce(sum(n), 0) FROM facet_counts WHERE {where.sql}"
+    return int(conn.execute(sql, where.params).fetchone()[0])
+
+
 def _detoasted(where: str) -> str:
     """The rows of `articles` passing `where`, as a subquery of the same name
     whose vectors are decompressed once. A score reads them in each of its
@@ -703,19 +716,19 @@ def _top(
 # each filter, and each facet counts the matches passing the *other* ones.
 _FACETS = """
 WITH m AS MATERIALIZED (
-    SELECT author_key, author, category_key, category, date,
+    SELECT author_key, author, category_key, category, date, {n} AS n,
            ({author}) AS by_author, ({category}) AS by_category, ({dates}) AS by_dates
-    FROM articles WHERE {where})
-SELECT 'author', author_key, min(author COLLATE "C"), count(*) FROM m
+    FROM {source} WHERE {where})
+SELECT 'author', author_key, min(author COLLATE "C"), sum(n) FROM m
     WHERE by_category AND by_dates AND author_key != '' GROUP BY author_key
 UNION ALL
-SELECT 'category', category_key, min(category COLLATE "C"), count(*) FROM m
+SELECT 'category', category_key, min(category COLLATE "C"), sum(n) FROM m
     WHERE by_author AND by_dates AND category_key != '' GROUP BY category_key
 UNION ALL
-SELECT 'year', extract(year FROM date)::int::text, NULL, count(*) FROM m
+SELECT 'year', extract(year FROM date)::int::text, NULL, sum(n) FROM m
     WHERE by_author AND by_category AND date IS NOT NULL GROUP BY 2
 UNION ALL
-SELECT 'month', to_char(date, 'YYYY-MM'), NULL, count(*) FROM m
+SELECT 'month', to_char(date, 'YYYY-MM'), NULL, sum(n) FROM m
     WHERE by_author AND by_category AND date >= %s AND date <= %s GROUP BY 2
 """
 TRUE = Clause("TRUE", ())
@@ -729,8 +742,11 @@ def _facets(
     parts: dict[str, Clause],
     filters: Filters,
     limit: int | None,
+    browsing: bool = False,
 ) -> tuple[dict[str, list[dict]], dict[str, int]]:
-    """The facets of search.whoosh_sqlite.searching._facets, with the same shape and order."""
+    """The facets of search.whoosh_sqlite.searching._facets, with the same
+    shape and order. `browsing`: `where` is every indexed article, whose
+    counts facet_counts keeps (migration 9: ~13x fewer rows at 100k)."""
     out: dict[str, list[dict]] = {"author": [], "category": [], "year": [], "month": []}
     sizes = {name: 0 for name in out}
     if where is None:
@@ -742,7 +758,21 @@ def _facets(
     tests = [parts.get(name, TRUE) for name in _FACETED]
     year = one_year(filters)
     months = (date(year, 1, 1), date(year, 12, 31)) if year is not None else (None, None)
-    sql = _FACETS.format(author=tests[0].sql, category=tests[1].sql, dates=tests[2].sql, where=where.sql)
+    source, n = ("facet_counts", "n") if browsing else ("articles", "1")
+    if browsing:  # every row counts indexed articles: only the filters no facet leaves out narrow them
+        where = all_of(unfaceted) or TRUE
+    # Each facet counts the matches passing the filters it does not leave
+    # out: a match failing two set filters counts in none. Read only those
+    # passing all but one (with a category and a year chosen, the matches in
+    # either; the facets of the search page took 47 -> ms for 20,000 matches).
+    counted = [
+        all_of([parts[name] for name in _FACETED if name in parts and name != left]) for left in _FACETED
+    ]
+    if None not in counted:
+        where = all_of([where, any_of(counted)])  # type: ignore[list-item]
+    sql = _FACETS.format(
+        author=tests[0].sql, category=tests[1].sql, dates=tests[2].sql, where=where.sql, source=source, n=n
+    )
     params = tuple(p for c in tests for p in c.params) + where.params + months
     rows: dict[str, list[tuple[str, str | None, int]]] = {name: [] for name in out}
     for name, key, shown, n in conn.execute(sql, params):
