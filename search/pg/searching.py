@@ -31,9 +31,10 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import combinations
 
 import psycopg
 from whoosh import query as wq
@@ -72,6 +73,8 @@ from .vectors import RERANK_DEPTH, Rerank
 from .vocabulary import VocabularyReader
 
 DEFAULT_RANKING = Ranking()
+# Ties of relevance by id, in code points (as Python compares them: _pruned merges rankings).
+BY_ID = 'id COLLATE "C"'
 ORDERS = {"newest": "date DESC NULLS LAST, id", "oldest": "date ASC NULLS LAST, id"}
 
 
@@ -281,15 +284,19 @@ _LEXEME = re.compile(r"'(?:[^']|'')*'")
 
 
 def _holding(ranked: Sequence[tuple[str, str]]) -> Clause | None:
-    """The articles whose ts_rank of any of these (vector, tsquery) pairs is
-    above 0: those holding one of their lexemes, when each tsquery is an OR
-    of lexemes (ts_rank ignores weight labels: `x:A` ranks `x` in a body);
-    None for a phrase, an AND, a NOT or a prefix."""
+    """The articles whose ts_rank of any of these (vector, tsquery) pairs
+    can be above 0: those holding one of their lexemes (ts_rank ignores
+    weight labels: `x:A` ranks `x` in a body). For a phrase or an AND that
+    is more articles than it matches, and those holding none of its
+    lexemes still rank 1e-20 (ts_rank's floor for an AND), which BM25 makes
+    ~1e-19: below _pruned's margin. None for a prefix (its words are not
+    lexemes of the vector)."""
     clauses = []
     for column, ts in ranked:
-        if re.search(r"[&!<*]", _LEXEME.sub("", ts)):
+        lexemes = dict.fromkeys(_LEXEME.findall(ts))
+        if not lexemes or "*" in _LEXEME.sub("", ts):
             return None
-        clauses.append(text_clause(" | ".join(dict.fromkeys(_LEXEME.findall(ts))), column))
+        clauses.append(text_clause(" | ".join(lexemes), column))
     return any_of(clauses)
 
 
@@ -634,38 +641,88 @@ def _pruned(
     the page. The rarest words have the highest bounds (idf) and the fewest
     articles: "morto 92enne casa di riposo cercemaggiore" ranked 50,000
     partial matches where the articles holding "92enne" or "cercemaggiore"
-    settle the first ten. First the groups held by matches // PRUNE_SHARES[0]
-    articles at most; if their k-th best does not prove the page, it is a
-    floor of the k-th best of any wider choice, so the fewest groups whose
-    others' bound is below it prove it (when matches // PRUNE_SHARES[1]
-    articles at most hold them)."""
+    settle the first ten. First the groups of the highest bounds held by
+    matches // PRUNE_SHARES[0] articles at most. Then, while their k-th
+    best (a floor of the k-th best of any wider choice) does not prove the
+    page, the fewest more articles that do: the added groups held by the
+    fewest articles whose others' bound is below it (a thesaurus bonus of
+    a few hundred articles rather than a common word), ranked apart and
+    merged; or, with fewer than k candidates, the next group. Given up past
+    matches // PRUNE_SHARES[1] articles."""
     order = sorted((g for g in score.groups or () if g.holding is not None), key=lambda g: -g.bound)
     if not order:
         return None
     depth = offset + limit
 
-    def others(taken: int) -> float:  # the bound of the groups not among the first `taken`
-        return score.bound([g for g in score.groups or () if all(g is not c for c in order[:taken])])
+    def others(chosen: Sequence[GroupBound]) -> float:  # the bound of the groups not chosen
+        return score.bound([g for g in score.groups or () if all(g is not c for c in chosen)])
 
-    taken = 1
-    while taken < len(order) and sum(g.size for g in order[: taken + 1]) <= matches // PRUNE_SHARES[0]:
-        taken += 1
-    for most in (matches // PRUNE_SHARES[0], matches // PRUNE_SHARES[1]):
-        if sum(g.size for g in order[:taken]) > most:
+    chosen = order[:1]
+    for group in order[1:]:
+        if _size(chosen) + group.size > matches // PRUNE_SHARES[0]:
+            break
+        chosen.append(group)
+    if _size(chosen) > matches // PRUNE_SHARES[0]:
+        return None
+    ranked = _ranked_holding(conn, where, score, chosen, [], depth)
+    while True:
+        if len(ranked) >= depth:
+            # Scores are float8 sums of float4 ranks: a margin for their rounding.
+            least = (ranked[-1][1] or 0.0) - 1e-6 * max(1.0, abs(ranked[-1][1] or 0.0))
+            if others(chosen) < least:
+                return ranked[offset:]
+            wider = _widening(order, chosen, lambda c: others(c) < least)  # noqa: B023
+        else:
+            rest = [g for g in order if all(g is not c for c in chosen)]
+            wider = chosen + rest[:1] if rest else None
+        if wider is None or _size(wider) > matches // PRUNE_SHARES[1]:
             return None
-        holding = any_of([g.holding for g in order[:taken] if g.holding is not None])
-        ranked = _top(conn, all_of([where, holding]), score, "relevance", 0, depth)
-        if len(ranked) < depth:
-            return None
-        # Scores are float8 sums of float4 ranks: a margin for their rounding.
-        least = (ranked[-1][1] or 0.0) - 1e-6 * max(1.0, abs(ranked[-1][1] or 0.0))
-        if others(taken) < least:
-            return ranked[offset:]
-        wider = [t for t in range(taken + 1, len(order) + 1) if others(t) < least]
-        if not wider:
-            return None
-        taken = wider[0]
-    return None
+        added = wider[len(chosen) :]
+        ranked += _ranked_holding(conn, where, score, added, chosen, depth)
+        # _top's order: score, then id (collation "C": code points, as Python's).
+        ranked = sorted(ranked, key=lambda row: (-(row[1] or 0.0), row[0]))[:depth]
+        chosen = wider
+
+
+def _size(groups: Sequence[GroupBound]) -> int:
+    return sum(g.size for g in groups)
+
+
+def _ranked_holding(
+    conn: psycopg.Connection,
+    where: Clause,
+    score: Scorer,
+    groups: Sequence[GroupBound],
+    besides: Sequence[GroupBound],
+    depth: int,
+) -> list[tuple[str, float | None, float | None]]:
+    """The first `depth` of the articles holding `groups` but none of `besides`."""
+    holding = any_of([g.holding for g in groups if g.holding is not None])
+    ranked_before = any_of([g.holding for g in besides if g.holding is not None])
+    clauses = [where, holding] + ([none_of(ranked_before)] if ranked_before is not None else [])
+    return _top(conn, all_of(clauses), score, "relevance", 0, depth)  # type: ignore[arg-type]
+
+
+# Past this many groups left, _widening tries the next ones in order of
+# bound only (2^12 choices of the others take ~10 ms in Python).
+WIDEST_CHOICE = 12
+
+
+def _widening(
+    order: Sequence[GroupBound], chosen: list[GroupBound], proves: Callable[[list[GroupBound]], bool]
+) -> list[GroupBound] | None:
+    """`chosen` and the groups to add to it, held by the fewest articles,
+    whose choice `proves` the page; None when no choice does."""
+    rest = [g for g in order if all(g is not c for c in chosen)]
+    if len(rest) > WIDEST_CHOICE:
+        choices: Iterable[Sequence[GroupBound]] = (rest[:t] for t in range(1, len(rest) + 1))
+    else:
+        choices = (c for k in range(1, len(rest) + 1) for c in combinations(rest, k))
+    best: Sequence[GroupBound] | None = None
+    for extra in choices:
+        if (best is None or _size(extra) < _size(best)) and proves(chosen + list(extra)):
+            best = extra
+    return chosen + list(best) if best is not None else None
 
 
 def _top(
@@ -695,12 +752,15 @@ def _top(
         # alone: a negation in RUM's scan took it from 0.08 to 10+ s.
         candidates, candidate_params = pool.sql()
         rows = _detoasted(f"id IN ({candidates}) AND {where.sql}")
-        sql = f"SELECT id, {score.sql} AS score, date FROM {rows} ORDER BY score DESC, id LIMIT %s OFFSET %s"
+        sql = (
+            f"SELECT id, {score.sql} AS score, date FROM {rows} "
+            f"ORDER BY score DESC, {BY_ID} LIMIT %s OFFSET %s"
+        )
         params = score.params + candidate_params + where.params + (limit, offset)
     elif sort == "relevance":
         sql = (
             f"SELECT id, {score.sql} AS score, date FROM {_detoasted(where.sql)} "
-            "ORDER BY score DESC, id LIMIT %s OFFSET %s"
+            f"ORDER BY score DESC, {BY_ID} LIMIT %s OFFSET %s"
         )
         params = score.params + where.params + (limit, offset)
     else:
