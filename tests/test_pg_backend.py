@@ -406,3 +406,33 @@ def test_relevance_is_bm25_over_ts_rank(archive, dsn, tmp_path):
         assert hit.score == pytest.approx(
             idf * (bm25(hit.article.id, "tsv") + boost * bm25(hit.article.id, "tsv_exact")), rel=1e-5
         )
+
+
+def test_a_search_runs_each_statement_once(archive, monkeypatch):
+    """No statement of a search repeats (same SQL, same parameters): the
+    query builder's first count is the all-words count, the stories among
+    the matches are counted by the same statement, and a blended ranking
+    does not also rank the all-words articles for the page alone."""
+    archive.import_paths([DEMO])
+    archive.search("piano")  # the pool's connections, the migrations' check
+    statements: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def recorded(self, query, params=None, **options):
+        statements.append(repr((str(query), params)))
+        return execute(self, query, params, **options)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", recorded)
+    for text, options in [
+        ("piano 28 punti", {}),
+        ("piano 28 punti", {"page": 2, "per_page": 3}),
+        ("piano pace ucraina", {"facets": True}),
+        ("governo", {"facets": True, "category": "Politica", "since": "2020-01-01"}),
+        ("", {"facets": True}),
+        ("pianno", {}),
+    ]:
+        statements.clear()
+        archive.search(text, **options)
+        assert statements, text
+        repeated = sorted({s for s in statements if statements.count(s) > 1})
+        assert repeated == [], (text, options)
