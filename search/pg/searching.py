@@ -582,9 +582,8 @@ class _Counts:
         those sharing their story (search.stories) counted once per story."""
         if where is None or not total:
             return total
-        key = repr((where.sql, where.params))
-        if key in self.known:
-            _, shared, told = self.known[key]
+        if _key(where) in self.known:
+            _, shared, told = self.known[_key(where)]
         else:  # not counted (browsing): the matches sharing a story, by the partial index on them
             sql = (
                 "SELECT count(*), count(DISTINCT shared_story) FROM articles "
@@ -594,10 +593,9 @@ class _Counts:
         return total - shared + told
 
     def _counted(self, where: Clause) -> tuple[int, int, int]:
-        key = repr((where.sql, where.params))
-        if key not in self.known:
-            self.known[key] = self._count(where)
-        return self.known[key]
+        if _key(where) not in self.known:
+            self.known[_key(where)] = self._count(where)
+        return self.known[_key(where)]
 
     def _count(self, where: Clause) -> tuple[int, int, int]:
         if not self.with_stories:
@@ -607,6 +605,11 @@ class _Counts:
             f"count(DISTINCT shared_story) FROM articles WHERE {where.sql}"
         )
         return self.conn.execute(sql, where.params).fetchone()
+
+
+def _key(where: Clause) -> str:
+    """A clause's identity as a statement: its SQL and parameters (lists among them)."""
+    return repr((where.sql, where.params))
 
 
 def _story_labels(
