@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from datetime import date
 
 import psycopg
@@ -13,6 +14,8 @@ import pytest
 
 from archivio.search import IndexMissing, WriterBusy, open_archive
 from archivio.search.analysis import ANALYSIS_VERSION, stemming_analyzer
+from archivio.search.pg import searching
+from archivio.search.pg.connection import STATEMENT_TIMEOUT_MS
 from archivio.search.pg.migrations import LATEST, current_version, migrate
 
 from . import pg_support
@@ -419,7 +422,8 @@ def test_a_search_runs_each_statement_once(archive, monkeypatch):
     execute = psycopg.Connection.execute
 
     def recorded(self, query, params=None, **options):
-        statements.append(repr((str(query), params)))
+        if not str(query).startswith("SET "):  # settings (the ranking budget's timeouts), not work
+            statements.append(repr((str(query), params)))
         return execute(self, query, params, **options)
 
     monkeypatch.setattr(psycopg.Connection, "execute", recorded)
@@ -436,3 +440,43 @@ def test_a_search_runs_each_statement_once(archive, monkeypatch):
         assert statements, text
         repeated = sorted({s for s in statements if statements.count(s) > 1})
         assert repeated == [], (text, options)
+
+
+@pytest.mark.parametrize("text", ["piano pace ucraina", '"piano di pace" ucraina'])
+def test_partial_matches_past_the_ranking_budget_are_listed_newest_first(archive, monkeypatch, text):
+    """As the whoosh engine does past its budget (search.budget): the
+    all-words articles keep their ranking, the partial matches follow
+    newest first, the result says it was cut, and every count is the
+    uncut search's. With no time left no ranking statement of the partial
+    matches runs (a blended query, and one with a quoted phrase)."""
+    archive.import_paths([DEMO])
+    ranked = archive.search(text, fold=False, per_page=20, facets=True)
+    newest = archive.search(text, fold=False, per_page=20, sort="newest")
+    monkeypatch.setattr(searching, "RANKING_SECONDS", 0.0)
+    cut = archive.search(text, fold=False, per_page=20, facets=True)
+    assert (ranked.cut, cut.cut) == (False, True)
+    assert (cut.total, cut.exact_total, cut.facets) == (ranked.total, ranked.exact_total, ranked.facets)
+    assert (ranked.total, ranked.exact_total) == (16, 2)
+    every_word = [h.article.id for h in ranked.hits if h.all_words]
+    some_words = [h.article.id for h in newest.hits if not h.all_words]
+    assert [h.article.id for h in cut.hits] == every_word + some_words[: 20 - len(every_word)]
+    assert [h.all_words for h in cut.hits] == [True] * 2 + [False] * (len(cut.hits) - 2)
+    assert all(h.score is None for h in cut.hits[2:])
+    folded = archive.search(text, per_page=5, page=2)  # folded copies, a later page
+    assert (folded.cut, folded.total) == (True, 16)
+
+
+def test_a_statement_past_its_deadline_is_cancelled_and_the_timeout_restored(dsn):
+    """search.pg.searching._before: the server cancels a statement at the
+    deadline; within it, the search's own statement timeout is set back."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
+        assert searching._before(conn, time.monotonic() + 5, "SELECT 1", ()) == [(1,)]
+        assert conn.execute("SHOW statement_timeout").fetchone()[0] == f"{STATEMENT_TIMEOUT_MS // 1000}s"
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.QueryCanceled), conn.transaction():
+            searching._before(conn, started + 0.2, "SELECT pg_sleep(3)", ())
+        assert 0.2 <= time.monotonic() - started < 2.0
+        assert conn.execute("SHOW statement_timeout").fetchone()[0] == f"{STATEMENT_TIMEOUT_MS // 1000}s"
+        with pytest.raises(psycopg.errors.QueryCanceled):  # no time left: nothing is sent
+            searching._before(conn, started, "SELECT pg_sleep(3)", ())

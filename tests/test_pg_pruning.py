@@ -112,3 +112,50 @@ def test_the_rarest_words_settle_a_page(archive, monkeypatch):
     pruned = ranking(archive, "vendemmia mercato comune", 0, per_page=3)
     assert True in proved
     assert pruned == ranking(archive, "vendemmia mercato comune", 10**9, per_page=3)
+
+
+# _holding's claim, checked against PostgreSQL's own ts_rank: a (vector,
+# tsquery) pair ranks above ts_rank's floor only in the articles its clause
+# holds, whatever the tsquery's shape (the weight labels, an OR at the top
+# of a phrase, an AND of ORs, a negation).
+LEXEMES = ["alfa", "beta", "gamma", "delta"]
+OPERATORS = st.sampled_from(["|", "&", "<->", "<2>"])
+TSQUERIES = st.recursive(
+    st.builds(lambda w, label: f"'{w}'{label}", st.sampled_from(LEXEMES), st.sampled_from(["", ":A"])),
+    lambda inner: st.one_of(
+        st.builds(
+            lambda a, op, b: f"({a}) {op} ({b})", inner, st.sampled_from(["|", "&", "<->", "<2>"]), inner
+        ),
+        inner.map(lambda a: f"!({a})"),
+    ),
+    max_leaves=5,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    words=st.lists(st.sampled_from([*LEXEMES, "altro"]), max_size=8),
+    title=st.lists(st.sampled_from(LEXEMES), max_size=2),
+    ts=TSQUERIES,
+)
+def test_a_rank_above_the_floor_is_held(pg_server, words, title, ts):
+    holding = searching._holding([("tsv", ts)])
+    vector = "setweight(to_tsvector('simple', %s), 'A') || to_tsvector('simple', %s)"
+    sql = f"SELECT ts_rank({vector}, %s::tsquery, 0), ({vector}) @@ %s::tsquery"
+    with psycopg.connect(pg_server) as conn:
+        rank, held = conn.execute(
+            sql, (" ".join(title), " ".join(words), ts, " ".join(title), " ".join(words), holding.params[0])
+        ).fetchone()
+    assert rank <= 1e-19 or held, (ts, title, words, rank)
+
+
+def test_a_phrase_is_held_by_two_of_its_words():
+    """ts_rank scores an AND or a phrase by pairs of its lexemes: an article
+    with one of them is not held ("92 anni" is not held by every article
+    saying "anni"); under an OR at the top, any lexeme is."""
+    assert searching._holding([("tsv_exact", "'92' <-> 'anni'")]).params == ("('92' & 'anni')",)
+    assert searching._holding([("tsv", "'a' <-> 'b' <-> 'c'")]).params == (
+        "('a' & 'b') | ('a' & 'c') | ('b' & 'c')",
+    )
+    assert searching._holding([("tsv", "('a') | ('b' <-> 'c')")]).params == ("'a' | 'b' | 'c'",)
+    assert searching._holding([("tsv", "'a':* & 'b'")]) is None

@@ -57,6 +57,7 @@ from ..results import (
     one_year,
 )
 from . import rum, store
+from .connection import STATEMENT_TIMEOUT_MS
 from .sqlquery import (
     Clause,
     all_of,
@@ -132,14 +133,6 @@ def _frequencies(reader: VocabularyReader, lexemes: Sequence[tuple[str, str]]) -
     ]
 
 
-def _holders(reader: VocabularyReader, group: wq.Query) -> int:
-    """About how many articles hold a word group: its stems' frequencies
-    summed (its forms as typed are mostly among them), or its typed forms'."""
-    lexemes = lexemes_of(group)
-    stems = _frequencies(reader, [lex for lex in lexemes if lex[0] == "text"])
-    return sum(stems) or sum(_frequencies(reader, lexemes))
-
-
 @dataclass
 class _Relevance:
     """One word group's relevance: its SQL, the most it adds (None: no
@@ -163,6 +156,8 @@ def scorer(
     fallback (`bonus`), plus `bonus` times the idf of each group held, and
     times the coordination factor (m / n) ** `exponent` of a row holding m
     of the n groups (search.graded, as the whoosh engine ranks them)."""
+    every = [*groups, *(related.subqueries if related is not None else ())]
+    reader.prefetch(lexeme for group in every for lexeme in lexemes_of(group))
     parts: list[str] = []
     params: list = []
     held: list[str] = []
@@ -185,7 +180,7 @@ def scorer(
             held.append(f"coalesce(({clause.sql}), FALSE)::int")
             held_params += clause.params
         if bounds is not None and relevance.bound is not None:
-            size = _holders(reader, group)
+            size = _held_by(reader, relevance.ranked)
             bounds.append(GroupBound(_holding(relevance.ranked), relevance.bound + weight * bonus, size))
         else:
             bounds = None
@@ -205,8 +200,8 @@ def scorer(
             sql += f" + {rank.sql}"
             params += rank.params
             if bounds is not None and rank.bound is not None:
-                holding = _holding(rank.ranked)
-                bounds.append(GroupBound(holding, rank.bound, _holders(reader, group), coordinated=False))
+                held, size = _holding(rank.ranked), _held_by(reader, rank.ranked)
+                bounds.append(GroupBound(held, rank.bound, size, coordinated=False))
             else:
                 bounds = None
     return Scorer(sql, tuple(params), tuple(bounds) if bounds else None, exponent, len(groups))
@@ -279,25 +274,82 @@ def _rank_sql(reader: VocabularyReader, ranking: Ranking, column: str, ts: str, 
     )
 
 
-# A quoted lexeme of a tsquery (textprep.quoted: quotes doubled).
+# A quoted lexeme of a tsquery (textprep.quoted: quotes and backslashes doubled).
 _LEXEME = re.compile(r"'(?:[^']|'')*'")
+# The fields whose document frequencies the vocabulary keeps, per vector.
+_FIELD_OF = {"tsv": "text", "tsv_exact": "exact"}
 
 
 def _holding(ranked: Sequence[tuple[str, str]]) -> Clause | None:
     """The articles whose ts_rank of any of these (vector, tsquery) pairs
-    can be above 0: those holding one of their lexemes (ts_rank ignores
-    weight labels: `x:A` ranks `x` in a body). For a phrase or an AND that
-    is more articles than it matches, and those holding none of its
-    lexemes still rank 1e-20 (ts_rank's floor for an AND), which BM25 makes
-    ~1e-19: below _pruned's margin. None for a prefix (its words are not
-    lexemes of the vector)."""
+    can be above 0; None for a prefix (its words are not lexemes of the
+    vector). ts_rank ignores weight labels (`x:A` ranks `x` in a body) and
+    the query's nesting: under an OR at the top it sums every lexeme found
+    (calc_rank_or), under an AND or a phrase at the top it scores pairs of
+    distinct lexemes found (calc_rank_and), and an article with fewer than
+    two of them gets 1e-20, which BM25 makes ~1e-19: below _pruned's margin.
+    So a phrase is held by the articles holding two of its lexemes, not any
+    one: "92 anni" (a number word's alternative) was held by every article
+    saying "anni", 36,604 of 100,000, and made a ranking of 2,700 expected
+    articles rank 24,691 (1.35 s)."""
     clauses = []
     for column, ts in ranked:
-        lexemes = dict.fromkeys(_LEXEME.findall(ts))
+        lexemes = list(dict.fromkeys(_LEXEME.findall(ts)))
         if not lexemes or "*" in _LEXEME.sub("", ts):
             return None
-        clauses.append(text_clause(" | ".join(lexemes), column))
+        if len(lexemes) > 1 and _ranks_pairs(ts):
+            held = " | ".join(f"({a} & {b})" for a, b in combinations(lexemes, 2))
+        else:
+            held = " | ".join(lexemes)
+        clauses.append(text_clause(held, column))
     return any_of(clauses)
+
+
+def _ranks_pairs(ts: str) -> bool:
+    """Whether ts_rank scores `ts` by pairs of lexemes: its top operator
+    (outside parentheses; precedence ! <-> & |) is an AND or a phrase."""
+    bare = _LEXEME.sub("x", ts).strip()
+    while bare.startswith("(") and _closing(bare, 0) == len(bare) - 1:
+        bare = bare[1:-1].strip()
+    depth, top = 0, set()
+    for char in bare:
+        depth += (char == "(") - (char == ")")
+        if depth == 0 and char in "|&<":
+            top.add(char)
+    return "|" not in top and bool(top)
+
+
+def _closing(text: str, start: int) -> int:
+    """The index of the parenthesis closing the one at `start`."""
+    depth = 0
+    for i in range(start, len(text)):
+        depth += (text[i] == "(") - (text[i] == ")")
+        if depth == 0:
+            return i
+    return -1
+
+
+def _held_by(reader: VocabularyReader, ranked: Sequence[tuple[str, str]]) -> int:
+    """About how many articles _holding's clause holds: per vector, the
+    frequencies of its lexemes summed (of a pair-scored tsquery, all but
+    the commonest: an article with two of them has one of the rarer ones);
+    the larger of the two vectors' sums, as a word's form as typed is
+    mostly in the articles holding its stem."""
+    sizes = dict.fromkeys(_FIELD_OF.values(), 0)
+    for column, ts in ranked:
+        field = _FIELD_OF.get(column)
+        if field is None:
+            continue
+        lexemes = [_unquoted(t) for t in dict.fromkeys(_LEXEME.findall(ts))]
+        counts = sorted(reader.doc_frequencies(field, lexemes).values())
+        if len(counts) > 1 and _ranks_pairs(ts):
+            counts = counts[:-1]
+        sizes[field] += sum(counts)
+    return max(sizes.values())
+
+
+def _unquoted(lexeme: str) -> str:
+    return lexeme[1:-1].replace("''", "'").replace("\\\\", "\\")
 
 
 def _forms_as_typed(group: wq.Query, reader: VocabularyReader) -> tuple[str, float, float] | None:
@@ -376,6 +428,10 @@ def run(
         many = max(exact_total, total - exact_total) > rum.POOL_ABOVE
         pools = order == "relevance" and many and rum.has_index(conn)
         loose_clauses = [compile_query(g) for g in loose_groups(parsed.loose)] if pools and loose else []
+        if partial is not None and order == "relevance":
+            # The thesaurus bonus built (its first read from disk: ~0.25 s,
+            # a large one ~1 s) before the ranking budget starts.
+            _ = parsed.related  # type: ignore[union-attr]
         ranks = _Ranks(
             conn,
             reader,
@@ -394,6 +450,7 @@ def run(
             if pools and partial is not None
             else None,
             total - exact_total,
+            time.monotonic() + RANKING_SECONDS,
         )
         stories = None
         if request.fold:
@@ -419,7 +476,17 @@ def run(
     highlight = parsed.highlight if parsed is not None else None
     hits = [Hit.of(articles[i], score, highlight, exact) for i, score, exact in shown if i in articles]
     return SearchResult.answer(
-        parsed, request, hits, total, exact_total, facet_values, sizes, started, order, stories=stories
+        parsed,
+        request,
+        hits,
+        total,
+        exact_total,
+        facet_values,
+        sizes,
+        started,
+        order,
+        cut=ranks.cut,
+        stories=stories,
     )
 
 
@@ -447,6 +514,10 @@ class _Ranks:
     partial_pool: _Pool | None = None
     # How many articles hold only some of the words.
     partial_total: int = 0
+    # When the ranking of the partial matches must end (time.monotonic;
+    # None: no budget), and whether it did not (SearchResult.cut).
+    deadline: float | None = None
+    cut: bool = False
 
     def from_top(self, depth: int) -> list[tuple[str, float | None, bool]]:
         """The first `depth` matches at least (RERANK_DEPTH by meaning, whole
@@ -457,12 +528,7 @@ class _Ranks:
     def ranked(self, first: int, limit: int) -> list[tuple[str, float | None, bool]]:
         conn, reader, parsed, ranking, order = self.conn, self.reader, self.parsed, self.ranking, self.order
         exact_total, groups = self.exact_total, self.groups
-        strict_where, partial, strict_pool, partial_pool = (
-            self.strict_where,
-            self.partial,
-            self.strict_pool,
-            self.partial_pool,
-        )
+        strict_where, partial, strict_pool = self.strict_where, self.partial, self.strict_pool
         own = scorer(reader, groups, ranking=ranking)
         weight = ranking.pg_partial_weight
         blended = (
@@ -489,28 +555,65 @@ class _Ranks:
                 # put every article holding more groups first whatever its relevance.
                 alike = scorer(reader, loose_groups_, 0.0, exponent, ranking, related)
                 ranked = _top(conn, strict_where, own, order, 0, first + limit, strict_pool)
-                some = _top(conn, partial, alike, order, 0, first + limit, partial_pool, self.partial_total)
+                some = self._partial(alike, 0, first + limit)
                 exact_ids = {i for i, _, _ in ranked}
-                merged = ranked + [(i, s * weight if s is not None else s, d) for i, s, d in some]
-                ranked = sorted(merged, key=lambda row: -(row[1] or 0.0))[first : first + limit]
-                exact_ranked = len(ranked)
+                if self.cut:  # the all-words articles ranked, then the others newest first
+                    ranked, exact_ranked = (
+                        (ranked + some)[first : first + limit],
+                        min(limit, max(0, len(ranked) - first)),
+                    )
+                else:
+                    merged = ranked + [(i, s * weight if s is not None else s, d) for i, s, d in some]
+                    ranked = sorted(merged, key=lambda row: -(row[1] or 0.0))[first : first + limit]
+                    exact_ranked = len(ranked)
             else:
                 score = scorer(reader, loose_groups_, bonus, exponent, ranking, related)
                 skip = max(0, first - exact_total)
                 count = first + limit - exact_total - skip
-                ranked += _top(conn, partial, score, order, skip, count, partial_pool, self.partial_total)
+                ranked += self._partial(score, skip, count)
         if self.boost:
             weight, half_life = ranking.recency_weight, ranking.recency_half_life_days
             pages = boost_windows(ranked[:exact_ranked], weight, half_life)
             pages += boost_windows(ranked[exact_ranked:], weight, half_life)
         else:
             pages = [(i, score) for i, score, _ in ranked]
-        if self.meaning and pages:  # no article holds every word, some hold some
+        if self.meaning and pages and not self.cut:  # no article holds every word, some hold some
             pages = _reranked(pages, self.meaning, self.text)
         # `pages` starts at rank `first`: the page itself, or the top.
         if blended:  # the articles with every word anywhere in the list
             return [(i, score, i in exact_ids) for i, score in pages]
         return [(i, score, first + n < exact_total) for n, (i, score) in enumerate(pages)]
+
+    def _partial(
+        self, score: Scorer, offset: int, limit: int
+    ) -> list[tuple[str, float | None, float | None]]:
+        """`limit` partial matches from rank `offset`, ranked within the
+        search's budget (RANKING_SECONDS, as the whoosh engine ranks them
+        within its own); past it, and for any deeper ranking after, newest first
+        (SearchResult.cut: the page says they are not ranked; the counts are
+        whole). At 100k articles a ranking of 50,000 partial matches took
+        1-2 s; the page then waited for it."""
+        conn, partial = self.conn, self.partial
+        if self.order == "relevance" and not self.cut:
+            try:
+                with conn.transaction():  # a savepoint: a cancelled statement leaves the search's own
+                    return _top(
+                        conn,
+                        partial,
+                        score,
+                        self.order,
+                        offset,
+                        limit,
+                        self.partial_pool,
+                        self.partial_total,
+                        self.deadline,
+                    )
+            except psycopg.errors.QueryCanceled:
+                if self.deadline is None or time.monotonic() < self.deadline:
+                    raise  # the statement timeout of any search, not the budget
+            self.cut = True
+        order = "newest" if self.cut else self.order
+        return _top(conn, partial, score, order, offset, limit)
 
 
 @dataclass(frozen=True)
@@ -661,6 +764,18 @@ def _detoasted(where: str) -> str:
     )
 
 
+# Wall seconds the ranking of the partial matches may take (each of its
+# statements gets what is left as its statement_timeout): past them they
+# are listed newest first (SearchResult.cut), as the whoosh engine lists
+# them past its 0.35 s of CPU (search.whoosh_sqlite.searching.TIME_LIMIT).
+# Wall time, since the server's work is not this thread's CPU time, and
+# more of it: PostgreSQL ranks a match in ~30-50 us, several times whoosh.
+# At 0.35 s, 20 of the 150 dev queries at 100k articles were cut (page
+# p95 826 -> 501 ms) and the hard queries at 20k lost MRR@10 0.016 (0.887
+# -> 0.871, the machine idle); at 1 s, 1 at 100k and none at 20k. Before,
+# a ranking past the 10 s statement timeout refused the search.
+RANKING_SECONDS = 1.0
+
 # Past this many matches, a relevance ranking first ranks the articles
 # holding its rarest words alone (_pruned): those of a quarter of the
 # matches at most, then of half. At 100k articles (the dev corpus x5, the
@@ -673,7 +788,13 @@ PRUNE_SHARES = (4, 2)
 
 
 def _pruned(
-    conn: psycopg.Connection, where: Clause, score: Scorer, offset: int, limit: int, matches: int
+    conn: psycopg.Connection,
+    where: Clause,
+    score: Scorer,
+    offset: int,
+    limit: int,
+    matches: int,
+    deadline: float | None = None,
 ) -> list[tuple[str, float | None, float | None]] | None:
     """The page of _top's ranking by relevance, from the articles holding
     the word groups that can score the most, when that proves it whole;
@@ -707,7 +828,7 @@ def _pruned(
         chosen.append(group)
     if _size(chosen) > matches // PRUNE_SHARES[0]:
         return None
-    ranked = _ranked_holding(conn, where, score, chosen, [], depth)
+    ranked = _ranked_holding(conn, where, score, chosen, [], depth, deadline)
     while True:
         if len(ranked) >= depth:
             # Scores are float8 sums of float4 ranks: a margin for their rounding.
@@ -721,7 +842,7 @@ def _pruned(
         if wider is None or _size(wider) > matches // PRUNE_SHARES[1]:
             return None
         added = wider[len(chosen) :]
-        ranked += _ranked_holding(conn, where, score, added, chosen, depth)
+        ranked += _ranked_holding(conn, where, score, added, chosen, depth, deadline)
         # _top's order: score, then id (collation "C": code points, as Python's).
         ranked = sorted(ranked, key=lambda row: (-(row[1] or 0.0), row[0]))[:depth]
         chosen = wider
@@ -738,12 +859,13 @@ def _ranked_holding(
     groups: Sequence[GroupBound],
     besides: Sequence[GroupBound],
     depth: int,
+    deadline: float | None = None,
 ) -> list[tuple[str, float | None, float | None]]:
     """The first `depth` of the articles holding `groups` but none of `besides`."""
     holding = any_of([g.holding for g in groups if g.holding is not None])
     ranked_before = any_of([g.holding for g in besides if g.holding is not None])
     clauses = [where, holding] + ([none_of(ranked_before)] if ranked_before is not None else [])
-    return _top(conn, all_of(clauses), score, "relevance", 0, depth)  # type: ignore[arg-type]
+    return _top(conn, all_of(clauses), score, "relevance", 0, depth, deadline=deadline)  # type: ignore[arg-type]
 
 
 # Past this many groups left, _widening tries the next ones in order of
@@ -777,16 +899,18 @@ def _top(
     limit: int,
     pool: _Pool | None = None,
     matches: int = 0,
+    deadline: float | None = None,
 ) -> list[tuple[str, float | None, float | None]]:
     """The ids, scores and day numbers (search.recency) of one page of matches,
     by relevance or by date. `pool`: by relevance, rank only its
     candidates (search.pg.rum), when the page ends by rank rum.POOL // 2.
     `matches`: how many articles `where` holds, when known (past
-    PRUNE_ABOVE, the ranking tries _pruned first)."""
+    PRUNE_ABOVE, the ranking tries _pruned first). `deadline`
+    (time.monotonic): each statement is cancelled past it (QueryCanceled)."""
     if where is None or limit <= 0:
         return []
     if sort == "relevance" and pool is None and matches > PRUNE_ABOVE:
-        pruned = _pruned(conn, where, score, offset, limit, matches)
+        pruned = _pruned(conn, where, score, offset, limit, matches, deadline)
         if pruned is not None:
             return pruned
     if sort == "relevance" and pool is not None and rum.pools(offset + limit):
@@ -812,7 +936,22 @@ def _top(
             f"ORDER BY {ORDERS[sort]} LIMIT %s OFFSET %s"
         )
         params = where.params + (limit, offset)
-    return [(row[0], row[1], day_number(row[2])) for row in conn.execute(sql, params)]
+    return [(row[0], row[1], day_number(row[2])) for row in _before(conn, deadline, sql, params)]
+
+
+def _before(conn: psycopg.Connection, deadline: float | None, sql: str, params: tuple) -> list[tuple]:
+    """The rows of `sql`; with a `deadline`, the server cancels it past
+    that time (QueryCanceled, which aborts the transaction: run it in a
+    savepoint), and the search's own timeout is restored after."""
+    if deadline is None:
+        return conn.execute(sql, params).fetchall()
+    left_ms = math.ceil((deadline - time.monotonic()) * 1000)
+    if left_ms <= 0:
+        raise psycopg.errors.QueryCanceled("past the ranking budget")
+    conn.execute(f"SET LOCAL statement_timeout = {left_ms}")
+    rows = conn.execute(sql, params).fetchall()
+    conn.execute(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
+    return rows
 
 
 # Disjunctive facets in one statement: each match carries whether it passes

@@ -66,16 +66,29 @@ class VocabularyReader:
 
     def doc_frequencies(self, fieldname: str, terms: Iterable[str]) -> dict[str, int]:
         """Many frequencies in one round trip (remembered for doc_frequency)."""
-        wanted = [t for t in dict.fromkeys(terms) if (fieldname, t) not in self._df]
-        if wanted and fieldname in _KINDS:
-            for term, n in self.conn.execute(
-                "SELECT term, ndoc FROM vocabulary WHERE kind = %s AND term = ANY(%s)",
-                (_KINDS[fieldname], wanted),
-            ):
-                self._df[fieldname, term] = n
-        for t in wanted:
-            self._df.setdefault((fieldname, t), 0)
+        terms = list(terms)
+        self.prefetch((fieldname, t) for t in terms)
         return {t: self.doc_frequency(fieldname, t) for t in terms}
+
+    def prefetch(self, lexemes: Iterable[tuple[str, str]]) -> None:
+        """The frequencies of (field, term) pairs of any fields, in one
+        statement: a search's word groups, synonyms and thesaurus bonus
+        asked 2 statements a group (~25 for six words, ~0.25 ms each)."""
+        wanted = [(f, t) for f, t in dict.fromkeys(lexemes) if f in _KINDS and (f, t) not in self._df]
+        if not wanted:
+            return
+        kinds = [_KINDS[f] for f, _ in wanted]
+        found = dict.fromkeys(wanted, 0)
+        rows = self.conn.execute(
+            "SELECT kind, term, ndoc FROM vocabulary "
+            "WHERE (kind, term) IN (SELECT * FROM unnest(%s::bpchar[], %s::text[]))",
+            (kinds, [t for _, t in wanted]),
+        )
+        for kind, term, n in rows:
+            for f in _KINDS:
+                if _KINDS[f] == kind and (f, term) in found:
+                    found[f, term] = n
+        self._df.update(found)
 
     def expand_prefix(self, fieldname: str, prefix: str | bytes) -> Iterator[str]:
         """Terms starting with `prefix`, in order (bounded like the query builder's expansion)."""
@@ -121,11 +134,12 @@ class VocabularyReader:
 
     def _own_row(self, key: tuple[str, str]) -> int:
         """A number the vocabulary keeps about the archive in a row of its
-        own (textprep.ARTICLES, AVERAGE_LENGTHS); 0 when absent."""
+        own (textprep.ARTICLES, AVERAGE_LENGTHS); 0 when absent. All of
+        them in the first one's statement: a search asks for each."""
         if key not in self._df:
-            sql = "SELECT ndoc FROM vocabulary WHERE kind = %s AND term = %s"
-            row = self.conn.execute(sql, key).fetchone()
-            self._df[key] = row[0] if row else 0
+            rows = self.conn.execute("SELECT term, ndoc FROM vocabulary WHERE kind = %s", (key[0],))
+            self._df.update({(key[0], term): n for term, n in rows})
+            self._df.setdefault(key, 0)
         return self._df[key]
 
 
