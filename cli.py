@@ -690,6 +690,11 @@ def check(ctx, fix):
         )
     if report.get("outdated"):
         click.echo(report["outdated"])
+    if report.get("facets_off"):
+        click.echo(
+            f"I conteggi per autore, categoria e data non corrispondono agli articoli "
+            f"({report['facets_off']} righe): li ricalcola la ricostruzione dell'indice."
+        )
     leftovers = report.get("leftovers") or []
     for name, size in leftovers:
         what = "un'importazione" if "/runs-" in name else "una ricostruzione"
@@ -698,7 +703,11 @@ def check(ctx, fix):
             "`check --fix` o il prossimo `rebuild` la rimuovono."
         )
     in_step = not (
-        report.get("error") or report["missing_from_index"] or report["missing_from_store"] or report["stale"]
+        report.get("error")
+        or report["missing_from_index"]
+        or report["missing_from_store"]
+        or report["stale"]
+        or report.get("facets_off")
     )
     if fix:
         if in_step and not report.get("outdated"):

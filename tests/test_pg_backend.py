@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 import time
 from datetime import date
 
@@ -19,7 +21,7 @@ from archivio.search.pg.connection import STATEMENT_TIMEOUT_MS
 from archivio.search.pg.migrations import LATEST, current_version, migrate
 
 from . import pg_support
-from .conftest import DEMO, DEMO_COUNT
+from .conftest import DEMO, DEMO_COUNT, ROOT, archive_env
 
 
 @pytest.fixture
@@ -480,3 +482,37 @@ def test_a_statement_past_its_deadline_is_cancelled_and_the_timeout_restored(dsn
         assert conn.execute("SHOW statement_timeout").fetchone()[0] == f"{STATEMENT_TIMEOUT_MS // 1000}s"
         with pytest.raises(psycopg.errors.QueryCanceled):  # no time left: nothing is sent
             searching._before(conn, started, "SELECT pg_sleep(3)", ())
+
+
+def test_check_finds_facet_counts_astray_and_fix_recounts_them(archive, dsn, tmp_path):
+    """facet_counts written around its triggers (a hand edit, a restore of
+    one table): `check` says how many rows differ and fails; `check --fix`
+    (its rebuild) counts them anew from the articles."""
+    archive.import_paths([DEMO])
+    assert archive.check()["ok"] and archive.check()["facets_off"] == 0
+    with psycopg.connect(dsn) as conn:
+        first, second = conn.execute(
+            "SELECT author_key, category_key, date FROM facet_counts ORDER BY 1, 2, 3 LIMIT 2"
+        ).fetchall()
+        conn.execute(
+            "UPDATE facet_counts SET n = n + 3 WHERE (author_key, category_key, date) = (%s, %s, %s)", first
+        )
+        keys = "(author_key, category_key, date)"
+        conn.execute(f"DELETE FROM facet_counts WHERE {keys} IS NOT DISTINCT FROM (%s, %s, %s)", second)
+    report = archive.check()
+    assert (report["ok"], report["facets_off"]) == (False, 3)  # a row changed (2: kept and derived), one gone
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, str(ROOT / "cli.py"), "--backend", "postgres", "--dsn", dsn, *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, env=archive_env(tmp_path))
+
+    checked = cli("check")
+    assert checked.returncode == 1, checked.stderr
+    said = "I conteggi per autore, categoria e data non corrispondono agli articoli (3 righe)"
+    assert said in checked.stdout
+    fixed = cli("check", "--fix")
+    assert fixed.returncode == 0, fixed.stderr
+    assert f"Indice ricostruito: {DEMO_COUNT} articoli." in fixed.stdout
+    kept, derived = facet_counts_kept_and_derived(dsn)
+    assert kept == derived and sum(kept.values()) == DEMO_COUNT
+    assert archive.check()["ok"]

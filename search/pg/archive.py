@@ -176,6 +176,7 @@ class PostgresArchive:
                     for (kind, term), n in vocabulary.items():
                         copy.write_row((kind, term, n))
                 store.refresh_average_lengths(conn)
+                store.recount_facets(conn)  # what `check` finds astray is set right here
             conn.execute("ANALYZE articles")
             conn.execute("ANALYZE vocabulary")
         return done
@@ -300,12 +301,13 @@ class PostgresArchive:
 
     def check(self) -> dict:
         """Store/index agreement: every article has its search vectors, derived
-        by the current analysis, and the vocabulary counts the indexed
-        articles. (Articles indexed before the unstemmed vector existed,
-        migration 2, or by an older analysis, need a rebuild: until then they
-        are searched with the current analysis, which finds accented words
-        through the unstemmed vector both analyses write alike.) `writer`:
-        the server pid of a writer running now, or None."""
+        by the current analysis, the vocabulary counts the indexed articles,
+        and facet_counts counts them per author, category and day. (Articles
+        indexed before the unstemmed vector existed, migration 2, or by an
+        older analysis, need a rebuild: until then they are searched with
+        the current analysis, which finds accented words through the
+        unstemmed vector both analyses write alike.) `writer`: the server
+        pid of a writer running now, or None."""
         writer = self.db.writer_pid()
         with self.db.reading() as conn:
             total = store.count(conn)
@@ -313,9 +315,10 @@ class PostgresArchive:
             missing = sorted(store.ids(conn, "tsv IS NULL"))
             outdated = store.count(conn, f"tsv IS NOT NULL AND {OUTDATED}")
             ranking = rum.status(conn)
+            facets_off = store.facet_rows_off(conn)
         counted = total - len(missing)
         return {
-            "ok": not missing and not outdated and indexed == counted,
+            "ok": not missing and not outdated and indexed == counted and not facets_off,
             "analysis": ANALYSIS_VERSION if not outdated else None,
             "outdated": (
                 f"{outdated} articoli sono indicizzati con un'analisi del testo precedente "
@@ -335,6 +338,9 @@ class PostgresArchive:
             "leftovers": [],
             # search.pg.rum: "rum", "available" (not created here) or "absent".
             "ranking": ranking,
+            # Rows of facet_counts (browsing's totals and facets) that differ
+            # from the counts of the indexed articles: a rebuild recounts them.
+            "facets_off": facets_off,
         }
 
     def suggest(self, prefix: str, limit: int = 8) -> list[str]:

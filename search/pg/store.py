@@ -238,6 +238,30 @@ def refresh_average_lengths(conn: psycopg.Connection) -> None:
     conn.execute(_AVERAGE_LENGTHS_SQL)
 
 
+# The rows facet_counts holds (migration 9), counted from the articles.
+_FACETS_DERIVED = (
+    "SELECT author_key, author, category_key, category, date, count(*)::int FROM articles "
+    "WHERE tsv IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+)
+
+
+def facet_rows_off(conn: psycopg.Connection) -> int:
+    """How many rows of facet_counts differ from the counts of the indexed
+    articles, either way (0: in step; its triggers keep it so, unless they
+    were disabled or the table written by hand). ~0.2 s at 100k articles."""
+    sql = (
+        f"SELECT count(*) FROM (({_FACETS_DERIVED} EXCEPT ALL SELECT * FROM facet_counts) "
+        f"UNION ALL (SELECT * FROM facet_counts EXCEPT ALL {_FACETS_DERIVED})) AS off"
+    )
+    return int(conn.execute(sql).fetchone()[0])
+
+
+def recount_facets(conn: psycopg.Connection) -> None:
+    """facet_counts counted anew from the articles (a rebuild ends so)."""
+    conn.execute("DELETE FROM facet_counts")
+    conn.execute(f"INSERT INTO facet_counts {_FACETS_DERIVED}")
+
+
 def apply_vocabulary(conn: psycopg.Connection, delta: Counter) -> None:
     """Adds document-count changes to the vocabulary; drops terms left at zero."""
     changes = sorted((k, t, n) for (k, t), n in delta.items() if n)
