@@ -5,8 +5,12 @@
     python -m bench.pgcheck browse --dsn DSN      # searches without words, facets on
     python -m bench.pgcheck pruning --dsn DSN     # pruned rankings against ranking every match
     python -m bench.pgcheck web --dsn DSN [--workers 2] [--seconds 20]
+    python -m bench.pgcheck load --dsn DSN [--clients 8]  # searches at once, in process: cut ones
 
-`latency` and `web` are bench.speed's measures; `pruning` runs the dev
+`latency` and `web` are bench.speed's measures; `load` runs the dev
+queries twice (text, facets, folded) from `--clients` threads at once and
+prints searches a second, p50/p95 and how many results the ranking budget
+cut (search.pg.searching.RANKING_SECONDS: wall time, so load cuts more); `pruning` runs the dev
 queries (pages 1 and 2) with and without search.pg.searching's pruning,
 prints the pages that differ (there must be none), the rankings it proved
 and the time of each.
@@ -18,6 +22,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -116,6 +121,30 @@ def pruning(dsn: str) -> None:
     print(f"searches with pruning {pruned_s:.1f} s, ranking every match {full_s:.1f} s")
 
 
+def load(dsn: str, clients: int) -> None:
+    texts = [q["query"] for q in load_queries()] * 2
+    archive = open_archive("postgres", dsn=dsn)
+    archive.result_cache = None
+
+    def one(text: str) -> tuple[bool, float]:
+        started = time.perf_counter()
+        try:
+            return archive.search(text, facets=True).cut, time.perf_counter() - started
+        except QueryError:
+            return False, time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        done = list(pool.map(one, texts))
+    seconds = time.perf_counter() - started
+    times = sorted(t for _, t in done)
+    print(
+        f"{len(done)} searches, {clients} at once: {len(done) / seconds:.1f}/s, "
+        f"p50 {times[len(times) // 2] * 1000:.0f} ms, p95 {times[int(len(times) * 0.95)] * 1000:.0f} ms, "
+        f"cut {sum(c for c, _ in done)}"
+    )
+
+
 def web(dsn: str, workers: int, seconds: int) -> None:
     with tempfile.TemporaryDirectory() as work:
         print(
@@ -127,13 +156,14 @@ def web(dsn: str, workers: int, seconds: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("latency", "browse", "pruning", "web"))
+    ap.add_argument("what", choices=("latency", "browse", "pruning", "web", "load"))
     ap.add_argument("--dsn", required=True, help="the archive's PostgreSQL connection string")
     ap.add_argument("--runs", type=int, default=1, help="latency: passes over the dev queries")
     ap.add_argument("--repeat", type=int, default=5, help="browse: searches per request (their median)")
     ap.add_argument("--flavours", default=",".join(speed.FLAVOURS))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--clients", type=int, default=8, help="load: searches at once")
     args = ap.parse_args(argv)
     if args.what == "latency":
         latency(args.dsn, args.runs, tuple(args.flavours.split(",")))
@@ -141,6 +171,8 @@ def main(argv: list[str] | None = None) -> None:
         browse(args.dsn, args.repeat)
     elif args.what == "pruning":
         pruning(args.dsn)
+    elif args.what == "load":
+        load(args.dsn, args.clients)
     else:
         web(args.dsn, args.workers, args.seconds)
 

@@ -19,6 +19,7 @@ from archivio.search.analysis import ANALYSIS_VERSION, stemming_analyzer
 from archivio.search.pg import searching
 from archivio.search.pg.connection import STATEMENT_TIMEOUT_MS
 from archivio.search.pg.migrations import LATEST, current_version, migrate
+from archivio.search.settings import SettingError
 
 from . import pg_support
 from .conftest import DEMO, DEMO_COUNT, ROOT, archive_env
@@ -445,7 +446,7 @@ def test_a_search_runs_each_statement_once(archive, monkeypatch):
 
 
 @pytest.mark.parametrize("text", ["piano pace ucraina", '"piano di pace" ucraina'])
-def test_partial_matches_past_the_ranking_budget_are_listed_newest_first(archive, monkeypatch, text):
+def test_partial_matches_past_the_ranking_budget_are_listed_newest_first(archive, dsn, monkeypatch, text):
     """As the whoosh engine does past its budget (search.budget): the
     all-words articles keep their ranking, the partial matches follow
     newest first, the result says it was cut, and every count is the
@@ -454,8 +455,9 @@ def test_partial_matches_past_the_ranking_budget_are_listed_newest_first(archive
     archive.import_paths([DEMO])
     ranked = archive.search(text, fold=False, per_page=20, facets=True)
     newest = archive.search(text, fold=False, per_page=20, sort="newest")
-    monkeypatch.setattr(searching, "RANKING_SECONDS", 0.0)
-    cut = archive.search(text, fold=False, per_page=20, facets=True)
+    monkeypatch.setenv("ARCHIVIO_PG_RANKING_SECONDS", "0")
+    hurried = open_archive("postgres", dsn=dsn)
+    cut = hurried.search(text, fold=False, per_page=20, facets=True)
     assert (ranked.cut, cut.cut) == (False, True)
     assert (cut.total, cut.exact_total, cut.facets) == (ranked.total, ranked.exact_total, ranked.facets)
     assert (ranked.total, ranked.exact_total) == (16, 2)
@@ -464,8 +466,13 @@ def test_partial_matches_past_the_ranking_budget_are_listed_newest_first(archive
     assert [h.article.id for h in cut.hits] == every_word + some_words[: 20 - len(every_word)]
     assert [h.all_words for h in cut.hits] == [True] * 2 + [False] * (len(cut.hits) - 2)
     assert all(h.score is None for h in cut.hits[2:])
-    folded = archive.search(text, per_page=5, page=2)  # folded copies, a later page
+    folded = hurried.search(text, per_page=5, page=2)  # folded copies, a later page
     assert (folded.cut, folded.total) == (True, 16)
+    assert archive.search(text, per_page=5, page=2).cut is False
+    hurried.close()
+    monkeypatch.setenv("ARCHIVIO_PG_RANKING_SECONDS", "11")  # past the statement timeout
+    with pytest.raises(SettingError, match="ARCHIVIO_PG_RANKING_SECONDS='11'"):
+        open_archive("postgres", dsn=dsn)
 
 
 def test_a_statement_past_its_deadline_is_cancelled_and_the_timeout_restored(dsn):

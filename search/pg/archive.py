@@ -35,8 +35,8 @@ from ..synonyms import Synonyms, default_synonyms
 from . import related as related_mod
 from . import rum, store, vectors
 from . import suggest as suggest_mod
-from .connection import Database
-from .searching import run
+from .connection import STATEMENT_TIMEOUT_MS, Database
+from .searching import RANKING_SECONDS, run
 from .textprep import VECTORS_SQL, terms, vector_params
 from .vocabulary import PgQueryBuilder, VocabularyReader
 
@@ -67,6 +67,10 @@ class PostgresArchive:
         self._synonyms = synonyms
         self.lock_timeout = (
             lock_timeout if lock_timeout is not None else env_float("ARCHIVIO_LOCK_TIMEOUT", 10.0)
+        )
+        # Wall seconds for ranking a search's partial matches (searching.RANKING_SECONDS).
+        self.ranking_seconds = env_float(
+            "ARCHIVIO_PG_RANKING_SECONDS", RANKING_SECONDS, maximum=STATEMENT_TIMEOUT_MS / 1000
         )
 
     @property
@@ -261,7 +265,7 @@ class PostgresArchive:
             text = request.text
             parsed = PgQueryBuilder(reader, self.synonyms, self.ranking).build(text) if text else None
             by_meaning = vectors.reranker(conn, self.ranking.semantic_weight) if parsed else None
-            found = run(conn, reader, parsed, request, self.ranking, by_meaning)
+            found = run(conn, reader, parsed, request, self.ranking, by_meaning, self.ranking_seconds)
             return with_copies(found, store.other_sources(conn, [h.article.id for h in found.hits]))
 
     def article_count(self) -> int:

@@ -76,6 +76,22 @@ from .vocabulary import VocabularyReader
 DEFAULT_RANKING = Ranking()
 # Ties of relevance by id, in code points (as Python compares them: _pruned merges rankings).
 BY_ID = 'id COLLATE "C"'
+
+# Wall seconds the ranking of the partial matches may take (each of its
+# statements gets what is left as its statement_timeout): past them they
+# are listed newest first (SearchResult.cut), as the whoosh engine lists
+# them past its 0.35 s of CPU (search.whoosh_sqlite.searching.TIME_LIMIT).
+# Wall time, since the server's work is not this thread's CPU time, and
+# more of it: PostgreSQL ranks a match in ~30-50 us, several times whoosh.
+# At 0.35 s, 20 of the 150 dev queries at 100k articles were cut (their
+# p95 with facets 826 -> 501 ms) and the hard queries at 20k lost MRR@10
+# 0.016 (0.887 -> 0.871, the machine idle); at 1 s, 1 at 100k and none at
+# 20k. Wall time grows with the load: 8 searches at once on the 2-core
+# machine had 82 of 300 cut at 1 s (p95 3.6 -> 1.8 s). Before, a ranking
+# past the 10 s statement timeout refused the search.
+# ARCHIVIO_PG_RANKING_SECONDS sets it per archive (search.pg.archive).
+RANKING_SECONDS = 1.0
+
 ORDERS = {"newest": "date DESC NULLS LAST, id", "oldest": "date ASC NULLS LAST, id"}
 
 
@@ -369,11 +385,13 @@ def run(
     request: SearchRequest,
     ranking: Ranking,
     by_meaning: Rerank | None = None,
+    budget: float = RANKING_SECONDS,
 ) -> SearchResult:
     """search.whoosh_sqlite.searching.run's semantics in SQL: the totals and facets depend
     on the query and the filters only; `parsed` None is browsing. `by_meaning`
     (search.pg.vectors.reranker) re-orders the fallback's first RERANK_DEPTH
-    (article id, score) pairs when no article in scope holds every word."""
+    (article id, score) pairs when no article in scope holds every word.
+    `budget`: wall seconds for ranking the partial matches (RANKING_SECONDS)."""
     filters, sort, page, per_page = request.filters, request.sort, request.page, request.per_page
     facets, recency, facet_limit = request.facets, request.recency, request.facet_limit
     started = time.perf_counter()
@@ -450,7 +468,7 @@ def run(
             if pools and partial is not None
             else None,
             total - exact_total,
-            time.monotonic() + RANKING_SECONDS,
+            time.monotonic() + budget,
         )
         stories = None
         if request.fold:
@@ -763,18 +781,6 @@ def _detoasted(where: str) -> str:
         f"FROM articles WHERE {where} OFFSET 0) AS articles"
     )
 
-
-# Wall seconds the ranking of the partial matches may take (each of its
-# statements gets what is left as its statement_timeout): past them they
-# are listed newest first (SearchResult.cut), as the whoosh engine lists
-# them past its 0.35 s of CPU (search.whoosh_sqlite.searching.TIME_LIMIT).
-# Wall time, since the server's work is not this thread's CPU time, and
-# more of it: PostgreSQL ranks a match in ~30-50 us, several times whoosh.
-# At 0.35 s, 20 of the 150 dev queries at 100k articles were cut (page
-# p95 826 -> 501 ms) and the hard queries at 20k lost MRR@10 0.016 (0.887
-# -> 0.871, the machine idle); at 1 s, 1 at 100k and none at 20k. Before,
-# a ranking past the 10 s statement timeout refused the search.
-RANKING_SECONDS = 1.0
 
 # Past this many matches, a relevance ranking first ranks the articles
 # holding its rarest words alone (_pruned): those of a quarter of the
