@@ -248,7 +248,7 @@ _FACETS_DERIVED = (
 def facet_rows_off(conn: psycopg.Connection) -> int:
     """How many rows of facet_counts differ from the counts of the indexed
     articles, either way (0: in step; its triggers keep it so, unless they
-    were disabled or the table written by hand). ~0.2 s at 100k articles."""
+    were disabled or the table written by hand). ~0.3 s at 100k articles."""
     sql = (
         f"SELECT count(*) FROM (({_FACETS_DERIVED} EXCEPT ALL SELECT * FROM facet_counts) "
         f"UNION ALL (SELECT * FROM facet_counts EXCEPT ALL {_FACETS_DERIVED})) AS off"
