@@ -523,3 +523,38 @@ def test_check_finds_facet_counts_astray_and_fix_recounts_them(archive, dsn, tmp
     kept, derived = facet_counts_kept_and_derived(dsn)
     assert kept == derived and sum(kept.values()) == DEMO_COUNT
     assert archive.check()["ok"]
+
+
+def test_the_facets_statement_counts_the_matches_in_scope(archive, monkeypatch):
+    """With facets, the statement that reads every match for them also
+    counts the matches passing every filter, those sharing a story and
+    their stories: no count of its own for the words' matches (the
+    all-words count stays, the query builder needs it first), and the same
+    totals as the search without facets."""
+    archive.import_paths([DEMO])
+    statements: list[str] = []
+    execute = psycopg.Connection.execute
+
+    def recorded(self, query, params=None, **options):
+        statements.append(str(query))
+        return execute(self, query, params, **options)
+
+    for text, options in [
+        ("piano pace ucraina", {}),
+        ("governo scuola", {"category": "Politica"}),
+        ("governo scuola", {"since": "2025-01-01", "category": ["Esteri", "Politica"]}),
+        ("governo scuola", {"author": "Elena Marchetti"}),
+    ]:
+        plain = archive.search(text, **options)
+        monkeypatch.setattr(psycopg.Connection, "execute", recorded)
+        statements.clear()
+        faceted = archive.search(text, facets=True, **options)
+        monkeypatch.setattr(psycopg.Connection, "execute", execute)
+        assert (faceted.total, faceted.exact_total, faceted.stories) == (
+            plain.total,
+            plain.exact_total,
+            plain.stories,
+        )
+        assert faceted.total > faceted.exact_total  # partial matches joined: their count is the facets'
+        counts = [s for s in statements if s.startswith("SELECT count(*)") and "@@" in s]  # of words
+        assert len(counts) == 1, (text, options, counts)

@@ -441,6 +441,13 @@ def run(
             # some word. An OR of words the index answers whole, where OR-ing
             # the all-words query had every candidate row tested (0.44 s for 29k).
             matched, matched_in_scope = all_of([indexed, loose]), all_of([scope, loose])
+        facet_values, sizes = {}, {}
+        if facets and parsed is not None:
+            # The facets' statement visits every match in scope: it counts them too.
+            facet_values, sizes, in_scope = _facets(conn, matched, parts, filters, facet_limit)
+            if matched_in_scope is not None:
+                counts.know(matched_in_scope, in_scope)
+        if partial is not None:
             total = counts.of(matched_in_scope)
         # Many matches: rank a pool of them, the best by RUM's rank (search.pg.rum).
         many = max(exact_total, total - exact_total) > rum.POOL_ABOVE
@@ -480,11 +487,8 @@ def run(
             # the same ones; by meaning, the first RERANK_DEPTH at least, from the top too.
             whole = boost or meaning is not None
             shown = ranks.from_top(wanted)[offset:wanted] if whole else ranks.ranked(offset, per_page)
-        facet_values, sizes = (
-            _facets(conn, matched, parts, filters, facet_limit, browsing=parsed is None)
-            if facets
-            else ({}, {})
-        )
+        if facets and parsed is None:
+            facet_values, sizes, _ = _facets(conn, matched, parts, filters, facet_limit, browsing=True)
     except psycopg.errors.QueryCanceled:
         raise QueryError(
             "La ricerca è troppo onerosa: usa meno parole, o parole meno comuni, "
@@ -712,6 +716,11 @@ class _Counts:
             )
             shared, told = self.conn.execute(sql, where.params).fetchone()
         return total - shared + told
+
+    def know(self, where: Clause, counted: tuple[int, int, int]) -> None:
+        """`where`'s count, its matches sharing a story and their stories,
+        counted by another statement (the facets')."""
+        self.known.setdefault(_key(where), counted)
 
     def _counted(self, where: Clause) -> tuple[int, int, int]:
         if _key(where) not in self.known:
@@ -964,7 +973,7 @@ def _before(conn: psycopg.Connection, deadline: float | None, sql: str, params: 
 # each filter, and each facet counts the matches passing the *other* ones.
 _FACETS = """
 WITH m AS MATERIALIZED (
-    SELECT author_key, author, category_key, category, date, {n} AS n,
+    SELECT author_key, author, category_key, category, date, {n} AS n, {story} AS story,
            ({author}) AS by_author, ({category}) AS by_category, ({dates}) AS by_dates
     FROM {source} WHERE {where})
 SELECT 'author', author_key, min(author COLLATE "C"), sum(n) FROM m
@@ -978,6 +987,9 @@ SELECT 'year', extract(year FROM date)::int::text, NULL, sum(n) FROM m
 UNION ALL
 SELECT 'month', to_char(date, 'YYYY-MM'), NULL, sum(n) FROM m
     WHERE by_author AND by_category AND date >= %s AND date <= %s GROUP BY 2
+UNION ALL
+SELECT 'in scope', count(DISTINCT story)::text, sum(n) FILTER (WHERE story IS NOT NULL)::text, sum(n)
+    FROM m WHERE by_author AND by_category AND by_dates
 """
 TRUE = Clause("TRUE", ())
 # The filters the facets leave out one at a time (the by_ columns of _FACETS).
@@ -991,14 +1003,18 @@ def _facets(
     filters: Filters,
     limit: int | None,
     browsing: bool = False,
-) -> tuple[dict[str, list[dict]], dict[str, int]]:
+) -> tuple[dict[str, list[dict]], dict[str, int], tuple[int, int, int]]:
     """The facets of search.whoosh_sqlite.searching._facets, with the same
-    shape and order. `browsing`: `where` is every indexed article, whose
-    counts facet_counts keeps (migration 9: ~13x fewer rows at 100k)."""
+    shape and order, and what the statement counts besides, from the rows
+    it reads anyway: the matches passing every filter, those of them
+    sharing a story, and their stories (_Counts.know; a search with
+    partial matches counted them apart, ~20 ms at 100k). `browsing`:
+    `where` is every indexed article, whose counts facet_counts keeps
+    (migration 9: ~13x fewer rows at 100k; no stories there)."""
     out: dict[str, list[dict]] = {"author": [], "category": [], "year": [], "month": []}
     sizes = {name: 0 for name in out}
     if where is None:
-        return out, sizes
+        return out, sizes, (0, 0, 0)
     # The filters no facet leaves out narrow every facet's matches.
     unfaceted = [parts[kind.name] for kind in FILTER_KINDS if not kind.faceted and kind.name in parts]
     if unfaceted:
@@ -1006,7 +1022,7 @@ def _facets(
     tests = [parts.get(name, TRUE) for name in _FACETED]
     year = one_year(filters)
     months = (date(year, 1, 1), date(year, 12, 31)) if year is not None else (None, None)
-    source, n = ("facet_counts", "n") if browsing else ("articles", "1")
+    source, n, story = ("facet_counts", "n", "NULL::text") if browsing else ("articles", "1", "shared_story")
     if browsing:  # every row counts indexed articles: only the filters no facet leaves out narrow them
         where = all_of(unfaceted) or TRUE
     # Each facet counts the matches passing the filters it does not leave
@@ -1019,12 +1035,22 @@ def _facets(
     if None not in counted:
         where = all_of([where, any_of(counted)])  # type: ignore[list-item]
     sql = _FACETS.format(
-        author=tests[0].sql, category=tests[1].sql, dates=tests[2].sql, where=where.sql, source=source, n=n
+        author=tests[0].sql,
+        category=tests[1].sql,
+        dates=tests[2].sql,
+        where=where.sql,
+        source=source,
+        n=n,
+        story=story,
     )
     params = tuple(p for c in tests for p in c.params) + where.params + months
     rows: dict[str, list[tuple[str, str | None, int]]] = {name: [] for name in out}
+    in_scope = (0, 0, 0)
     for name, key, shown, n in conn.execute(sql, params):
-        rows[name].append((key, shown, n))
+        if name in rows:
+            rows[name].append((key, shown, n))
+        else:  # the matches in scope; its key and shown columns: their stories, those sharing one
+            in_scope = (int(n or 0), int(shown or 0), int(key or 0))
     for name in ("author", "category"):
         top = sorted(rows[name], key=lambda r: (-r[2], r[0]))
         sizes[name] = len(top)
@@ -1040,4 +1066,4 @@ def _facets(
     out["year"] = [{"value": int(y), "count": n} for y, _, n in sorted(rows["year"], key=lambda r: int(r[0]))]
     out["month"] = [{"value": m, "count": n} for m, _, n in sorted(rows["month"])]
     sizes["year"], sizes["month"] = len(out["year"]), len(out["month"])
-    return out, sizes
+    return out, sizes, in_scope
