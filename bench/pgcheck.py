@@ -6,6 +6,7 @@
     python -m bench.pgcheck pruning --dsn DSN     # pruned rankings against ranking every match
     python -m bench.pgcheck web --dsn DSN [--workers 2] [--seconds 20]
     python -m bench.pgcheck load --dsn DSN [--clients 8]  # searches at once, in process: cut ones
+    python -m bench.pgcheck statements --dsn DSN  # where a search's time goes, per kind of statement
 
 `latency` and `web` are bench.speed's measures; `load` runs the dev
 queries twice (text, facets, folded) from `--clients` threads at once and
@@ -121,6 +122,59 @@ def pruning(dsn: str) -> None:
     print(f"searches with pruning {pruned_s:.1f} s, ranking every match {full_s:.1f} s")
 
 
+def statement_kind(sql: str) -> str:
+    """A statement's kind, for `statements`: the facets', a count, the
+    vocabulary's, a ranking, a setting, or its first words."""
+    s = " ".join(sql.split())
+    if "WITH m AS MATERIALIZED" in s:
+        return "facets"
+    if s.startswith("SELECT count(*)"):
+        return "count"
+    if "vocabulary" in s:
+        return "vocabulary"
+    if "ts_rank" in s or "AS score" in s:
+        return "rank"
+    return "set" if s.startswith("SET") else s[:70]
+
+
+def statements(dsn: str) -> None:
+    """The 150 dev queries as the page asks them (text, facets, folded, 10
+    a page), after a warm pass: per kind of statement, how many and how
+    long; and how many results the ranking budget cut."""
+    queries = [q["query"] for q in load_queries()]
+    archive = open_archive("postgres", dsn=dsn)
+    archive.result_cache = None
+    spent: dict[str, list[float]] = {}
+    execute, recording = psycopg.Connection.execute, [False]
+
+    def timed(self, query, params=None, **options):
+        started = time.perf_counter()
+        cursor = execute(self, query, params, **options)
+        if recording[0]:
+            spent.setdefault(statement_kind(str(query)), []).append(time.perf_counter() - started)
+        return cursor
+
+    def search(text: str) -> bool:
+        try:
+            return archive.search(text, facets=True).cut
+        except QueryError:
+            return False
+
+    psycopg.Connection.execute = timed
+    try:
+        for text in queries:
+            search(text)
+        recording[0] = True
+        started = time.perf_counter()
+        cut = sum(search(text) for text in queries)
+        seconds = time.perf_counter() - started
+    finally:
+        psycopg.Connection.execute = execute
+    print(f"{len(queries)} searches: {seconds:.1f} s, {cut} cut by the ranking budget")
+    for kind, times in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
+        print(f"{sum(times):7.2f} s {len(times):6d}  {kind}")
+
+
 def load(dsn: str, clients: int) -> None:
     texts = [q["query"] for q in load_queries()] * 2
     archive = open_archive("postgres", dsn=dsn)
@@ -156,7 +210,7 @@ def web(dsn: str, workers: int, seconds: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("latency", "browse", "pruning", "web", "load"))
+    ap.add_argument("what", choices=("latency", "browse", "pruning", "web", "load", "statements"))
     ap.add_argument("--dsn", required=True, help="the archive's PostgreSQL connection string")
     ap.add_argument("--runs", type=int, default=1, help="latency: passes over the dev queries")
     ap.add_argument("--repeat", type=int, default=5, help="browse: searches per request (their median)")
@@ -173,6 +227,8 @@ def main(argv: list[str] | None = None) -> None:
         pruning(args.dsn)
     elif args.what == "load":
         load(args.dsn, args.clients)
+    elif args.what == "statements":
+        statements(args.dsn)
     else:
         web(args.dsn, args.workers, args.seconds)
 
