@@ -13,6 +13,8 @@ from datetime import date
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from archivio.search import IndexMissing, WriterBusy, open_archive
 from archivio.search.analysis import ANALYSIS_VERSION, stemming_analyzer
@@ -473,6 +475,41 @@ def test_partial_matches_past_the_ranking_budget_are_listed_newest_first(archive
     monkeypatch.setenv("ARCHIVIO_PG_RANKING_SECONDS", "11")  # past the statement timeout
     with pytest.raises(SettingError, match="ARCHIVIO_PG_RANKING_SECONDS='11'"):
         open_archive("postgres", dsn=dsn)
+
+
+DEMO_WORDS = ["piano", "pace", "ucraina", "governo", "scuola", "bilancio", "porto", "comune", "sanità"]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    words=st.lists(st.sampled_from(DEMO_WORDS), min_size=1, max_size=4, unique=True),
+    page=st.integers(1, 3),
+    per_page=st.sampled_from([3, 10]),
+    fold=st.booleans(),
+    category=st.sampled_from([None, "Politica", "Esteri"]),
+)
+def test_no_count_depends_on_the_ranking_budget(
+    archive, dsn, monkeypatch, words, page, per_page, fold, category
+):
+    """Past the ranking budget only the order of the partial matches
+    changes: the totals, the stories, the facets and the pages are those of
+    the same search ranked in full, whatever the words, page, folding and
+    filter."""
+    if not archive.article_count():
+        archive.import_paths([DEMO])
+    options = {"page": page, "per_page": per_page, "fold": fold, "category": category, "facets": True}
+    monkeypatch.setenv("ARCHIVIO_PG_RANKING_SECONDS", "0")
+    hurried = open_archive("postgres", dsn=dsn)
+    try:
+        text = " ".join(words)
+        ranked, cut = archive.search(text, **options), hurried.search(text, **options)
+    finally:
+        hurried.close()
+    assert not ranked.cut
+    assert cut.cut == (cut.total > cut.exact_total)  # cut exactly when partial matches are ranked
+    counted = ("total", "exact_total", "stories", "facets", "facet_sizes", "pages")
+    assert {k: getattr(cut, k) for k in counted} == {k: getattr(ranked, k) for k in counted}
+    assert len(cut.hits) == len(ranked.hits)
 
 
 def test_a_statement_past_its_deadline_is_cancelled_and_the_timeout_restored(dsn):

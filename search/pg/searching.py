@@ -616,6 +616,8 @@ class _Ranks:
         whole). At 100k articles a ranking of 50,000 partial matches took
         1-2 s; the page then waited for it."""
         conn, partial = self.conn, self.partial
+        if not self.partial_total:  # none in scope: nothing to rank, nothing cut
+            return []
         if self.order == "relevance" and not self.cut:
             try:
                 with conn.transaction():  # a savepoint: a cancelled statement leaves the search's own
