@@ -503,11 +503,20 @@ def peak_rss_mib(pid: int) -> float:
 
 def server_peak_rss_mib(pid: int) -> float:
     """Peak RSS of the server: its own plus its workers' (serve --workers)."""
+    return sum(peak_rss_mib(p) for p in [pid, *_workers(pid)])
+
+
+def worker_peak_rss_mib(pid: int) -> float:
+    """The largest peak RSS of one process serving searches: a worker's
+    (serve --workers), or the server's own when it has none."""
+    return max(peak_rss_mib(p) for p in _workers(pid) or [pid])
+
+
+def _workers(pid: int) -> list[int]:
     try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
-        children = []
-    return sum(peak_rss_mib(p) for p in [pid, *map(int, children)])
+        return []
 
 
 def start_server(archive_args: list[str], env: dict[str, str], *extra: str) -> tuple[subprocess.Popen, str]:
@@ -574,6 +583,7 @@ def measure_web(
             "p99_ms": int(m.group(4)) / 1000,
             "errors": int(m.group(5)) + int(m.group(6)),
             "rss_mib": server_peak_rss_mib(server.pid),
+            "worker_rss_mib": worker_peak_rss_mib(server.pid),
         }
     finally:
         server.send_signal(signal.SIGINT)
@@ -916,8 +926,9 @@ def print_table(label: str, res: dict) -> None:
                 f"| target 400: {web['rps'] / 400:.2f} | | |"
             )
             print(
-                f"| web p95 ms / errors / server RSS MiB ({title}) | {web['p95_ms']:.0f} / "
-                f"{web['errors']:.0f} / {web['rss_mib']:.0f} | — | — | — | | | |"
+                f"| web p95 ms / errors / server RSS MiB, all and largest worker ({title}) | "
+                f"{web['p95_ms']:.0f} / {web['errors']:.0f} / {web['rss_mib']:.0f}, "
+                f"{web.get('worker_rss_mib', NA):.0f} | — | — | — | | | |"
             )
 
 
@@ -953,6 +964,13 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
     )
     big = fig("1m", "archivio", "latency", "page", 95)
     add(
+        "search page p95 at 1M <= 10 ms",
+        big,
+        big,
+        f"{big:.1f} ms",
+        big <= 10,
+    )
+    add(
         "search page p95 at 1M <= 5x p95 at 100k",
         big,
         page,
@@ -960,13 +978,16 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
         big <= 5 * page,
     )
     for label in results:
+        # The speed issue asks 6x at 100k (the default settings: one process
+        # per core); the sizes around it keep the first wave's 3x.
+        times = 6 if label == "100k" else 3
         ours, theirs = fig(label, "archivio", "rate"), fig(label, "whoosh", "rate")
         add(
-            f"rebuild >= 3x plain whoosh's articles/s ({label})",
+            f"rebuild >= {times}x plain whoosh's articles/s ({label})",
             ours,
             theirs,
             f"{ours:,.0f} vs {theirs:,.0f}/s: {ours / theirs:.1f}x",
-            ours >= 3 * theirs,
+            ours >= times * theirs,
         )
     rss = fig("1m", "archivio", "build_rss_sum")
     add("rebuild peak RSS at 1M < 2 GiB", rss, rss, f"{rss:,.0f} MiB", rss < 2048)
@@ -984,12 +1005,14 @@ def targets(results: dict) -> list[tuple[str, str, bool]]:
         add(f"index size <= 1.5x raw text ({label})", ratio, ratio, f"{ratio:.2f}", ratio <= 1.5)
     rps, errors = fig("100k", "archivio", "web", "rps"), fig("100k", "archivio", "web", "errors")
     add(
-        "search page at 100k >= 200 req/s, 8 clients, no errors (result cache off)",
+        "search page at 100k >= 400 req/s, 8 clients, no errors (result cache off, a worker per core)",
         rps,
         errors,
         f"{rps:,.0f} req/s, {errors:.0f} errors",
-        rps >= 200 and errors == 0,
+        rps >= 400 and errors == 0,
     )
+    worker = fig("1m", "archivio", "web", "worker_rss_mib")
+    add("server RSS at 1M <= 800 MiB per worker", worker, worker, f"{worker:,.0f} MiB", worker <= 800)
     return out
 
 
