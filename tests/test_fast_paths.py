@@ -27,7 +27,7 @@ from archivio.search.whoosh_sqlite import lexicon, postingblocks
 from archivio.search.whoosh_sqlite.documents import index_schema
 from archivio.search.whoosh_sqlite.formats import ArchivioCodec
 from archivio.search.whoosh_sqlite.indexing import builder
-from archivio.search.whoosh_sqlite.ranking import storymap, topk
+from archivio.search.whoosh_sqlite.ranking import scorer, storymap, topk
 from archivio.search.whoosh_sqlite.ranking.docsets import DocSets, from_ids, member_array, members
 from archivio.search.whoosh_sqlite.ranking.scorer import QueryScorer
 from archivio.search.whoosh_sqlite.ranking.topk import best, score_docs, top_partial
@@ -302,9 +302,16 @@ def _negates(q: wq.Query) -> bool:
     return isinstance(q, (wq.Not, wq.AndNot)) or any(_negates(c) for c in q.children())
 
 
+# A term finds the documents of a batch by binary search in its postings
+# (GATHER_BELOW 0) or through the batch's map of places (every term).
+LOOKUPS = pytest.mark.parametrize("gather_below", [0, 10**9], ids=["binary-search", "map-of-places"])
+
+
+@LOOKUPS
 @pytest.mark.parametrize("segmented", [False, True], ids=["one-segment", "three-segments"])
 @pytest.mark.parametrize("q", QUERIES, ids=range(len(QUERIES)))
-def test_fast_scores_are_whooshs(searcher, segmented_searcher, q, segmented):
+def test_fast_scores_are_whooshs(searcher, segmented_searcher, q, segmented, gather_below, monkeypatch):
+    monkeypatch.setattr(scorer, "GATHER_BELOW", gather_below)
     s = segmented_searcher if segmented else searcher
     matching = members(DocSets(s).query(q))
     expected = dict(score_docs(s, q, matching, None))
@@ -318,6 +325,26 @@ def test_fast_scores_are_whooshs(searcher, segmented_searcher, q, segmented):
     for docnum, score in expected.items():
         assert found[docnum] == pytest.approx(score, rel=1e-12)
     assert QueryScorer(s, q).bound() >= max(expected.values()) * (1 - 1e-12)
+
+
+@LOOKUPS
+def test_a_scorer_reused_for_other_batches_scores_each_as_a_new_one(
+    segmented_searcher, gather_below, monkeypatch
+):
+    """top_partial scores batch after batch with one compiled query: the
+    places of one batch must not leak into the next."""
+    monkeypatch.setattr(scorer, "GATHER_BELOW", gather_below)
+    s = segmented_searcher
+    q = QUERIES[0]
+    offered = members(DocSets(s).query(wq.Or(list(q.leaves()))))
+    assert len(offered) > 20
+    batches = [offered[::2], offered[1::2], offered[::3], offered[:5]]
+    reused = QueryScorer(s, q)
+    for batch in batches:
+        docs = np.array(batch, dtype=np.int64)
+        again, fresh = reused.scores(docs), QueryScorer(s, q).scores(docs)
+        assert again[0].tolist() == fresh[0].tolist()
+        assert again[1].tolist() == fresh[1].tolist()
 
 
 GROUPS = [

@@ -39,6 +39,9 @@ from .phrases import term_positions
 _LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 # Documents scored per step: the deadline is checked between steps.
 CHUNK = 8_192
+# A term with at most this many postings per document scored finds them
+# through the batch's map of places rather than by binary search.
+GATHER_BELOW = 4
 
 
 class Unsupported(Exception):
@@ -129,6 +132,7 @@ class _Term(_Node):
         self.btext = text if isinstance(text, bytes) else field.to_bytes(text)
         self.boost = boost
         self.leaves = scorer.leaves
+        self.scorer = scorer
         # Per searcher: looking a term up in whoosh's dictionary reads its file.
         memo = searcher.__dict__.setdefault("_archivio_terms", {})
         found = memo.get((fieldname, self.btext))
@@ -189,13 +193,30 @@ class _Term(_Node):
         if data is None:
             return _miss(docs)
         ids, weights, lengths = data
-        at = np.searchsorted(ids, docs)
-        at[at == len(ids)] = 0
-        hits = ids[at] == docs
-        if not hits.any():  # most terms miss most of a partial-match bucket
+        # Which of `docs` the term holds (their places in `docs`, and in its
+        # postings), by the cheaper lookup: a term with few postings looks
+        # each one up in the batch's map of places (3-11 µs for 50-2,500
+        # postings against 1,000 documents), a common one binary-searches
+        # each document in its postings (12-34 µs for 50-30,000); the map
+        # loses past ~5 postings a document (numpy 2.4, the 2-core machine).
+        if len(ids) <= GATHER_BELOW * len(docs):
+            places = self.scorer.places(seg, docs)[ids]
+            post = np.flatnonzero(places >= 0)
+            found = places[post]
+        else:
+            at = ids.searchsorted(docs)
+            np.minimum(at, len(ids) - 1, out=at)
+            found = np.flatnonzero(ids[at] == docs)
+            post = at[found]
+        if not len(found):  # most terms miss most of a partial-match bucket
             return _miss(docs)
-        scores = self._scores(weights[at], None if lengths is None else lengths[docs])
-        return np.where(hits, scores * self.boost, 0.0), hits.astype(np.int64), hits
+        # Scores only where the term is found: the same floats, element for element.
+        scores = np.zeros(len(docs))
+        codes = None if lengths is None else lengths[docs[found]]
+        scores[found] = self._scores(weights[post], codes) * self.boost
+        hits = np.zeros(len(docs), dtype=bool)
+        hits[found] = True
+        return scores, hits.astype(np.int64), hits
 
     def terms(self, seg: int) -> int:
         return 1 if self.present[seg] else 0
@@ -460,6 +481,23 @@ class QueryScorer:
         self.leaves = [(sub.reader(), offset) for sub, offset in leaf]
         self.ends = [offset + reader.doc_count_all() for reader, offset in self.leaves]
         self.root = self._compile(q)
+        # Per segment: each document's place in the batch being scored, -1
+        # for the others (a reused buffer, reset after each batch).
+        self._places: dict[int, np.ndarray] = {}
+        self._placed: dict[int, np.ndarray] = {}
+
+    def places(self, seg: int, docs: np.ndarray) -> np.ndarray:
+        """The segment's map of document -> its place in `docs` (-1: absent),
+        for the batch being scored."""
+        if self._placed.get(seg) is not docs:
+            where = self._places.get(seg)
+            if where is None:
+                where = self._places[seg] = np.full(self.leaves[seg][0].doc_count_all(), -1, dtype=np.int32)
+            else:
+                where[self._placed[seg]] = -1
+            where[docs] = np.arange(len(docs), dtype=np.int32)
+            self._placed[seg] = docs
+        return self._places[seg]
 
     def _compile(self, q: wq.Query) -> _Node:
         if isinstance(q, wq.Term):
