@@ -1028,7 +1028,8 @@ def print_targets(results: dict) -> None:
 
 
 def load_results(paths: list[str]) -> dict:
-    """Results saved by --json (several runs merged, later files winning per size)."""
+    """Results saved by --json (several runs merged, later files winning per
+    size and system: a run that left plain whoosh out keeps an earlier one's)."""
     results: dict = {}
     for path in paths:
         for label, res in json.loads(Path(path).read_text()).items():
@@ -1036,7 +1037,7 @@ def load_results(paths: list[str]) -> dict:
                 # JSON made the percentiles' keys strings.
                 for flavour, pct in system.get("latency", {}).items():
                     system["latency"][flavour] = {int(k): v for k, v in pct.items()}
-            results[label] = res
+            results.setdefault(label, {}).update({name: figures for name, figures in res.items() if figures})
     return results
 
 

@@ -4,7 +4,9 @@ when a size it needs was not measured."""
 
 from __future__ import annotations
 
-from bench.speed import targets
+import json
+
+from bench.speed import load_results, targets
 
 
 def _latency(p95: float) -> dict:
@@ -62,3 +64,22 @@ def test_a_target_whose_figures_were_not_measured_is_left_out():
     # Without plain whoosh's build there is no ratio to judge.
     del results["100k"]["whoosh"]
     assert "rebuild >= 6x plain whoosh's articles/s (100k)" not in {n for n, _, _ in targets(results)}
+
+
+def test_saved_runs_merge_per_size_and_system(tmp_path):
+    """A later run replaces the systems it measured and keeps the others: a
+    100k run without plain whoosh's build still reports the ratio to it."""
+    first, later = _results(), _results()
+    first["100k"]["archivio"]["rate"] = 1_000.0
+    del later["100k"]["whoosh"]
+    del later["1m"]
+    paths = []
+    for name, results in (("first", first), ("later", later)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(results))
+        paths.append(str(path))
+    merged = load_results(paths)
+    assert merged["100k"]["archivio"]["rate"] == 2_000.0  # the later run's
+    assert merged["100k"]["whoosh"] == {"rate": 350.0}  # the earlier run's
+    assert merged["100k"]["archivio"]["latency"]["plain"][95] == 5.0  # keys back to numbers
+    assert "1m" in merged
