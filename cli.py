@@ -881,7 +881,7 @@ def serve(ctx, host, port, threads, workers):
         # /metrics counts every worker: prometheus-client reads this when first imported.
         metrics_dir = tempfile.mkdtemp(prefix="archivio-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    from archivio.web import create_app
+    from archivio.web import create_app, warm_app
     from archivio.web.server import port_taken
     from archivio.web.server import serve as serve_site
 
@@ -899,11 +899,16 @@ def serve(ctx, host, port, threads, workers):
     click.echo(f"Archivio: http://{shown}:{port}/  (Ctrl+C per fermare)")
     # Each worker opens its own archive (nothing opened crosses a fork).
     config = {"ARCHIVIO_SEARCH_LOG": log_path(ctx.obj["data_dir"])}
-    make_app = (
-        (lambda: create_app(_archive(ctx), config)) if workers > 1 else (lambda: create_app(archive, config))
-    )
+
+    def make_app(archive: ArchiveBackend):  # a Flask app (flask is imported with the web face)
+        app = create_app(archive, config)
+        # Before it listens: the first readers would pay these (at 100k, 0.7 s).
+        warm_app(app)
+        return app
+
+    made = (lambda: make_app(_archive(ctx))) if workers > 1 else (lambda: make_app(archive))
     try:
-        serve_site(make_app, host=host, port=port, threads=threads, workers=workers)
+        serve_site(made, host=host, port=port, threads=threads, workers=workers)
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)

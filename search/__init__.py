@@ -47,6 +47,7 @@ from .snippets import Segment, highlight_all, to_html
 from .suggest import Suggestion
 from .synonyms import default_synonyms
 from .textclean import for_terminal, json_for_terminal
+from .warmup import warm
 
 if TYPE_CHECKING:
     from .whoosh_sqlite import Archive
@@ -96,6 +97,8 @@ __all__ = [
     # settings: the synonyms in use (ARCHIVIO_SYNONYMS), the configuration file
     "config",
     "default_synonyms",
+    # a server's start: what its first searches would wait for, loaded before
+    "warm",
     # the search log (searches of the site, `archivio report`)
     "SearchLog",
     "log_path",
