@@ -62,8 +62,26 @@ def members(bits: int) -> list[int]:
     return member_array(bits).tolist()
 
 
+# The last bitmap member_array unpacked, and its members (read-only): a search
+# asks for the same matches several times (each facet, the story count):
+# ~0.35-0.9 ms each at 100k articles, where comparing two bitmaps takes ~1 µs.
+_last: tuple[int, np.ndarray] | None = None
+
+
 def member_array(bits: int) -> np.ndarray:
-    """The document numbers in a bitmap, ascending, as a numpy array (int64)."""
+    """The document numbers in a bitmap, ascending, as a numpy array (int64,
+    read-only)."""
+    global _last
+    last = _last
+    if last is not None and last[0] == bits:
+        return last[1]
+    found = _members(bits)
+    found.flags.writeable = False
+    _last = (bits, found)
+    return found
+
+
+def _members(bits: int) -> np.ndarray:
     if not bits:
         return np.zeros(0, dtype=np.int64)
     data = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) >> 3, "little"), dtype=np.uint8)
