@@ -47,6 +47,11 @@ def warm(archive: ArchiveBackend) -> str | None:
             archive.search(word[:-2] + word[-1] + word[-2])
         system_thesaurus()
         return word
-    except (IndexMissing, DatabaseUnavailable, QueryError, DateError) as e:
+    except DatabaseUnavailable as e:  # (an IndexMissing too)
+        log.warning("Preparazione della ricerca non riuscita: %s", e)
+        return None
+    except IndexMissing:
+        return None  # `archivio serve` says so, and the site answers "in manutenzione"
+    except (QueryError, DateError) as e:
         log.warning("Preparazione della ricerca non riuscita: %s", e)
         return None
