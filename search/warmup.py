@@ -30,10 +30,10 @@ _WORD = re.compile(r"[^\W\d_]{5,}")
 def warm(archive: ArchiveBackend) -> str | None:
     """Runs the searches a server's first readers would otherwise wait on:
     every article with its facets (browsing), then one word of the newest
-    article's title, as written and misspelt, and reads the thesaurus. Returns the word searched
-    (None: no index, or nothing to search). An archive that cannot be
-    searched (no index, database down) is left as it is: the site says so
-    to its readers, as it would without the warm-up."""
+    article's title, as written and misspelt, and reads the thesaurus.
+    Returns the word searched (None: no index, or nothing to search). An
+    archive that cannot be searched (no index, database down) is left as
+    it is: the site says so to its readers, as it would without the warm-up."""
     try:
         newest = archive.search("", per_page=1)
         word = None

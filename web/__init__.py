@@ -131,9 +131,14 @@ def warm_app(app: Flask, wait: float = WARM_WAIT) -> str | None:
         app.jinja_env.get_template(name)
     done: dict[str, str | None] = {}
     archive = app.extensions["archivio"]
-    worker = threading.Thread(
-        target=lambda: done.update(word=warm(archive)), name="archivio-warm", daemon=True
-    )
+
+    def run() -> None:
+        try:
+            done["word"] = warm(archive)
+        except Exception as e:  # noqa: BLE001 - a failed warm-up must not stop the site
+            app.logger.warning("Preparazione della ricerca non riuscita: %s", e)
+
+    worker = threading.Thread(target=run, name="archivio-warm", daemon=True)
     worker.start()
     worker.join(wait)
     return done.get("word")
