@@ -371,3 +371,37 @@ def test_folding_ranks_as_deep_as_the_stories_found_foretell(copies, depths):
     folded = fold_ranking(rank, lambda ranked: lambda n: n // copies, 10, len(ranking))
     assert asked == depths
     assert folded[:10] == [n * copies for n in range(10)]
+
+
+def test_stored_copies_are_found_within_their_days(tmp_path, make_archive):
+    """The store is asked only for articles a few days from each new one
+    (MAX_DAYS each way; undated ones always): a copy imported later, three
+    days apart, joins the story; four days apart it does not; undated, it
+    does, and a dated copy imported after it finds it too."""
+    first = articles()[0]  # frana-agenzia, 2024-11-04
+    undated = {k: v for k, v in dict(first, id="senza-data", source="Radio Valle").items() if k != "date"}
+    later = [
+        dict(first, id="tre-giorni", date="2024-11-07", source="Il Giornale del Lago"),
+        dict(first, id="quattro-giorni", date="2024-10-31", source="La Voce"),
+        undated,
+    ]
+    archive = make_archive(tmp_path)
+    try:
+        for n, record in enumerate([first, *later]):  # one import each: the later ones ask the store
+            source = tmp_path / f"{n}.jsonl"
+            source.write_text(json.dumps(record, ensure_ascii=False) + "\n")
+            assert archive.import_paths([source]).added == 1
+        assert ids(archive.copies("frana-agenzia")) == ["senza-data", "tre-giorni"]
+        assert archive.copies("quattro-giorni") == []
+    finally:
+        archive.close()
+    # The undated copy stored first, then a dated one.
+    archive = make_archive(tmp_path / "prima-senza-data")
+    try:
+        for n, record in enumerate([undated, dict(first, id="datata", source="La Voce")]):
+            source = tmp_path / f"prima-{n}.jsonl"
+            source.write_text(json.dumps(record, ensure_ascii=False) + "\n")
+            assert archive.import_paths([source]).added == 1
+        assert ids(archive.copies("senza-data")) == ["datata"]
+    finally:
+        archive.close()

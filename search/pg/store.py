@@ -16,7 +16,7 @@ from psycopg.rows import dict_row
 
 from ..analysis import ANALYSIS_VERSION
 from ..article import FIELDS, Article
-from ..stories import Candidate, assign_stories
+from ..stories import Candidate, Wanted, assign_stories
 from ..upserts import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
 from .textprep import EXACT_TSV_SQL, TSV_SQL, terms, vector_params
 
@@ -118,12 +118,16 @@ class StoryRows:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
 
-    def story_candidates(self, keys: list[int], exclude: list[str]) -> list[tuple[int, Candidate]]:
+    def story_candidates(self, wanted: list[Wanted], exclude: list[str]) -> list[tuple[int, Candidate]]:
         rows = self.conn.execute(
-            """SELECT b.key, s.id, s.story, s.signature, a.date, a.source
-               FROM story_bands b JOIN stories s ON s.id = b.id JOIN articles a ON a.id = b.id
-               WHERE b.key = ANY(%s) AND NOT (b.id = ANY(%s))""",
-            (keys, exclude),
+            """SELECT DISTINCT b.key, s.id COLLATE "C", s.story, s.signature, a.date, a.source
+               FROM unnest(%s::bigint[], %s::date[], %s::date[]) AS w (key, first, last)
+               JOIN story_bands b ON b.key = w.key
+               JOIN stories s ON s.id = b.id JOIN articles a ON a.id = b.id
+               WHERE (w.first IS NULL OR a.date IS NULL OR a.date BETWEEN w.first AND w.last)
+                 AND NOT (b.id = ANY(%s))
+               ORDER BY 1, 2""",
+            ([k for k, _, _ in wanted], [f for _, f, _ in wanted], [t for _, _, t in wanted], exclude),
         )
         return [(r[0], Candidate(r[1], r[2], bytes(r[3]), r[4], r[5] or "")) for r in rows]
 

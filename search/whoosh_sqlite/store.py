@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from ..article import FIELDS, Article, author_key, author_name
-from ..stories import Candidate, assign_stories, band_keys
+from ..stories import Candidate, Wanted, assign_stories, band_keys
 from ..upserts import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
 
 # 2: author_key is the byline's name alone (article.author_key), not the
@@ -115,20 +115,25 @@ class Store:
 
     # -- stories (search.stories.StoryStore) ----------------------------------
 
-    def story_candidates(self, keys: list[int], exclude: list[str]) -> list[tuple[int, Candidate]]:
+    def story_candidates(self, wanted: list[Wanted], exclude: list[str]) -> list[tuple[int, Candidate]]:
         # CROSS JOIN keeps this order: a probe of the bands per wanted key (left
         # to choose, SQLite scanned every band per batch: quadratic in the archive).
-        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_keys (key INTEGER PRIMARY KEY)")
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_spans (key INTEGER, first TEXT, last TEXT)")
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS batch_ids (id TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM wanted_keys")
+        self.db.execute("DELETE FROM wanted_spans")
         self.db.execute("DELETE FROM batch_ids")
-        self.db.executemany("INSERT OR IGNORE INTO wanted_keys VALUES (?)", [(k,) for k in keys])
+        self.db.executemany(
+            "INSERT INTO wanted_spans VALUES (?, ?, ?)",
+            [(k, first and first.isoformat(), last and last.isoformat()) for k, first, last in wanted],
+        )
         self.db.executemany("INSERT OR IGNORE INTO batch_ids VALUES (?)", [(i,) for i in exclude])
         rows = self.db.execute(
-            """SELECT b.key, s.id, s.story, s.signature, a.date, a.source
-               FROM wanted_keys w CROSS JOIN story_bands b ON b.key = w.key
-               JOIN stories s ON s.id = b.id JOIN articles a ON a.id = b.id
-               WHERE b.id NOT IN (SELECT id FROM batch_ids)"""
+            """SELECT DISTINCT b.key, s.id, s.story, s.signature, a.date, a.source
+               FROM wanted_spans w CROSS JOIN story_bands b ON b.key = w.key
+               JOIN articles a ON a.id = b.id JOIN stories s ON s.id = b.id
+               WHERE (w.first IS NULL OR a.date IS NULL OR a.date BETWEEN w.first AND w.last)
+                 AND b.id NOT IN (SELECT id FROM batch_ids)
+               ORDER BY b.key, b.id"""
         )
         return [
             (r[0], Candidate(r[1], r[2], r[3], date.fromisoformat(r[4]) if r[4] else None, r[5] or ""))
