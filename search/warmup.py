@@ -47,11 +47,8 @@ def warm(archive: ArchiveBackend) -> str | None:
             archive.search(word[:-2] + word[-1] + word[-2])
         system_thesaurus()
         return word
-    except DatabaseUnavailable as e:  # (an IndexMissing too)
+    except (DatabaseUnavailable, QueryError, DateError) as e:  # first: DatabaseUnavailable is an IndexMissing
         log.warning("Preparazione della ricerca non riuscita: %s", e)
         return None
     except IndexMissing:
         return None  # `archivio serve` says so, and the site answers "in manutenzione"
-    except (QueryError, DateError) as e:
-        log.warning("Preparazione della ricerca non riuscita: %s", e)
-        return None
