@@ -36,7 +36,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from rensa import RMinHash
 
@@ -76,6 +76,19 @@ class Candidate:
 Wanted = tuple[int, date | None, date | None]
 
 
+class StoryRow(NamedTuple):
+    """What the store keeps of an article's story: its band keys are
+    stored with its date, so that asking for a span of days reads the
+    bands alone (joined to every holder's article for its date, 70% of a
+    1M import went there)."""
+
+    id: str
+    story: str
+    signature: bytes
+    keys: list[int]
+    date: date | None
+
+
 class StoryStore(Protocol):
     """The store side of story detection, one per backend: one read and one
     write per import batch (per article, the statements were half of the
@@ -87,8 +100,8 @@ class StoryStore(Protocol):
         `exclude`; by key, then by id."""
         ...
 
-    def save_stories(self, rows: list[tuple[str, str, bytes, list[int]]]) -> None:
-        """Records each (id, story, signature, band keys), replacing any."""
+    def save_stories(self, rows: list[StoryRow]) -> None:
+        """Records each row, replacing any of the same id."""
         ...
 
 
@@ -166,7 +179,7 @@ def assign_stories(store: StoryStore, articles: Iterable[Article]) -> dict[str, 
     for key, candidate in store.story_candidates(wanted, ids):
         by_key.setdefault(key, []).append(candidate)
     assigned: dict[str, str] = {}
-    rows: dict[str, tuple[str, str, bytes, list[int]]] = {}  # the last version of an id wins
+    rows: dict[str, StoryRow] = {}  # the last version of an id wins
     for article, sig, article_keys in zip(articles, signatures, keys, strict=True):
         best, story = 0.0, article.id
         seen: set[str] = set()
@@ -179,7 +192,7 @@ def assign_stories(store: StoryStore, articles: Iterable[Article]) -> dict[str, 
                 if score is not None and score > best:
                     best, story = score, other.story
         assigned[article.id] = story
-        rows[article.id] = (article.id, story, sig, article_keys)
+        rows[article.id] = StoryRow(article.id, story, sig, article_keys, article.date)
         # Later articles of the batch may be its copies.
         mine = Candidate(article.id, story, sig, article.date, article.source or "")
         for key in article_keys:

@@ -47,7 +47,7 @@ def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
 def test_migrations_are_versioned_and_idempotent(archive, dsn):
     archive.stats()  # opening the archive applies them
     with psycopg.connect(dsn) as conn:
-        assert current_version(conn) == LATEST == 9
+        assert current_version(conn) == LATEST == 10
         assert migrate(conn) == []
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY 1").fetchall()
         assert rows == [
@@ -60,7 +60,35 @@ def test_migrations_are_versioned_and_idempotent(archive, dsn):
             (7, "the shared story of each article, kept by a trigger"),
             (8, "vector lengths in positions, for BM25's length normalisation"),
             (9, "facet counts of the indexed articles, kept by triggers; indexes in both date orders"),
+            (10, "story bands with their holders' dates"),
         ]
+
+
+def test_story_bands_get_their_articles_dates(archive, dsn, tmp_path):
+    """Migration 10 on bands stored without dates gives each its article's
+    date (NULL undated): the bands an import writes itself."""
+    records = [
+        {"id": f"a{n}", "title": f"Notizia {n}", "body": f"Testo della notizia numero {n}.", **extra}
+        for n, extra in enumerate([{"date": "2024-03-01"}, {"date": "2023-12-31"}, {}])
+    ]
+    src = tmp_path / "a.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert archive.import_paths([src]).added == 3
+    bands = "SELECT key, date, id FROM story_bands ORDER BY 1, 2, 3"
+    with psycopg.connect(dsn) as conn:
+        written = conn.execute(bands).fetchall()
+        assert len(written) == 3 * 16
+        assert {(i, d) for _, d, i in written} == {
+            ("a0", date(2024, 3, 1)),
+            ("a1", date(2023, 12, 31)),
+            ("a2", None),
+        }
+        conn.execute("ALTER TABLE story_bands DROP COLUMN date")  # takes its index with it
+        conn.execute("CREATE INDEX story_bands_key ON story_bands (key)")
+        conn.execute("DELETE FROM schema_version WHERE version = 10")
+        conn.commit()
+        assert migrate(conn) == [10]
+        assert conn.execute(bands).fetchall() == written
 
 
 def test_phrases_match_the_words_as_written(archive, dsn, tmp_path):

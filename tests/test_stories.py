@@ -7,6 +7,7 @@ both backends."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -403,5 +404,71 @@ def test_stored_copies_are_found_within_their_days(tmp_path, make_archive):
             source.write_text(json.dumps(record, ensure_ascii=False) + "\n")
             assert archive.import_paths([source]).added == 1
         assert ids(archive.copies("senza-data")) == ["datata"]
+    finally:
+        archive.close()
+
+
+def test_a_redated_article_is_found_at_its_new_date(tmp_path, make_archive):
+    """The store filters a band's holders by the date kept with the band:
+    an article whose date is corrected moves its bands, so a copy near the
+    new date finds it and one near the old date does not."""
+    first = articles()[0]  # frana-agenzia
+    steps = [
+        dict(first, date="2024-11-20"),  # entered with a wrong date
+        dict(first, date="2024-11-04"),  # corrected: updated in place
+        dict(first, id="vicina", date="2024-11-06", source="La Voce"),
+        dict(first, id="lontana", date="2024-11-21", source="Radio Valle"),
+    ]
+    archive = make_archive(tmp_path)
+    try:
+        for n, record in enumerate(steps):
+            source = tmp_path / f"{n}.jsonl"
+            source.write_text(json.dumps(record, ensure_ascii=False) + "\n")
+            report = archive.import_paths([source])
+            assert (report.added, report.updated) == ((0, 1) if n == 1 else (1, 0))
+        assert ids(archive.copies("frana-agenzia")) == ["vicina"]
+        assert archive.copies("lontana") == []
+    finally:
+        archive.close()
+
+
+@pytest.mark.whoosh_only(reason="the SQLite store's own schema version")
+def test_a_store_of_undated_bands_gets_their_dates(tmp_path, make_archive):
+    """A store of version 2 (story bands without dates) is migrated on
+    opening: the same bands, each with its article's date ('' undated), and
+    stories are still found through them."""
+    source = tmp_path / "storie.jsonl"
+    first = articles()[0]
+    undated = {k: v for k, v in dict(first, id="senza-data", source="Radio Valle").items() if k != "date"}
+    source.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in [*articles()[:3], undated]) + "\n")
+    archive = make_archive(tmp_path)
+    try:
+        assert archive.import_paths([source]).added == 4
+    finally:
+        archive.close()
+    db = sqlite3.connect(tmp_path / "data" / "archive.sqlite")
+    dated = db.execute("SELECT key, date, id FROM story_bands ORDER BY 1, 2, 3").fetchall()
+    assert len(dated) == 4 * 16 and {d for _, d, _ in dated} == {"2024-11-04", "2024-11-05", ""}
+    with db:
+        db.executescript(
+            """CREATE TABLE old_bands (key INTEGER NOT NULL, id TEXT NOT NULL, PRIMARY KEY (key, id))
+                   WITHOUT ROWID;
+               INSERT INTO old_bands SELECT key, id FROM story_bands;
+               DROP TABLE story_bands;
+               ALTER TABLE old_bands RENAME TO story_bands;
+               PRAGMA user_version=2;"""
+        )
+    db.close()
+    archive = make_archive(tmp_path)
+    try:
+        assert ids(archive.copies("frana-agenzia")) == ["senza-data", "frana-quotidiano", "frana-sito"]
+        db = sqlite3.connect(tmp_path / "data" / "archive.sqlite")
+        assert db.execute("PRAGMA user_version").fetchone() == (3,)
+        assert db.execute("SELECT key, date, id FROM story_bands ORDER BY 1, 2, 3").fetchall() == dated
+        db.close()
+        late = dict(first, id="tre-giorni", date="2024-11-07", source="Il Giornale del Lago")
+        source.write_text(json.dumps(late, ensure_ascii=False) + "\n")
+        assert archive.import_paths([source]).added == 1
+        assert "tre-giorni" in ids(archive.copies("frana-agenzia"))
     finally:
         archive.close()

@@ -16,7 +16,7 @@ from psycopg.rows import dict_row
 
 from ..analysis import ANALYSIS_VERSION
 from ..article import FIELDS, Article
-from ..stories import Candidate, Wanted, assign_stories
+from ..stories import Candidate, StoryRow, Wanted, assign_stories
 from ..upserts import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
 from .textprep import EXACT_TSV_SQL, TSV_SQL, terms, vector_params
 
@@ -124,25 +124,26 @@ class StoryRows:
                FROM unnest(%s::bigint[], %s::date[], %s::date[]) AS w (key, first, last)
                JOIN story_bands b ON b.key = w.key
                JOIN stories s ON s.id = b.id JOIN articles a ON a.id = b.id
-               WHERE (w.first IS NULL OR a.date IS NULL OR a.date BETWEEN w.first AND w.last)
+               WHERE (w.first IS NULL OR b.date IS NULL OR b.date BETWEEN w.first AND w.last)
                  AND NOT (b.id = ANY(%s))
                ORDER BY 1, 2""",
             ([k for k, _, _ in wanted], [f for _, f, _ in wanted], [t for _, _, t in wanted], exclude),
         )
         return [(r[0], Candidate(r[1], r[2], bytes(r[3]), r[4], r[5] or "")) for r in rows]
 
-    def save_stories(self, rows: list[tuple[str, str, bytes, list[int]]]) -> None:
+    def save_stories(self, rows: list[StoryRow]) -> None:
         with self.conn.cursor() as cur:
-            cur.execute("DELETE FROM story_bands WHERE id = ANY(%s)", ([r[0] for r in rows],))
+            cur.execute("DELETE FROM story_bands WHERE id = ANY(%s)", ([r.id for r in rows],))
             cur.executemany(
                 """INSERT INTO stories (id, story, signature) VALUES (%s, %s, %s)
                    ON CONFLICT (id) DO UPDATE SET story = EXCLUDED.story, signature = EXCLUDED.signature""",
-                [r[:3] for r in rows],
+                [(r.id, r.story, r.signature) for r in rows],
             )
-            bands = [(k, r[0]) for r in rows for k in r[3]]
+            bands = [(k, r.date, r.id) for r in rows for k in r.keys]
             cur.execute(
-                "INSERT INTO story_bands (key, id) SELECT * FROM unnest(%s::bigint[], %s::text[])",
-                ([k for k, _ in bands], [i for _, i in bands]),
+                """INSERT INTO story_bands (key, date, id)
+                   SELECT * FROM unnest(%s::bigint[], %s::date[], %s::text[])""",
+                ([b[0] for b in bands], [b[1] for b in bands], [b[2] for b in bands]),
             )
 
 

@@ -13,12 +13,13 @@ from datetime import date
 from pathlib import Path
 
 from ..article import FIELDS, Article, author_key, author_name
-from ..stories import Candidate, Wanted, assign_stories, band_keys
+from ..stories import Candidate, StoryRow, Wanted, assign_stories, band_keys
 from ..upserts import ADDED, DUPLICATE, UNCHANGED, UPDATED, fingerprint, url_key
 
 # 2: author_key is the byline's name alone (article.author_key), not the
 # whole byline: a store of version 1 has its keys recomputed on opening.
-SCHEMA_VERSION = 2
+# 3: story_bands holds each holder's date: an older table is rebuilt.
+SCHEMA_VERSION = 3
 # Characters of article text a streaming read holds at once. 500 rows of
 # articles at the 1,000,000-character cap were 500 MB: the long-articles
 # bomb's rebuild peaked at 840 MB with 512 such articles (bench/bombs.py).
@@ -52,12 +53,15 @@ CREATE TABLE IF NOT EXISTS stories (
     signature BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stories_story ON stories(story);
--- One B-tree, no rowid nor second index: ~35 bytes a band, 16 per article
--- (an article's bands are found again from its stored signature).
+-- One B-tree, no rowid nor second index: ~45 bytes a band, 16 per article
+-- (an article's bands are found again from its stored signature). The
+-- holder's date ('' when undated) filters a key's holders by their days
+-- without reading their articles (search.stories.StoryRow).
 CREATE TABLE IF NOT EXISTS story_bands (
     key INTEGER NOT NULL,
+    date TEXT NOT NULL,
     id TEXT NOT NULL,
-    PRIMARY KEY (key, id)
+    PRIMARY KEY (key, date, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS archive_events (
     kind TEXT PRIMARY KEY,
@@ -65,6 +69,19 @@ CREATE TABLE IF NOT EXISTS archive_events (
     times INTEGER NOT NULL
 );
 """
+
+
+# Version 3: the bands of version 2 with their holders' dates.
+_DATED_BANDS = [
+    """CREATE TABLE story_bands_dated (
+           key INTEGER NOT NULL, date TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (key, date, id)
+       ) WITHOUT ROWID""",
+    """INSERT INTO story_bands_dated
+           SELECT b.key, coalesce(a.date, ''), b.id FROM story_bands b JOIN articles a ON a.id = b.id
+           ORDER BY 1, 2, 3""",
+    "DROP TABLE story_bands",
+    "ALTER TABLE story_bands_dated RENAME TO story_bands",
+]
 
 
 def _in_chunks(ids: list[str], size: int = 500) -> Iterator[tuple[list[str], str]]:
@@ -96,6 +113,11 @@ class Store:
             if version == 1:
                 self.db.create_function("author_key", 1, author_key, deterministic=True)
                 self.db.execute("UPDATE articles SET author_key = author_key(author)")
+            columns = {r[1] for r in self.db.execute("PRAGMA table_info(story_bands)")}
+            if "date" not in columns:
+                # One statement at a time: executescript would commit first.
+                for statement in _DATED_BANDS:
+                    self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -118,6 +140,7 @@ class Store:
     def story_candidates(self, wanted: list[Wanted], exclude: list[str]) -> list[tuple[int, Candidate]]:
         # CROSS JOIN keeps this order: a probe of the bands per wanted key (left
         # to choose, SQLite scanned every band per batch: quadratic in the archive).
+        # The span is tested on the band's date, before any article is read.
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted_spans (key INTEGER, first TEXT, last TEXT)")
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS batch_ids (id TEXT PRIMARY KEY)")
         self.db.execute("DELETE FROM wanted_spans")
@@ -131,7 +154,7 @@ class Store:
             """SELECT DISTINCT b.key, s.id, s.story, s.signature, a.date, a.source
                FROM wanted_spans w CROSS JOIN story_bands b ON b.key = w.key
                JOIN articles a ON a.id = b.id JOIN stories s ON s.id = b.id
-               WHERE (w.first IS NULL OR a.date IS NULL OR a.date BETWEEN w.first AND w.last)
+               WHERE (w.first IS NULL OR b.date = '' OR b.date BETWEEN w.first AND w.last)
                  AND b.id NOT IN (SELECT id FROM batch_ids)
                ORDER BY b.key, b.id"""
         )
@@ -140,15 +163,16 @@ class Store:
             for r in rows
         ]
 
-    def save_stories(self, rows: list[tuple[str, str, bytes, list[int]]]) -> None:
-        self._forget_bands([r[0] for r in rows])
+    def save_stories(self, rows: list[StoryRow]) -> None:
+        self._forget_bands([r.id for r in rows])
         self.db.executemany(
-            "INSERT OR REPLACE INTO stories (id, story, signature) VALUES (?, ?, ?)", [r[:3] for r in rows]
+            "INSERT OR REPLACE INTO stories (id, story, signature) VALUES (?, ?, ?)",
+            [(r.id, r.story, r.signature) for r in rows],
         )
         # In key order: one pass down the B-tree, not 8,000 random inserts (the
         # table outgrows SQLite's page cache: 1.25 ms an article at 20,000).
-        bands = sorted((k, r[0]) for r in rows for k in r[3])
-        self.db.executemany("INSERT INTO story_bands (key, id) VALUES (?, ?)", bands)
+        bands = sorted((k, r.date.isoformat() if r.date else "", r.id) for r in rows for k in r.keys)
+        self.db.executemany("INSERT INTO story_bands (key, date, id) VALUES (?, ?, ?)", bands)
 
     def _forget_bands(self, ids: list[str]) -> None:
         """Removes the band keys of these articles' stored signatures."""
