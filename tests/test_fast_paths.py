@@ -260,6 +260,38 @@ def test_bitmap_members_as_an_array(count):
     assert member_array(bits).tolist() == ids
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3_000).flatmap(lambda n: st.tuples(st.just(n), st.lists(st.integers(0, n - 1)))))
+def test_a_bitmap_holds_exactly_its_ids(case):
+    """from_ids (numpy) is the bitmap a bit per id would make, whatever the
+    order, repeats and container of the ids."""
+    nbits, ids = case
+    expected = 0
+    for d in ids:
+        expected |= 1 << d
+    assert from_ids(ids, nbits) == expected
+    assert from_ids(iter(ids), nbits) == expected
+    assert from_ids(np.asarray(ids, dtype=np.uint32), nbits) == expected
+
+
+def test_cached_postings_are_whooshs_weights(searcher, segmented_searcher):
+    """Every term's cached arrays: whoosh's ids and weights, the weights
+    narrowed to one byte only when each is the same number there."""
+    narrowed = 0
+    for s in (searcher, segmented_searcher):
+        for reader, _ in s.reader().leaf_readers():
+            for fieldname, btext in reader.all_terms():
+                m = reader.postings(fieldname, btext)
+                expected = []
+                while m.is_active():
+                    expected.append((m.id(), m.weight()))
+                    m.next()
+                ids, weights = postingblocks.postings(reader, fieldname, btext)
+                assert list(zip(ids.tolist(), weights.astype(np.float64).tolist(), strict=True)) == expected
+                narrowed += weights.dtype == np.uint8
+    assert narrowed > 100
+
+
 def test_ranges_and_keys_match_whoosh(searcher):
     ds = DocSets(searcher)
     for q in (

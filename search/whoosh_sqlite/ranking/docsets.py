@@ -29,7 +29,7 @@ from whoosh.searching import Searcher
 
 from ...budget import clock
 from ...recency import NO_DATE
-from ..postingblocks import posting_blocks
+from ..postingblocks import posting_blocks, postings
 from ..segcache import cache
 from .phrases import PHRASE_LIMIT, phrase_docs
 
@@ -49,12 +49,17 @@ def _size(bits: int) -> int:
     return bits.bit_length() // 8 + 64
 
 
-def from_ids(ids: Iterable[int], nbits: int) -> int:
-    """The bitmap of `ids` (each < nbits)."""
-    buf = bytearray((nbits + 7) >> 3)
-    for d in ids:
-        buf[d >> 3] |= 1 << (d & 7)
-    return int.from_bytes(buf, "little")
+def from_ids(ids: Iterable[int] | np.ndarray, nbits: int) -> int:
+    """The bitmap of `ids` (each < nbits), in any order, repeats allowed."""
+    found = np.unique(np.asarray(ids if isinstance(ids, np.ndarray) else list(ids), dtype=np.int64))
+    buf = np.zeros((nbits + 7) >> 3, dtype=np.uint8)
+    if len(found):
+        # Each byte's bits are distinct powers of two: their sum is their OR.
+        # (A Python step per id was 10% of a search's time at 1M articles.)
+        at = found >> 3
+        firsts = np.flatnonzero(np.concatenate(([True], at[1:] != at[:-1])))
+        buf[at[firsts]] = np.add.reduceat(np.left_shift(1, found & 7), firsts)
+    return int.from_bytes(buf.tobytes(), "little")
 
 
 def members(bits: int) -> list[int]:
@@ -156,12 +161,13 @@ class DocSets:
         return bits  # type: ignore[return-value]
 
     def _term_local(self, reader: SegmentReader, fieldname: str, text: str) -> int:
-        key = ("term", reader.segment().segment_id(), fieldname, text)
-        bits = cache.get(key)
-        if bits is None:
-            bits = from_ids(_posting_ids(reader, fieldname, text), reader.doc_count_all())
-            cache.put(key, bits, _size(bits))
-        return bits  # type: ignore[return-value]
+        """A term's documents in one segment, from its cached postings: kept
+        only as part of the whole index's bitmap (`term`), since a bitmap
+        per segment too was a second copy (at 1M articles, 110 MB of the
+        cache's churn over the 150 dev searches)."""
+        field = self.searcher.schema[fieldname]
+        ids, _ = postings(reader, fieldname, text if isinstance(text, bytes) else field.to_bytes(text))
+        return from_ids(ids, reader.doc_count_all())
 
     def shared(self, kind: str, detail: tuple, make: Callable[[], int]) -> int:
         """A whole-index bitmap of this index state, made once and kept in the

@@ -16,12 +16,14 @@ each word must follow the previous one by 1 to `slop` positions, so slop
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 
 import numpy as np
 from whoosh.reading import SegmentReader
 
 from ...budget import TimeUp, clock
+from ..formats import PackedValues
 from ..postingblocks import posting_blocks
 from ..segcache import cache
 
@@ -34,20 +36,24 @@ PHRASE_LIMIT = 1.0
 CHECK_EVERY = 64
 
 
-def term_positions(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[np.ndarray, list[bytes]]:
+def term_positions(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[np.ndarray, PackedValues]:
     """(ids, encoded positions) of a term's postings in a segment, aligned,
-    deleted documents included; read a block at a time and cached."""
+    deleted documents included; read a block at a time and cached. The
+    positions are kept as one bytes object and its offsets: ~12 bytes a
+    posting where a list of bytes objects took ~53 (at 1M articles, the
+    phrases of the 150 dev searches put 408 MB through the cache)."""
     key = ("positions", reader.segment().segment_id(), fieldname, btext)
     found = cache.get(key)
     if found is not None:
         return found  # type: ignore[return-value]
-    ids: list[int] = []
+    ids = array("I")
     values: list[bytes] = []
     for block_ids, _, block_values in posting_blocks(reader, fieldname, btext, values=True):
         ids.extend(block_ids)
         values.extend(block_values)  # type: ignore[arg-type]
-    result = (np.array(ids, dtype=np.int64), values)
-    cache.put(key, result, 8 * len(ids) + sum(len(v) + 40 for v in values) + 64)
+    packed = PackedValues.of(values)
+    result = (np.frombuffer(ids, dtype=np.uint32), packed)
+    cache.put(key, result, 8 * len(ids) + len(packed.data) + 128)
     return result
 
 

@@ -19,8 +19,6 @@ tests/test_fast_paths.py checks the scores against whoosh's.
 
 from __future__ import annotations
 
-from array import array
-
 import numpy as np
 from whoosh import query as wq
 from whoosh import scoring
@@ -31,7 +29,7 @@ from whoosh.util.numeric import byte_to_length
 
 from ...budget import TimeUp, clock
 from ...graded import BestOf, GradedOr, coord_factor
-from ..postingblocks import posting_blocks
+from ..postingblocks import postings
 from ..segcache import cache
 from .phrases import term_positions
 
@@ -49,22 +47,6 @@ class Unsupported(Exception):
 
 
 # -- per-segment data, cached (in segcache, shared with ranking.docsets) -------------------
-
-
-def postings(reader: SegmentReader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, weights) of a term in a segment, deleted documents included."""
-    key = ("postings", reader.segment().segment_id(), fieldname, btext)
-    found = cache.get(key)
-    if found is not None:
-        return found  # type: ignore[return-value]
-    # float32: what whoosh's blocks hold, so the same numbers in half the memory.
-    ids, weights = array("I"), array("f")
-    for block_ids, block_weights, _ in posting_blocks(reader, fieldname, btext, weights=True):
-        ids.extend(block_ids)
-        weights.extend(list(block_weights))  # type: ignore[arg-type]
-    arrays = (np.frombuffer(ids, dtype=np.uint32), np.frombuffer(weights, dtype=np.float32))
-    cache.put(key, arrays, 8 * len(ids) + 256)
-    return arrays
 
 
 def field_lengths(reader: SegmentReader, fieldname: str) -> np.ndarray:
