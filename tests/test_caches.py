@@ -8,7 +8,7 @@ import threading
 
 from archivio.search import Archive
 from archivio.search.whoosh_sqlite.resultcache import ResultCache
-from archivio.search.whoosh_sqlite.segcache import _segments_of, cache
+from archivio.search.whoosh_sqlite.segcache import _LRU, _segments_of, cache
 
 
 def write_articles(path, start: int, count: int) -> None:
@@ -42,8 +42,7 @@ def segment_ids(archive: Archive) -> set[str]:
 
 
 def cached_segments() -> set[str]:
-    with cache.lock:
-        return {s for key in cache.items for s in _segments_of(key)}
+    return {s for key in cache.held() for s in _segments_of(key)}
 
 
 def test_a_rebuild_drops_the_cached_data_of_the_old_segments(tmp_path):
@@ -80,8 +79,7 @@ def test_an_import_keeps_the_untouched_segments_cached(tmp_path):
 def whole_index_states() -> set[tuple[str, ...]]:
     """The segment lists named by the cached whole-index data (term and
     champion bitmaps, whoosh query results)."""
-    with cache.lock:
-        return {key[1] for key in cache.items if isinstance(key[1], tuple)}
+    return {key[1] for key in cache.held() if isinstance(key[1], tuple)}
 
 
 def test_an_import_retires_the_whole_index_data_of_the_state_before(tmp_path):
@@ -105,8 +103,7 @@ def test_threads_share_one_copy_of_the_whole_index_bitmaps(tmp_path):
     current = segment_ids(archive)
 
     def keys() -> list[tuple]:
-        with cache.lock:
-            return [k for k in cache.items if k[0] == "terms" and set(k[1]) == current]
+        return [k for k in cache.held() if k[0] == "terms" and set(k[1]) == current]
 
     seen = keys()
     worker = threading.Thread(target=lambda: archive.search("bilancio"))  # a searcher of its own
@@ -170,3 +167,62 @@ def test_the_result_cache_tells_every_filter_apart(tmp_path):
     assert len(archive.result_cache._items) == len(searches)
     archive.result_cache = None
     assert [sorted(h.article.id for h in archive.search("porto", **s).hits) for s in searches] == cached
+
+
+def held_bytes(lru: _LRU) -> int:
+    return sum(size for _, size in (*lru.window.values(), *lru.items.values()))
+
+
+def cycle(lru: _LRU, keys: list[tuple], size: int) -> int:
+    """One pass of searches asking for `keys` in turn, each put when
+    missing (as the engine does); the hits."""
+    hits = 0
+    for key in keys:
+        if lru.get(key) is None:
+            lru.put(key, key, size)
+        else:
+            hits += 1
+    return hits
+
+
+def test_items_asked_in_turn_beyond_the_budget_are_partly_kept():
+    """18 items of 100 bytes asked in turn through a budget of 1,000 (a
+    window of 100, a main part of 900): a least-recently-used cache would
+    hit none of them, pass after pass; the first nine stay, and are hit on
+    every later pass. The budget always holds."""
+    lru = _LRU(1_000)
+    keys = [("postings", f"seg{n}", "text", b"w") for n in range(18)]
+    assert cycle(lru, keys, 100) == 0
+    for _ in range(3):
+        assert cycle(lru, keys, 100) == 9
+        assert lru.used <= 1_000 and held_bytes(lru) == lru.used
+    assert set(lru.held()) >= set(keys[:9])
+
+
+def test_an_item_used_more_often_takes_the_place_of_one_used_less():
+    lru = _LRU(1_000)
+    once = [("terms", f"seg{n}", "x") for n in range(10)]
+    cycle(lru, once, 100)  # the main part full of items used once
+    often = ("postings", "seg", "text", b"di")
+    for _ in range(3):
+        assert lru.get(often) is None
+    lru.put(often, "di", 100)
+    cycle(lru, [("terms", "seg-other", "y")], 100)  # pushes it out of the window
+    assert often in lru.items and once[0] not in lru.held()
+    # An item used no more often than the one it would push out is let go.
+    rare = ("postings", "seg", "text", b"rarissima")
+    lru.put(rare, "r", 100)
+    cycle(lru, [("terms", "seg-other", "z")], 100)
+    assert rare not in lru.held() and often in lru.items
+
+
+def test_a_new_item_stays_while_its_search_runs():
+    """Whatever the counts, the newest items are in the window: a search's
+    own data is not let go while it runs."""
+    lru = _LRU(1_000)
+    cycle(lru, [("terms", f"seg{n}", "x") for n in range(10)] * 3, 100)
+    new = ("positions", "seg", "text", b"non")
+    lru.put(new, "p", 90)
+    assert lru.get(new) == "p"
+    lru.forget({"seg"})
+    assert new not in lru.held() and lru.used == held_bytes(lru)
