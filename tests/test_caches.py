@@ -7,6 +7,7 @@ import json
 import threading
 
 from archivio.search import Archive
+from archivio.search.whoosh_sqlite import segcache
 from archivio.search.whoosh_sqlite.resultcache import ResultCache
 from archivio.search.whoosh_sqlite.segcache import _LRU, _segments_of, cache
 
@@ -226,3 +227,26 @@ def test_a_new_item_stays_while_its_search_runs():
     assert lru.get(new) == "p"
     lru.forget({"seg"})
     assert new not in lru.held() and lru.used == held_bytes(lru)
+
+
+def test_use_counts_stay_bounded_and_keep_the_most_used(monkeypatch):
+    """Past COUNTED_KEYS counted keys the counts are halved until half are
+    left: the dict stays bounded whatever the counts, and the keys still in
+    use outweigh the ones used once."""
+    monkeypatch.setattr(segcache, "COUNTED_KEYS", 100)
+    lru = _LRU(1_000)
+    hot = [("terms", f"hot{n}", "x") for n in range(10)]
+    for _ in range(8):
+        for key in hot:
+            lru.get(key)
+    for n in range(1_000):
+        for _ in range(4):  # four uses each: one halving would keep them all
+            before = len(lru.uses)
+            lru.get(("terms", f"cold{n}", "x"))
+            # Halved down to half: not again at the next new key.
+            assert len(lru.uses) <= 100 and (len(lru.uses) >= before or len(lru.uses) <= 50)
+        if n % 10 == 0:  # still in use, as a common word's postings are
+            for key in hot:
+                lru.get(key)
+    assert all(key in lru.uses for key in hot)
+    assert ("terms", "cold0", "x") not in lru.uses  # used long ago, then no more

@@ -18,9 +18,10 @@ from collections import OrderedDict
 from ..settings import SettingError, env_int
 
 # Bytes of per-segment data (bitmaps, postings, positions) kept per process,
-# shared by all threads and searchers (ARCHIVIO_CACHE_MB). A million-article
-# archive's working set for the dev queries is ~480 MB: with 256 MB, common
-# words' postings were read again query after query (p95 ~240 ms, not ~30).
+# shared by all threads and searchers (ARCHIVIO_CACHE_MB). The 150 dev
+# searches of a million-article archive need ~0.9 GB in turn (with the
+# search page's filters and facets); with 512 MB the admission below keeps
+# the part used most, and a search page's p50 is what it is with 2 GB.
 CACHE_MB_DEFAULT = 512
 
 
@@ -44,8 +45,8 @@ CACHE_BYTES = _cache_bytes_at_import()
 # The share of the budget that takes every new item (the rest is kept for
 # the items used most): a search's own items must stay while it runs.
 WINDOW_SHARE = 0.1
-# Keys whose uses are counted; past it every count is halved (older uses
-# weigh less) and keys at zero are forgotten.
+# Keys whose uses are counted; past it the counts are halved (older uses
+# weigh less) and keys at zero forgotten. ~100 bytes a key: ~10 MB.
 COUNTED_KEYS = 100_000
 
 
@@ -58,7 +59,8 @@ class _LRU:
     items it would push out (TinyLFU's admission). A plain LRU keeps
     nothing when a server's searches need more than the budget in turn:
     at a million articles the 150 dev searches put ~0.9 GB through 512 MB,
-    and each search's postings had been pushed out before it came back.
+    and each search's postings had been pushed out before it came back
+    (search page p50 86-92 ms; 19-21 ms this way, as with a 2 GB LRU).
     This way the items used most (a common word's postings, in many
     searches) stay, and the ones used once pass through the window.
 
@@ -121,7 +123,10 @@ class _LRU:
     def _count(self, key: tuple) -> None:
         self.uses[key] = self.uses.get(key, 0) + 1
         if len(self.uses) > COUNTED_KEYS:
-            self.uses = {k: n >> 1 for k, n in self.uses.items() if n > 1}
+            # Halved until half the keys are left: then again only after
+            # COUNTED_KEYS / 2 new keys, whatever the counts were.
+            while len(self.uses) > COUNTED_KEYS // 2:
+                self.uses = {k: n >> 1 for k, n in self.uses.items() if n > 1}
 
     def _admit(self, key: tuple, value: object, size: int) -> None:
         """The main part takes an item leaving the window, if it was used
