@@ -250,3 +250,29 @@ def test_use_counts_stay_bounded_and_keep_the_most_used(monkeypatch):
                 lru.get(key)
     assert all(key in lru.uses for key in hot)
     assert ("terms", "cold0", "x") not in lru.uses  # used long ago, then no more
+
+
+def test_remembered_document_frequencies_are_the_readers(tmp_path):
+    """The query builder remembers document frequencies on the index
+    reader: the same numbers as whoosh's, and a reader after an import
+    counts the new articles (the memo lives and dies with its reader)."""
+    from archivio.search.whoosh_sqlite.querybuilder import WhooshQueryBuilder
+
+    archive = new_archive(tmp_path, 30)
+    try:
+
+        def frequencies() -> tuple[dict, dict]:
+            reader = archive.index.searcher().reader()
+            builder = WhooshQueryBuilder(reader, archive.synonyms, archive.ranking)
+            terms = [(f, t) for f in ("exact", "text") for t in reader.lexicon(f)]
+            ours = {(f, t): builder.doc_frequency(f, t) for f, t in terms}
+            assert ours == {(f, t): builder.doc_frequency(f, t) for f, t in terms}  # from the memo
+            return ours, {(f, t): reader.doc_frequency(f, t) for f, t in terms}
+
+        ours, whooshs = frequencies()
+        assert ours == whooshs and ours["exact", b"porto"] == 30
+        import_more(archive, tmp_path, 30, 12)
+        ours, whooshs = frequencies()
+        assert ours == whooshs and ours["exact", b"porto"] == 42
+    finally:
+        archive.close()
