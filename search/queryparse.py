@@ -9,9 +9,10 @@ graded fallback and the proximity boost used by the searcher.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from typing import Any
 
 from whoosh import query as wq
 from whoosh.fields import Schema
@@ -147,6 +148,24 @@ def parser_for(schema: Schema) -> QueryParser:
     return entry[1]
 
 
+# Answers a memo of _remembered holds before it is emptied.
+MEMO_KEYS = 100_000
+
+
+def _remembered(owner: object, name: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """compute(), remembered under `key` in the dict `name` kept on `owner`,
+    an object that outlives the query (the index's reader or analyzer);
+    the dict is emptied past MEMO_KEYS. Safe between threads: at worst two
+    compute the same answer."""
+    memo = owner.__dict__.setdefault(name, {})
+    found = memo.get(key, memo)  # the memo itself: not there (None is an answer)
+    if found is memo:
+        if len(memo) > MEMO_KEYS:
+            memo.clear()
+        found = memo[key] = compute()
+    return found
+
+
 class QueryBuilder:
     """Builds a ParsedQuery against one index reader."""
 
@@ -174,11 +193,6 @@ class QueryBuilder:
         # with other analysis choices (see the relevance harness) still works.
         self._stem_analyzer = reader.schema["text"].analyzer
         self._stems: dict[str, str | None] = {}
-        # Document frequencies, kept on the reader for as long as it lives
-        # (its segments never change): whoosh looks each up in every
-        # segment's term dictionary through file reads, ~30 µs a segment, and
-        # a search asks for ~100 (9% of a filtered search at 1M articles).
-        self._frequencies: dict[tuple[str, str], int] = reader.__dict__.setdefault("_archivio_df", {})
         self._config = getattr(self._stem_analyzer, "config", DEFAULT_ANALYSIS)
         # The query's words as typed (accents, compounds' parts), by exact form.
         self.typed: dict[str, TypedWord] = {}
@@ -193,14 +207,13 @@ class QueryBuilder:
         self._expansion = MAX_EXPANSION
 
     def doc_frequency(self, fieldname: str, text: str) -> int:
-        """The reader's doc_frequency, remembered on the reader."""
-        key = (fieldname, text)
-        found = self._frequencies.get(key)
-        if found is None:
-            if len(self._frequencies) > 100_000:
-                self._frequencies.clear()
-            found = self._frequencies[key] = self.reader.doc_frequency(fieldname, text)
-        return found
+        """The reader's doc_frequency, remembered on the reader for as long as
+        it lives (its segments never change): whoosh looks each up in every
+        segment's term dictionary through file reads, ~30 µs a segment, and a
+        search asks for ~100 (9% of a filtered search at 1M articles)."""
+        return _remembered(
+            self.reader, "_archivio_df", (fieldname, text), lambda: self.reader.doc_frequency(fieldname, text)
+        )
 
     def stem(self, word: str) -> str | None:
         """The indexed form of a (folded) word as the reader meant it; None for
@@ -228,14 +241,11 @@ class QueryBuilder:
         # Remembered on the analyzer, which outlives the query (the index's
         # schema holds it): the thesaurus bonus alone stems ~90 words a
         # query, at ~5 µs each through the analyzer's tokens.
-        memo = self._stem_analyzer.__dict__.setdefault("_archivio_stems", {})
-        found = memo.get(word, memo)  # the memo itself: not there (None is a stem: a stop word)
-        if found is memo:
-            if len(memo) > 100_000:
-                memo.clear()
+        def analysed() -> str | None:
             tokens = [t.text for t in self._stem_analyzer(word)]
-            found = memo[word] = tokens[0] if len(tokens) == 1 else (None if not tokens else fold(word))
-        return found  # type: ignore[return-value]
+            return tokens[0] if len(tokens) == 1 else (None if not tokens else fold(word))
+
+        return _remembered(self._stem_analyzer, "_archivio_stems", word, analysed)
 
     def build(self, text: str) -> ParsedQuery:
         # Lone surrogates (undecodable bytes in a command-line argument) are not text.
