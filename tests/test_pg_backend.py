@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import subprocess
 import sys
 import time
@@ -47,7 +48,7 @@ def vocabulary(dsn: str) -> dict[tuple[str, str], int]:
 def test_migrations_are_versioned_and_idempotent(archive, dsn):
     archive.stats()  # opening the archive applies them
     with psycopg.connect(dsn) as conn:
-        assert current_version(conn) == LATEST == 10
+        assert current_version(conn) == LATEST == 11
         assert migrate(conn) == []
         rows = conn.execute("SELECT version, description FROM schema_version ORDER BY 1").fetchall()
         assert rows == [
@@ -61,6 +62,7 @@ def test_migrations_are_versioned_and_idempotent(archive, dsn):
             (8, "vector lengths in positions, for BM25's length normalisation"),
             (9, "facet counts of the indexed articles, kept by triggers; indexes in both date orders"),
             (10, "story bands with their holders' dates"),
+            (11, "search vectors kept in the article's row"),
         ]
 
 
@@ -89,6 +91,53 @@ def test_story_bands_get_their_articles_dates(archive, dsn, tmp_path):
         conn.commit()
         assert migrate(conn) == [10]
         assert conn.execute(bands).fetchall() == written
+
+
+def toasted_values(conn: psycopg.Connection) -> int:
+    """How many values of `articles` lie in its TOAST table."""
+    toast = conn.execute(
+        "SELECT reltoastrelid::regclass::text FROM pg_class WHERE oid = 'articles'::regclass"
+    )
+    return conn.execute(f"SELECT count(DISTINCT chunk_id) FROM {toast.fetchone()[0]}").fetchone()[0]
+
+
+def test_vectors_lie_in_the_articles_row(archive, dsn, tmp_path):
+    """Migration 11: an article of 180 different words (vectors of ~3 kB
+    each) keeps them in its row, where they were moved to the TOAST table
+    before; the migration moves an older archive's in, and ranks the same."""
+    rng = random.Random(11)
+    words = [
+        "".join(rng.choice("bcdfglmnprstvz") + rng.choice("aeiou") for _ in range(4)) for _ in range(400)
+    ]
+    records = [
+        {"id": f"a{n}", "title": f"Notizia {words[n]}", "body": " ".join(rng.sample(words, 180)) + "."}
+        for n in range(3)
+    ]
+    src = tmp_path / "a.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert archive.import_paths([src]).added == 3
+
+    def ranking() -> list[tuple[str, float]]:
+        return [(h.article.id, h.score) for h in archive.search(f"{words[0]} {words[1]} {words[7]}").hits]
+
+    ranked = ranking()
+    assert sorted(i for i, _ in ranked) == ["a0", "a1", "a2"]
+    with psycopg.connect(dsn) as conn:
+        sizes = conn.execute("SELECT pg_column_size(tsv), pg_column_size(tsv_exact) FROM articles").fetchall()
+        assert all(2500 < size < 4000 for row in sizes for size in row), sizes
+        assert toasted_values(conn) == 0
+        # The layout before migration 11: every vector moved out.
+        conn.execute("ALTER TABLE articles RESET (toast_tuple_target)")
+        for column in ("tsv", "tsv_exact"):
+            conn.execute(f"ALTER TABLE articles ALTER COLUMN {column} SET STORAGE EXTENDED")
+        conn.execute("UPDATE articles SET tsv = tsv || ''::tsvector, tsv_exact = tsv_exact || ''::tsvector")
+        conn.execute("DELETE FROM schema_version WHERE version = 11")
+        conn.commit()
+        assert toasted_values(conn) == 6
+        assert ranking() == ranked
+        assert migrate(conn) == [11]
+        assert toasted_values(conn) == 0
+    assert ranking() == ranked
 
 
 def test_phrases_match_the_words_as_written(archive, dsn, tmp_path):

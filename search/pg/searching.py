@@ -780,19 +780,6 @@ def _count_browsed(conn: psycopg.Connection, parts: dict[str, Clause]) -> int:
     return int(conn.execute(sql, where.params).fetchone()[0])
 
 
-def _detoasted(where: str) -> str:
-    """The rows of `articles` passing `where`, as a subquery of the same name
-    whose vectors are decompressed once. A score reads them in each of its
-    ts_ranks (10-14 for five words), and PostgreSQL decompresses a TOASTed
-    argument at every call: ranking 50,000 partial matches took 3.3 s, 2.4 s
-    so. OFFSET 0 keeps the planner from merging the subquery back."""
-    return (
-        "(SELECT id, date, author_key, category_key, tsv_length, tsv_exact_length, "
-        "tsv || ''::tsvector AS tsv, tsv_exact || ''::tsvector AS tsv_exact "
-        f"FROM articles WHERE {where} OFFSET 0) AS articles"
-    )
-
-
 # Past this many matches, a relevance ranking first ranks the articles
 # holding its rarest words alone (_pruned): those of a quarter of the
 # matches at most, then of half. At 100k articles (the dev corpus x5, the
@@ -935,15 +922,19 @@ def _top(
         # partial match's NOT of the all-words query) is checked on the pool
         # alone: a negation in RUM's scan took it from 0.08 to 10+ s.
         candidates, candidate_params = pool.sql()
-        rows = _detoasted(f"id IN ({candidates}) AND {where.sql}")
         sql = (
-            f"SELECT id, {score.sql} AS score, date FROM {rows} "
+            f"SELECT id, {score.sql} AS score, date FROM articles WHERE id IN ({candidates}) AND {where.sql} "
             f"ORDER BY score DESC, {BY_ID} LIMIT %s OFFSET %s"
         )
         params = score.params + candidate_params + where.params + (limit, offset)
     elif sort == "relevance":
+        # A score reads the vectors in each of its ts_ranks (10-14 for five
+        # words), where they lie in the row (migration 11). Out of it, each
+        # call fetched them again from the TOAST table, and copying each
+        # match's vectors once in a subquery cost ~15 us a match (30,501
+        # matches of three words at 100k articles: 500 ms, 175 ms in the row).
         sql = (
-            f"SELECT id, {score.sql} AS score, date FROM {_detoasted(where.sql)} "
+            f"SELECT id, {score.sql} AS score, date FROM articles WHERE {where.sql} "
             f"ORDER BY score DESC, {BY_ID} LIMIT %s OFFSET %s"
         )
         params = score.params + where.params + (limit, offset)
