@@ -89,10 +89,10 @@ def pruning(dsn: str) -> None:
     attempt, tried, proved = searching._pruned, [0], [0]
 
     def counted(*args):
-        page = attempt(*args)
+        pruned = attempt(*args)
         tried[0] += 1
-        proved[0] += page is not None
-        return page
+        proved[0] += pruned is not None and pruned.proved
+        return pruned
 
     def page_of(text: str, page: int, prune_above: int) -> tuple[list, float]:
         searching.PRUNE_ABOVE = prune_above

@@ -104,9 +104,9 @@ def test_the_rarest_words_settle_a_page(archive, monkeypatch):
     attempt = searching._pruned
 
     def recorded(*args):
-        page = attempt(*args)
-        proved.append(page is not None)
-        return page
+        pruned = attempt(*args)
+        proved.append(pruned is not None and pruned.proved)
+        return pruned
 
     monkeypatch.setattr(searching, "_pruned", recorded)
     pruned = ranking(archive, "vendemmia mercato comune", 0, per_page=3)
@@ -159,3 +159,29 @@ def test_a_phrase_is_held_by_two_of_its_words():
     )
     assert searching._holding([("tsv", "('a') | ('b' <-> 'c')")]).params == ("'a' | 'b' | 'c'",)
     assert searching._holding([("tsv", "'a':* & 'b'")]) is None
+
+
+def test_an_unproved_page_ranks_the_other_matches_once(archive, monkeypatch):
+    """When the chosen groups' articles do not prove the page, the articles
+    holding none of them are ranked apart and merged: still the page of
+    every match, without ranking the chosen groups' articles again."""
+    outcomes: list[bool] = []
+    attempt = searching._pruned
+
+    def recorded(*args):
+        pruned = attempt(*args)
+        if pruned is not None:
+            outcomes.append(pruned.proved)
+        return pruned
+
+    monkeypatch.setattr(searching, "_pruned", recorded)
+    for text in (
+        "scuola comune",
+        "traghetto mercato scuola comune",
+        "mercato scuola comune oggi",
+        "zibellino comune",
+    ):
+        for per_page in (3, 10):
+            pruned = ranking(archive, text, 0, per_page=per_page)
+            assert pruned == ranking(archive, text, 10**9, per_page=per_page)
+    assert False in outcomes and True in outcomes
