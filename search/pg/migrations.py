@@ -313,15 +313,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         -- the two vectors first (1.7 + 2.6 kB on average at 100k articles):
         -- ranking then fetched each match's vectors through the TOAST index
         -- at every ts_rank, or copied them once (~15 us a match). Kept in
-        -- the row up to a page (8,160 bytes; the body leaves first, as it
-        -- always could), 89% of the articles' vectors stay there and are
-        -- ranked where they lie (searching._top). The UPDATE rewrites each
-        -- vector so that it moves in (the same value: concatenating an
-        -- empty vector adds nothing): 62 s at 100k articles.
+        -- the row up to a page (8,160 bytes), 89% of the articles' vectors
+        -- stay there and are ranked where they lie (searching._top). The
+        -- UPDATE rewrites each vector so that it moves in (the same value:
+        -- concatenating an empty vector adds nothing): 62 s at 100k
+        -- articles, while searches go on (the lock of the target,
+        -- SHARE UPDATE EXCLUSIVE, lets them). The storage MAIN, whose lock
+        -- stops them, comes last, a moment before the commit: from then on
+        -- a row too long for a page sends its body out first, its vectors
+        -- only if still too long (in the rows rewritten here, the largest
+        -- value left first: `rebuild` writes them anew).
         ALTER TABLE articles SET (toast_tuple_target = 8160);
-        ALTER TABLE articles ALTER COLUMN tsv SET STORAGE MAIN, ALTER COLUMN tsv_exact SET STORAGE MAIN;
         UPDATE articles SET tsv = tsv || ''::tsvector, tsv_exact = tsv_exact || ''::tsvector
             WHERE tsv IS NOT NULL;
+        ALTER TABLE articles ALTER COLUMN tsv SET STORAGE MAIN, ALTER COLUMN tsv_exact SET STORAGE MAIN;
         """,
     ),
 ]
