@@ -811,8 +811,8 @@ def _pruned(
 ) -> Pruned | None:
     """The page of _top's ranking by relevance, from the articles holding
     the word groups that can score the most, when that proves it whole
-    (MaxScore's argument); None when no group is held by few enough
-    articles to try. BM25 bounds what each group
+    (MaxScore's argument); None when there is nothing to try (no group
+    with a bound, or the rarest held by too many). BM25 bounds what each group
     adds (Scorer.groups): an article holding none of the chosen groups
     scores at most the bound of all the others together; when the k-th best
     of the chosen groups' articles scores more, no other article reaches
