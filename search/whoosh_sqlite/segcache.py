@@ -85,7 +85,10 @@ class _LRU:
     def held(self) -> list[tuple]:
         """The keys held within the budget (not the pinned ones)."""
         with self.lock:
-            return [*self.window, *self.items]
+            return self._held()
+
+    def _held(self) -> list[tuple]:  # under the lock
+        return [*self.window, *self.items]
 
     def get(self, key: tuple) -> object | None:
         with self.lock:
@@ -172,8 +175,7 @@ class _LRU:
             if len(self.gone) > 100_000:
                 self.gone.clear()
             self.gone |= segment_ids
-            held = (*self.window, *self.items)
-            for key in [k for k in held if not segment_ids.isdisjoint(_segments_of(k))]:
+            for key in [k for k in self._held() if not segment_ids.isdisjoint(_segments_of(k))]:
                 self._drop(key)
             for key in [k for k in self.pinned if not segment_ids.isdisjoint(_segments_of(k))]:
                 del self.pinned[key]
@@ -186,7 +188,7 @@ class _LRU:
         with self.lock:
             for key in [
                 k
-                for k in (*self.window, *self.items)
+                for k in self._held()
                 if isinstance(k[1], tuple) and not owned.isdisjoint(k[1]) and set(k[1]) != current
             ]:
                 self._drop(key)
