@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from archivio.search.article import author_key, author_name
 from archivio.search.results import FILL_BELOW
+from archivio.search.whoosh_sqlite import searching as whoosh_searching
 
 pytestmark = pytest.mark.both_backends
 
@@ -92,13 +93,26 @@ def test_many_all_words_matches_leave_partial_ones_out(archive):
     assert (r.total, r.exact_total, r.partial_total) == (23, 23, 0)
 
 
+@pytest.fixture
+def unhurried(archive, monkeypatch):
+    """The ranking budgets out of reach: a search cut by one lists its
+    partial matches newest first, as the page then says (SearchResult.cut),
+    and a CI worker's garbage collection once took a 40-article search past
+    the whoosh engine's 0.35 s of CPU. Paging is what is tested here."""
+    monkeypatch.setattr(whoosh_searching, "TIME_LIMIT", 60.0)
+    if hasattr(archive, "ranking_seconds"):  # PostgreSQL's, in wall seconds
+        monkeypatch.setattr(archive, "ranking_seconds", 9.0)
+    return archive
+
+
 @given(
     per_page=st.integers(1, 40),
     page=st.integers(1, 4),
     sort=st.sampled_from(["relevance", "newest", "oldest"]),
 )
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_totals_and_facets_never_depend_on_paging_or_sort(archive, per_page, page, sort):
+def test_totals_and_facets_never_depend_on_paging_or_sort(unhurried, per_page, page, sort):
+    archive = unhurried
     reference = archive.search("vaccino anziani lombardia", category=["cronaca", "sport"])
     if (page - 1) * per_page >= reference.total:
         page = 1
